@@ -1,0 +1,1 @@
+"""The TaurusDB (GaussDB for MySQL) API: client, authentication, models and errors."""
