@@ -1,0 +1,173 @@
+"""Entry points.
+
+python -m bot              all-in-one: Socket Mode when SLACK_APP_TOKEN is set, HTTP otherwise,
+                           with the worker in the same process; local shell mode with no Slack
+                           credentials at all
+python -m bot web          HTTP only (Procfile ``web``): POST /slack/events, GET /healthz on $PORT
+python -m bot worker       scheduler consumer, poller and notifier (Procfile ``worker``)
+python -m bot simulator    the TaurusDB + IAM simulator (``--port N``, ``--host``)
+python -m bot shell        the local Slack shell (same as ``python -m bot`` without Slack credentials)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.services import Services, open_services
+from bot.store.embedded import EmbeddedRedis
+
+log = logging.getLogger("bot")
+
+LOCAL_DIR = Path(os.environ.get("BACKUP_BOT_LOCAL_DIR", ".local"))
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+@contextlib.asynccontextmanager
+async def _redis_url(settings: Settings, *, embedded_ok: bool) -> AsyncIterator[str]:
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    if not embedded_ok:
+        raise ConfigError(
+            "invalid configuration:\n  REDIS_URL: required for separate web and worker processes"
+        )
+    server = EmbeddedRedis(LOCAL_DIR / "redis", appendonly=True)
+    await asyncio.to_thread(server.start)
+    log.warning(
+        "REDIS_URL is not set: using an embedded server at %s (data in %s)", server.url, server.data_dir
+    )
+    try:
+        yield server.url
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def _serve_http(services: Services, stop: asyncio.Event) -> None:
+    from bot.slack.app import build_app, build_web, identify_bot
+
+    if services.settings.slack_signing_secret is None:
+        raise ConfigError("invalid configuration:\n  SLACK_SIGNING_SECRET: required in HTTP mode")
+    app = build_app(services, await identify_bot(services))
+    runner = web.AppRunner(build_web(app, services), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host="0.0.0.0", port=services.settings.port)  # noqa: S104 - a web process
+    await site.start()
+    log.info("listening for Slack on :%d/slack/events", services.settings.port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+async def _serve_socket_mode(services: Services, stop: asyncio.Event) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.slack.app import build_app, identify_bot
+
+    token = services.settings.slack_app_token
+    assert token is not None
+    app = build_app(services, await identify_bot(services), socket_mode=True)
+    handler = AsyncSocketModeHandler(app, token.get_secret_value())
+    await handler.connect_async()
+    log.info("connected to Slack over Socket Mode")
+    try:
+        await stop.wait()
+    finally:
+        await handler.close_async()
+
+
+async def _web() -> None:
+    settings = load_settings()
+    stop = _stop_event()
+    async with _redis_url(settings, embedded_ok=False) as url:
+        services = await open_services(settings, redis_url=url, with_cloud=False)
+        try:
+            await _serve_http(services, stop)
+        finally:
+            await services.close()
+
+
+async def _worker() -> None:
+    from bot.worker.main import run_worker
+
+    settings = load_settings()
+    stop = _stop_event()
+    async with _redis_url(settings, embedded_ok=False) as url:
+        services = await open_services(settings, redis_url=url, with_cloud=True)
+        try:
+            await run_worker(services, stop)
+        finally:
+            await services.close()
+
+
+async def _all_in_one() -> None:
+    from bot.worker.main import run_worker
+
+    settings = load_settings()
+    stop = _stop_event()
+    async with _redis_url(settings, embedded_ok=True) as url:
+        services = await open_services(settings, redis_url=url, with_cloud=True)
+        front = _serve_socket_mode if settings.slack_app_token else _serve_http
+        try:
+            await asyncio.gather(front(services, stop), run_worker(services, stop))
+        finally:
+            await services.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args else ""
+    if command == "simulator":
+        from bot.simulator.cli import main as simulator_main
+
+        return simulator_main(args[1:])
+    _configure_logging()
+    try:
+        if command == "web":
+            asyncio.run(_web())
+        elif command == "worker":
+            asyncio.run(_worker())
+        elif command == "shell" or (command == "" and not os.environ.get("SLACK_BOT_TOKEN")):
+            from bot.shell import main as shell_main
+
+            return shell_main(args[1:] if command == "shell" else [])
+        elif command == "":
+            asyncio.run(_all_in_one())
+        else:
+            print(__doc__, file=sys.stderr)
+            return 2
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 78  # EX_CONFIG
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""A backup request and its lifecycle (DESIGN.md §6), as data and pure transition rules."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class State(StrEnum):
+    RECEIVED = "RECEIVED"
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    CREATING = "CREATING"
+    BUILDING = "BUILDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    CREATE_FAILED = "CREATE_FAILED"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset(
+    {State.REJECTED, State.EXPIRED, State.COMPLETED, State.FAILED, State.TIMED_OUT, State.CREATE_FAILED}
+)
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.RECEIVED: frozenset({State.PENDING_APPROVAL, State.CREATING}),
+    State.PENDING_APPROVAL: frozenset({State.APPROVED, State.REJECTED, State.EXPIRED}),
+    State.APPROVED: frozenset({State.CREATING}),
+    State.CREATING: frozenset({State.BUILDING, State.CREATE_FAILED}),
+    # TIMED_OUT is not final for the cloud: the poller keeps watching and reports the real end.
+    State.BUILDING: frozenset({State.COMPLETED, State.FAILED, State.TIMED_OUT}),
+    State.TIMED_OUT: frozenset({State.COMPLETED, State.FAILED}),
+}
+
+
+def can_move(current: State, target: State) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+def new_request_id() -> str:
+    """Short, URL- and Slack-safe, unguessable: ``r-`` + 10 base32 characters."""
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    return "r-" + "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class BackupRequest(BaseModel):
+    """Everything the bot knows about one request. Stored as JSON in Redis."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(default_factory=new_request_id)
+    state: State = State.RECEIVED
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    # who and where
+    team_id: str = ""
+    channel_id: str
+    user_id: str
+    language: str = "en-us"  # en-us | zh-cn, the requester's
+
+    # what
+    instance_ref: str  # as the user typed it (ID or name)
+    instance_id: str = ""  # resolved by the worker
+    instance_name: str = ""
+    backup_name: str
+    description: str = ""
+    reference: str = ""  # change or incident reference (modal)
+
+    # Slack: each *_ts marks a message as posted, so a retried step never posts it twice
+    parent_ts: str = ""  # the channel message that roots the thread
+    created_reply_ts: str = ""
+    timeout_reply_ts: str = ""
+    final_reply_ts: str = ""
+    busy_notice_ts: str = ""
+    response_url: str = ""
+
+    # approval
+    needs_approval: bool = False
+    decided_by: str = ""
+    decision_reason: str = ""
+    expires_at: datetime | None = None
+
+    # cloud
+    create_attempted: bool = False  # a POST may have reached the cloud: look before posting again
+    create_tries: int = 0
+    backup_id: str = ""
+    job_id: str = ""
+    begin_time: datetime | None = None
+    end_time: datetime | None = None
+    size_mb: float | None = None
+    progress: int | None = None
+    error_code: str = ""
+    error_msg: str = ""
+    cloud_request_id: str = ""

@@ -1,0 +1,88 @@
+"""What a process holds for its whole life: settings, the Redis pool, stores, the Slack client and
+(for workers) the one TaurusDB client. Built once at start-up, closed once at exit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+import redis.asyncio as aioredis
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.cloud.client import TaurusDB
+from bot.cloud.factory import build_taurusdb
+from bot.config import CloudAuth, Settings
+from bot.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from bot.slack.client import build_web_client
+from bot.store.requests import RequestStore
+from bot.store.scheduler import Scheduler
+
+log = logging.getLogger("bot.services")
+
+# Used when no project ID is configured: the simulator accepts any 32 letters/digits.
+LOCAL_PROJECT_ID = "0c0ffee0000000000000000000000000"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: aioredis.Redis
+    store: RequestStore
+    scheduler: Scheduler
+    slack: AsyncWebClient
+    project_id: str
+    cloud: TaurusDB | None = None
+    _closers: list[httpx.AsyncClient] = field(default_factory=list)
+    _simulator: RunningSimulator | None = None
+
+    async def close(self) -> None:
+        for client in self._closers:
+            await client.aclose()
+        if self._simulator is not None:
+            await self._simulator.stop()
+        await self.redis.aclose()
+
+
+def redis_client(url: str, *, max_connections: int = 64) -> aioredis.Redis:
+    """A bounded pool; callers warm it at start-up so the first burst does not pay for connects."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=2, socket_connect_timeout=2, socket_timeout=5
+    )
+    return aioredis.Redis(connection_pool=pool, decode_responses=False)
+
+
+async def warm(redis: aioredis.Redis, connections: int = 8) -> None:
+    """Open a few pooled connections now (a cold pool costs a connect per request in a burst)."""
+    import asyncio
+
+    await asyncio.gather(*(redis.ping() for _ in range(connections)))  # type: ignore[misc]
+
+
+async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool) -> Services:
+    redis = redis_client(redis_url)
+    await warm(redis)
+    project_id = settings.project_id or LOCAL_PROJECT_ID
+    services = Services(
+        settings=settings,
+        redis=redis,
+        store=RequestStore(redis),
+        scheduler=Scheduler(redis),
+        slack=build_web_client(settings),
+        project_id=project_id,
+    )
+    if with_cloud:
+        endpoint = settings.cloud_endpoint
+        if settings.cloud_auth is CloudAuth.NONE and endpoint is None:
+            services._simulator = await start_simulator(SimulatorConfig(project_id=project_id))
+            endpoint = services._simulator.url
+            log.warning(
+                "NO CLOUD CREDENTIALS: talking to the built-in TaurusDB simulator at %s, not Huawei Cloud",
+                endpoint,
+            )
+        elif settings.cloud_auth is CloudAuth.NONE:
+            log.warning("NO CLOUD CREDENTIALS: talking to the TaurusDB simulator at %s", endpoint)
+        cloud, http = build_taurusdb(settings, endpoint_override=endpoint)
+        services.cloud = cloud
+        services._closers.append(http)
+    return services

@@ -1,0 +1,26 @@
+"""A TaurusDB + IAM simulator over real HTTP, for local mode, tests and benchmarks.
+
+It answers like the real service (shapes, status codes, DBS/APIGW error codes, AK/SK and token
+authentication), drives backup status from the clock, and exposes an admin API under ``/_sim/`` to
+inspect calls and inject faults.
+"""
+
+from __future__ import annotations
+
+from bot.simulator.config import SimulatorConfig
+from bot.simulator.faults import FailRule, FaultKnobs
+from bot.simulator.seed import FAIL_REASON, SEED_INSTANCES, SeedInstance, seed_id
+from bot.simulator.server import RunningSimulator, create_app, start_simulator
+
+__all__ = [
+    "FAIL_REASON",
+    "SEED_INSTANCES",
+    "FailRule",
+    "FaultKnobs",
+    "RunningSimulator",
+    "SeedInstance",
+    "SimulatorConfig",
+    "create_app",
+    "seed_id",
+    "start_simulator",
+]

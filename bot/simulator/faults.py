@@ -1,0 +1,156 @@
+"""Injected misbehaviour: latency, hangs, random 5xx and 429 on reads, deterministic failure bursts,
+and creates that are committed but never answered.
+
+The knobs are a pydantic model (set at start-up through the config, changed at run time through
+``POST /_sim/faults``); :class:`Faults` consumes them per request and :func:`fault_middleware` applies
+them to every request that is not an admin (``/_sim/``) call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.simulator.apierror import ApiFailure
+
+ADMIN_PREFIX = "/_sim/"
+DROPPED = "sim_dropped"  # request key set when the answer was swallowed
+CREATE_SUFFIX = "/backups/create"
+
+
+class FailRule(BaseModel):
+    """Fail the next ``count`` requests that match ``method`` and ``path_contains``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(default=1, ge=1)
+    status: int = Field(default=503, ge=400, le=599)
+    method: str = "*"
+    path_contains: str = ""
+    retry_after: float | None = None
+    error_code: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method.upper() in ("*", method.upper()) and self.path_contains in path
+
+
+class FaultKnobs(BaseModel):
+    """Every fault knob. Rates are probabilities in [0, 1] and apply to reads (GET) only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: float = Field(default=0.0, ge=0)
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    error_status: int = Field(default=503, ge=500, le=599)
+    throttle_rate: float = Field(default=0.0, ge=0, le=1)
+    retry_after: float | None = Field(default=1.0, ge=0)
+    fail_next: list[FailRule] = Field(default_factory=list)
+    drop_after_create: int = Field(default=0, ge=0)
+    hang_ms: float = Field(default=0.0, ge=0)
+    hang_count: int = Field(default=1, ge=0)
+    hang_path_contains: str = ""
+    seed: int | None = None
+
+
+def failure_for(status: int, *, code: str | None = None, retry_after: float | None = None) -> ApiFailure:
+    """The error a gateway or backend would send with ``status``."""
+    headers = {"Retry-After": _seconds(retry_after)} if retry_after is not None else {}
+    if status == 429:
+        message = "The throttling threshold has been reached: policy user over ratelimit,limit:10"
+        return ApiFailure(429, code or "APIGW.0308", message, headers=headers)
+    if status >= 500:
+        return ApiFailure(status, code or "DBS.108000", "Simulated server failure.", headers=headers)
+    return ApiFailure(status, code or "DBS.200001", "Simulated request failure.", headers=headers)
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+class Faults:
+    """The live knobs plus their random source; counters are consumed as requests arrive."""
+
+    def __init__(self, knobs: FaultKnobs | None = None) -> None:
+        self.knobs = FaultKnobs()
+        self._random = random.Random()
+        self.replace(knobs or FaultKnobs())
+
+    def replace(self, knobs: FaultKnobs) -> None:
+        self.knobs = knobs.model_copy(deep=True)
+        self._random = random.Random(self.knobs.seed)
+
+    def update(self, changes: dict[str, Any]) -> FaultKnobs:
+        """Apply a partial update (validated); a new ``hang_ms`` re-arms one hang unless counted."""
+        merged = self.knobs.model_dump() | changes
+        if "hang_ms" in changes and "hang_count" not in changes:
+            merged["hang_count"] = 1
+        knobs = FaultKnobs.model_validate(merged)
+        if "seed" in changes:
+            self.replace(knobs)
+        else:
+            self.knobs = knobs
+        return self.knobs
+
+    def take_hang(self, path: str) -> float:
+        """Seconds to stall this request (0 when no hang is armed)."""
+        knobs = self.knobs
+        if knobs.hang_ms <= 0 or knobs.hang_count <= 0 or knobs.hang_path_contains not in path:
+            return 0.0
+        knobs.hang_count -= 1
+        return knobs.hang_ms / 1000
+
+    def take_failure(self, method: str, path: str) -> ApiFailure | None:
+        """A burst rule first, then random throttling, then random server errors (reads only)."""
+        knobs = self.knobs
+        for rule in knobs.fail_next:
+            if rule.matches(method, path):
+                rule.count -= 1
+                if rule.count == 0:
+                    knobs.fail_next.remove(rule)
+                return failure_for(rule.status, code=rule.error_code, retry_after=rule.retry_after)
+        if method.upper() != "GET":
+            return None
+        if knobs.throttle_rate and self._random.random() < knobs.throttle_rate:
+            return failure_for(429, retry_after=knobs.retry_after)
+        if knobs.error_rate and self._random.random() < knobs.error_rate:
+            return failure_for(knobs.error_status)
+        return None
+
+    def take_drop(self) -> bool:
+        if self.knobs.drop_after_create <= 0:
+            return False
+        self.knobs.drop_after_create -= 1
+        return True
+
+
+FAULTS = web.AppKey("faults", Faults)
+
+
+@web.middleware
+async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(ADMIN_PREFIX):
+        return await handler(request)
+    faults = request.app[FAULTS]
+    if hang := faults.take_hang(request.path):
+        await asyncio.sleep(hang)
+    if faults.knobs.latency_ms:
+        await asyncio.sleep(faults.knobs.latency_ms / 1000)
+    if failure := faults.take_failure(request.method, request.path):
+        raise failure
+    response = await handler(request)
+    if (
+        request.method == "POST"
+        and request.path.endswith(CREATE_SUFFIX)
+        and response.status == 201
+        and faults.take_drop()
+    ):
+        # The backup is committed; the client only sees the connection close after it sent the body.
+        request[DROPPED] = True
+        if request.transport is not None:
+            request.transport.close()
+    return response

@@ -1,0 +1,94 @@
+"""What the simulator was asked and what it answered: the ordered call log and per-route counts.
+
+:func:`traffic_middleware` is the outermost layer: it gives every response an ``X-Request-Id``,
+turns refusals (:class:`ApiFailure`, aiohttp's 404/405) into the service's error bodies, and records
+each non-admin request. A create whose answer was swallowed on purpose is logged with status 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import Counter, defaultdict
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from bot.simulator.apierror import ApiFailure, no_such_api
+from bot.simulator.auth import AUTH_KIND, project_in_path
+from bot.simulator.faults import ADMIN_PREFIX, DROPPED
+
+logger = logging.getLogger(__name__)
+
+
+class Traffic:
+    """The call log (in arrival order) and counts by route and status."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+    def record(self, call: dict[str, Any], route: str) -> None:
+        self.calls.append(call)
+        self.counts[route][str(call["status"])] += 1
+
+    def clear(self) -> None:
+        self.calls.clear()
+        self.counts.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "requests": sum(sum(c.values()) for c in self.counts.values()),
+            "by_route": {route: dict(counter) for route, counter in sorted(self.counts.items())},
+        }
+
+
+TRAFFIC = web.AppKey("traffic", Traffic)
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return f"{request.method} {resource.canonical if resource is not None else '(no route)'}"
+
+
+async def _call(request: web.Request, status: int, request_id: str) -> dict[str, Any]:
+    call: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "query": dict(request.query),
+        "status": status,
+        "x_language": request.headers.get("X-Language"),
+        "request_id": request_id,
+        "auth": request.get(AUTH_KIND),
+    }
+    if request.method == "POST" and project_in_path(request.path) is not None:
+        try:
+            call["body"] = json.loads(await request.read() or b"null")
+        except ValueError:
+            call["body"] = None
+    return call
+
+
+@web.middleware
+async def traffic_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = uuid.uuid4().hex
+    response: web.StreamResponse
+    try:
+        response = await handler(request)
+    except ApiFailure as failure:
+        response = failure.response()
+    except web.HTTPException as exc:
+        refusal = (
+            no_such_api() if exc.status in (404, 405) else ApiFailure(exc.status, "APIGW.0201", exc.reason)
+        )
+        response = refusal.response()
+    except Exception:
+        logger.exception("simulator bug while answering %s %s", request.method, request.path)
+        response = ApiFailure(500, "DBS.108000", "Internal server error.").response()
+    response.headers["X-Request-Id"] = request_id
+    if not request.path.startswith(ADMIN_PREFIX):
+        status = 0 if request.get(DROPPED) else response.status
+        request.app[TRAFFIC].record(await _call(request, status, request_id), _route(request))
+    return response

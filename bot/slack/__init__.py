@@ -1,0 +1,1 @@
+"""Slack: the Bolt app, its listeners, Block Kit builders and the fake Web API used in tests."""

@@ -1,0 +1,12 @@
+"""Bolt listeners, one module per kind; each module has ``register(app, services)``."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.services import Services
+from bot.slack.listeners import commands
+
+
+def register_listeners(app: AsyncApp, services: Services) -> None:
+    commands.register(app, services)

@@ -1,0 +1,66 @@
+"""Every Redis key name the bot uses, in one place.
+
+All keys carry the hash tag ``{bb}``, so every key lands in the same cluster slot: one Lua script or
+MULTI may touch any of them, and the same code runs on a single server, Redis Cluster or a managed
+clustered Redis. Add new names here as small functions or constants built with :func:`tagged`.
+"""
+
+from __future__ import annotations
+
+HASH_TAG = "{bb}"
+
+
+def tagged(*parts: str) -> str:
+    """``{bb}:part1:part2…`` — the only way a key name is built."""
+    return ":".join((HASH_TAG, *parts))
+
+
+# --- durable scheduler (bot/store/scheduler.py); ``namespace`` separates independent schedulers ---
+
+
+def scheduler_due(namespace: str) -> str:
+    """Sorted set: member = work key, score = due time (Redis server time, seconds)."""
+    return tagged(namespace, "due")
+
+
+def scheduler_payloads(namespace: str) -> str:
+    """Hash: work key → JSON payload."""
+    return tagged(namespace, "payload")
+
+
+def scheduler_tokens(namespace: str) -> str:
+    """Hash: work key → fencing token of the current lease (absent when not leased)."""
+    return tagged(namespace, "token")
+
+
+def scheduler_attempts(namespace: str) -> str:
+    """Hash: work key → how many times it has been claimed."""
+    return tagged(namespace, "attempts")
+
+
+def scheduler_rerun(namespace: str) -> str:
+    """Hash: work key → "1" when it was scheduled again while leased (run once more after settling)."""
+    return tagged(namespace, "rerun")
+
+
+# --- backup requests (bot/store/requests.py) ---
+
+
+def request(request_id: str) -> str:
+    """Hash: one backup request, a field per attribute (JSON-encoded)."""
+    return tagged("req", request_id)
+
+
+def dedupe(key: str) -> str:
+    """String: the request id that first used this Slack trigger/view/retry key (expires)."""
+    return tagged("dedupe", key)
+
+
+def in_flight(project_id: str) -> str:
+    """Sorted set: ids of requests whose backup is building, scored by start time."""
+    return tagged("inflight", project_id)
+
+
+def backup_index(backup_id: str) -> str:
+    """String: backup ID → request id, for `/backup status <backup-id>`."""
+    return tagged("backup", backup_id)

@@ -1,0 +1,164 @@
+"""Backup requests in Redis: atomic creation with de-duplication, compare-and-set transitions.
+
+A request is one hash (one field per model attribute, JSON-encoded). Every state change is a Lua
+compare-and-set on the ``state`` field, so of two racing callers exactly one wins and only the
+winner performs the side effect (a cloud call, a Slack post).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bot.domain.request import BackupRequest, State, can_move, utcnow
+from bot.store import keys
+
+DEDUPE_TTL_SECONDS = 24 * 3600
+
+# KEYS: request hash, dedupe key (or "" when none); ARGV: request id, ttl, then field/value pairs.
+# Returns the id of the request that owns the dedupe key: ours when created, the earlier one if not.
+_CREATE = """
+if KEYS[2] ~= '' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then return existing end
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[2]))
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return ARGV[1] end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+return ARGV[1]
+"""
+
+# KEYS: request hash; ARGV: target state, n_from, from states..., then field/value pairs (all
+# JSON-encoded, as every field is stored).
+# Returns {1, ''} on success or {0, current_state} when the request is missing or elsewhere.
+_TRANSITION = """
+local current = redis.call('HGET', KEYS[1], 'state')
+if not current then return {0, ''} end
+local n = tonumber(ARGV[2])
+local allowed = false
+for i = 3, 2 + n do
+  if ARGV[i] == current then allowed = true end
+end
+if not allowed then return {0, current} end
+local args = {'state', ARGV[1]}
+for i = 3 + n, #ARGV do args[#args + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(args))
+return {1, current}
+"""
+
+# KEYS: request hash; ARGV: field, value. Sets a field only when the request exists and the field
+# is empty: used for "posted once" markers (parent ts, final reply ts).
+_SET_ONCE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v and v ~= '""' and v ~= '' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+
+class TransitionRefused(Exception):
+    def __init__(self, request_id: str, current: str, target: State) -> None:
+        self.current = current
+        super().__init__(f"{request_id}: cannot move from {current or 'nothing'} to {target}")
+
+
+def _encode(fields: Mapping[str, Any]) -> list[str]:
+    flat: list[str] = []
+    for name, value in fields.items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        flat += [name, json.dumps(value, default=str)]
+    return flat
+
+
+def _decode(raw: Mapping[bytes, bytes]) -> BackupRequest:
+    return BackupRequest.model_validate({k.decode(): json.loads(v) for k, v in raw.items()})
+
+
+class RequestStore:
+    """All reads and writes of backup requests."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._create = redis.register_script(_CREATE)
+        self._transition = redis.register_script(_TRANSITION)
+        self._set_once = redis.register_script(_SET_ONCE)
+
+    async def create(self, request: BackupRequest, *, dedupe_key: str | None = None) -> tuple[str, bool]:
+        """Store a new request; with ``dedupe_key`` a repeat (Slack retry, double submit) returns the
+        first request's id instead. Returns (request id, created)."""
+        fields = _encode(request.model_dump(mode="json"))
+        owner = await self._create(
+            keys=[keys.request(request.id), keys.dedupe(dedupe_key) if dedupe_key else ""],
+            args=[request.id, DEDUPE_TTL_SECONDS, *fields],
+        )
+        owner_id = owner.decode() if isinstance(owner, bytes) else str(owner)
+        return owner_id, owner_id == request.id
+
+    async def get(self, request_id: str) -> BackupRequest | None:
+        raw = await self._redis.hgetall(keys.request(request_id))  # type: ignore[misc]
+        return _decode(raw) if raw else None
+
+    async def transition(
+        self, request_id: str, target: State, *, from_states: Iterable[State], **fields: Any
+    ) -> BackupRequest:
+        """Move to ``target`` only from one of ``from_states`` (and only along the lifecycle),
+        writing ``fields`` in the same step. Raises TransitionRefused if another caller won."""
+        sources = [s for s in from_states if can_move(s, target)]
+        fields["updated_at"] = utcnow()
+        ok, current = await self._transition(
+            keys=[keys.request(request_id)],
+            args=[json.dumps(target.value), len(sources), *[json.dumps(s.value) for s in sources], *_encode(fields)],
+        )
+        if not ok:
+            raise TransitionRefused(request_id, json.loads(current) if current else "", target)
+        request = await self.get(request_id)
+        assert request is not None
+        return request
+
+    async def update(self, request_id: str, **fields: Any) -> None:
+        """Write non-state fields (progress, resolved instance) of an existing request."""
+        if "state" in fields:
+            raise ValueError("use transition() to change state")
+        if fields:
+            await self._redis.hset(keys.request(request_id), mapping=dict(_pairs(_encode(fields))))  # type: ignore[misc]
+
+    async def set_once(self, request_id: str, field: str, value: Any) -> bool:
+        """Set ``field`` only if it is still empty; True for the one caller that set it."""
+        result = await self._set_once(keys=[keys.request(request_id)], args=_encode({field: value}))
+        return bool(result)
+
+    # --- indexes -------------------------------------------------------------------------------
+
+    async def track(self, project_id: str, request: BackupRequest) -> None:
+        """Add a building backup to its project's in-flight set (scored by start time)."""
+        started = (request.begin_time or utcnow()).timestamp()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(keys.in_flight(project_id), {request.id: started})
+            if request.backup_id:
+                pipe.set(keys.backup_index(request.backup_id), request.id, ex=90 * 24 * 3600)
+            await pipe.execute()
+
+    async def untrack(self, project_id: str, request_id: str) -> None:
+        await self._redis.zrem(keys.in_flight(project_id), request_id)
+
+    async def in_flight(self, project_id: str) -> list[tuple[str, float]]:
+        """(request id, start epoch) of every backup being watched, oldest first."""
+        rows = await self._redis.zrange(keys.in_flight(project_id), 0, -1, withscores=True)
+        return [(rid.decode(), score) for rid, score in rows]
+
+    async def count_in_flight(self, project_id: str) -> int:
+        return int(await self._redis.zcard(keys.in_flight(project_id)))
+
+    async def by_backup_id(self, backup_id: str) -> BackupRequest | None:
+        rid = await self._redis.get(keys.backup_index(backup_id))
+        return await self.get(rid.decode()) if rid else None
+
+
+def _pairs(flat: list[str]) -> Iterable[tuple[str, str]]:
+    return zip(flat[::2], flat[1::2], strict=True)

@@ -1,0 +1,1 @@
+"""The worker process: advances requests through their lifecycle and polls backups in flight."""

@@ -1,0 +1,209 @@
+"""Advance one backup request through its lifecycle, one idempotent step at a time.
+
+The scheduler runs :meth:`RequestFlow.advance` for work key ``req:<id>``. Each step looks at the
+request's stored state, does at most one side effect, records it, and moves on; a worker killed
+anywhere re-runs the same step after its lease ends, and the records (CAS state changes, ``*_ts``
+markers, ``create_attempted``) keep a retry from doing anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+
+from bot.cloud.client import TaurusDB
+from bot.cloud.errors import (
+    AmbiguousInstance,
+    ApiError,
+    Category,
+    CloudError,
+    InstanceNotFound,
+    InvalidRequest,
+    TransportError,
+)
+from bot.cloud.models import CreateBackupResult
+from bot.domain.request import BackupRequest, State, utcnow
+from bot.slack import blocks
+from bot.store.requests import RequestStore, TransitionRefused
+from bot.store.scheduler import Lease, Outcome, Scheduler
+from bot.worker.slack_out import NotInChannel, SlackOut
+
+log = logging.getLogger("bot.worker.flow")
+
+MAX_CREATE_TRIES = 8
+NOT_IN_CHANNEL_RETRY_SECONDS = 30.0
+NOT_IN_CHANNEL_GIVE_UP_SECONDS = 3600.0
+
+
+def request_key(request_id: str) -> str:
+    return f"req:{request_id}"
+
+
+def poll_key(project_id: str) -> str:
+    return f"poll:{project_id}"
+
+
+def backoff(tries: int, *, base: float = 2.0, cap: float = 120.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(base / 2, min(cap, base * 2 ** max(0, tries - 1)))
+
+
+@dataclass
+class RequestFlow:
+    store: RequestStore
+    scheduler: Scheduler
+    cloud: TaurusDB
+    slack: SlackOut
+    project_id: str
+    poll_interval: float
+
+    async def advance(self, lease: Lease) -> Outcome:
+        request_id = lease.key.split(":", 1)[1]
+        for _ in range(12):  # every state below either returns or moves the request forward
+            request = await self.store.get(request_id)
+            if request is None:
+                log.warning("work for unknown request %s dropped", request_id)
+                return Outcome.finished()
+            outcome = await self._step(request)
+            if outcome is not None:
+                return outcome
+        return Outcome.later(1.0)
+
+    async def _step(self, request: BackupRequest) -> Outcome | None:
+        """Do the next thing for ``request``; None means "look again", else the outcome."""
+        if not request.parent_ts:
+            return await self._post_parent(request)
+        match request.state:
+            case State.RECEIVED:
+                target = State.PENDING_APPROVAL if request.needs_approval else State.CREATING
+                await self._move(request, target, State.RECEIVED)
+                return None
+            case State.PENDING_APPROVAL:
+                return Outcome.finished()  # the web process schedules us again on a decision
+            case State.APPROVED:
+                await self._move(request, State.CREATING, State.APPROVED)
+                return None
+            case State.CREATING:
+                return await self._create(request)
+            case State.BUILDING | State.TIMED_OUT:
+                await self._announce_created(request)
+                await self.store.track(self.project_id, request)
+                await self.scheduler.schedule(poll_key(self.project_id), {}, delay=self.poll_interval)
+                if request.state is State.TIMED_OUT and not request.timeout_reply_ts:
+                    ts = await self.slack.reply(request, blocks.final_reply(request))
+                    await self.store.set_once(request.id, "timeout_reply_ts", ts)
+                await self.slack.update_parent(request, blocks.parent_message(request))
+                return Outcome.finished()
+            case _:
+                return await self._finish(request)
+
+    async def _move(self, request: BackupRequest, target: State, *sources: State, **fields: object) -> None:
+        try:
+            await self.store.transition(request.id, target, from_states=sources, **fields)
+        except TransitionRefused as exc:
+            log.info("%s: %s (another step won)", request.id, exc)
+
+    async def _post_parent(self, request: BackupRequest) -> Outcome | None:
+        try:
+            ts = await self.slack.post_parent(request, blocks.parent_message(request))
+        except NotInChannel:
+            age = (utcnow() - request.created_at).total_seconds()
+            if age > NOT_IN_CHANNEL_GIVE_UP_SECONDS:
+                if not request.state.final:
+                    await self._move(
+                        request,
+                        State.CREATE_FAILED if request.state is State.CREATING else State.EXPIRED,
+                        request.state,
+                        error_code="slack.not_in_channel",
+                        error_msg="the bot was never invited to the channel",
+                    )
+                await self.slack.tell_requester(request, blocks.gave_up_not_in_channel(request))
+                return Outcome.finished()
+            if await self.store.set_once(request.id, "error_code", "slack.not_in_channel"):
+                await self.slack.tell_requester(request, blocks.invite_hint(request))
+            return Outcome.later(NOT_IN_CHANNEL_RETRY_SECONDS)
+        await self.store.set_once(request.id, "parent_ts", ts)
+        if request.error_code == "slack.not_in_channel":
+            await self.store.update(request.id, error_code="")
+        return None
+
+    async def _create(self, request: BackupRequest) -> Outcome | None:
+        try:
+            if not request.instance_id:
+                instance = await self.cloud.find_instance(request.instance_ref, language=request.language)
+                await self.store.update(request.id, instance_id=instance.id, instance_name=instance.name)
+                return None
+            result = await self._find_earlier_create(request)
+            if result is None:
+                await self.store.update(request.id, create_attempted=True, create_tries=request.create_tries + 1)
+                result = await self.cloud.create_backup(
+                    request.instance_id,
+                    request.backup_name,
+                    request.description or None,
+                    language=request.language,
+                )
+        except (InstanceNotFound, AmbiguousInstance, InvalidRequest) as exc:
+            await self._create_failed(request, type(exc).__name__, str(exc))
+            return None
+        except ApiError as exc:
+            busy = exc.category is Category.BUSY and exc.retryable
+            if (busy or exc.retryable) and request.create_tries < MAX_CREATE_TRIES:
+                if busy and not request.busy_notice_ts:
+                    ts = await self.slack.reply(request, blocks.busy_notice(request, exc.error_msg))
+                    await self.store.set_once(request.id, "busy_notice_ts", ts)
+                return Outcome.later(backoff(request.create_tries, base=10.0 if busy else 2.0))
+            await self._create_failed(
+                request, exc.error_code, exc.error_msg or exc.note, cloud_request_id=exc.request_id
+            )
+            return None
+        except (TransportError, CloudError) as exc:
+            if request.create_tries < MAX_CREATE_TRIES:
+                log.warning("%s: create not confirmed (%s); will look before trying again", request.id, exc)
+                return Outcome.later(backoff(request.create_tries))
+            await self._create_failed(request, "transport", str(exc))
+            return None
+        await self._move(
+            request,
+            State.BUILDING,
+            State.CREATING,
+            backup_id=result.backup.id,
+            job_id=result.job_id,
+            begin_time=result.backup.begin_time or utcnow(),
+            error_code="",
+            error_msg="",
+        )
+        return None
+
+    async def _find_earlier_create(self, request: BackupRequest) -> CreateBackupResult | None:
+        """After a crash or an unconfirmed POST, the backup may already exist: names are unique
+        per request, so finding it by instance and name is proof."""
+        if not request.create_attempted:
+            return None
+        found = await self.cloud.find_backup(request.instance_id, request.backup_name, language=request.language)
+        if found is None:
+            return None
+        log.info("%s: found backup %s from an earlier attempt", request.id, found.id)
+        return CreateBackupResult.model_validate(
+            {
+                "backup": found.model_dump(include={"id", "name", "description", "begin_time", "status", "instance_id"}),
+                "job_id": "",
+            }
+        )
+
+    async def _create_failed(self, request: BackupRequest, code: str, message: str, **fields: object) -> None:
+        await self._move(request, State.CREATE_FAILED, State.CREATING, error_code=code, error_msg=message, **fields)
+
+    async def _announce_created(self, request: BackupRequest) -> None:
+        if request.backup_id and not request.created_reply_ts:
+            ts = await self.slack.reply(request, blocks.created_reply(request))
+            await self.store.set_once(request.id, "created_reply_ts", ts)
+
+    async def _finish(self, request: BackupRequest) -> Outcome:
+        await self._announce_created(request)
+        if not request.final_reply_ts:
+            ts = await self.slack.reply(request, blocks.final_reply(request))
+            await self.store.set_once(request.id, "final_reply_ts", ts)
+        await self.slack.update_parent(request, blocks.parent_message(request))
+        await self.store.untrack(self.project_id, request.id)
+        return Outcome.finished()
