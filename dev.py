@@ -23,7 +23,7 @@ PY = BIN / "python"
 
 
 def _ensure_venv(extra: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs before the package is installed
         sys.exit(f"backup-bot needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PY.exists():
         print("creating .venv", flush=True)

@@ -75,7 +75,7 @@ async def _serve_http(services: Services, stop: asyncio.Event) -> None:
     app = build_app(services, await identify_bot(services))
     runner = web.AppRunner(build_web(app, services), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host="0.0.0.0", port=services.settings.port)  # noqa: S104 - a web process
+    site = web.TCPSite(runner, host="0.0.0.0", port=services.settings.port)
     await site.start()
     log.info("listening for Slack on :%d/slack/events", services.settings.port)
     try:
@@ -93,12 +93,12 @@ async def _serve_socket_mode(services: Services, stop: asyncio.Event) -> None:
     assert token is not None
     app = build_app(services, await identify_bot(services), socket_mode=True)
     handler = AsyncSocketModeHandler(app, token.get_secret_value())
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("connected to Slack over Socket Mode")
     try:
         await stop.wait()
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 async def _web() -> None:

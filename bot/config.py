@@ -140,7 +140,10 @@ class Settings(BaseSettings):
                 name
                 for name, value in (
                     ("HUAWEICLOUD_SDK_PROJECT_ID", self.project_id),
-                    ("HUAWEICLOUD_REGION or TAURUSDB_ENDPOINT", self.huaweicloud_region or self.taurusdb_endpoint),
+                    (
+                        "HUAWEICLOUD_REGION or TAURUSDB_ENDPOINT",
+                        self.huaweicloud_region or self.taurusdb_endpoint,
+                    ),
                 )
                 if not value
             ]

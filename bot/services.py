@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -54,9 +55,7 @@ def redis_client(url: str, *, max_connections: int = 64) -> aioredis.Redis:
 
 async def warm(redis: aioredis.Redis, connections: int = 8) -> None:
     """Open a few pooled connections now (a cold pool costs a connect per request in a burst)."""
-    import asyncio
-
-    await asyncio.gather(*(redis.ping() for _ in range(connections)))  # type: ignore[misc]
+    await asyncio.gather(*(redis.ping() for _ in range(connections)))
 
 
 async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool) -> Services:

@@ -57,8 +57,11 @@ class AkSkAuth(httpx.Auth):
     project header out, as for global services and the SDK's own test vectors.
 
     The request's query is rewritten to exactly the canonical query string that was signed (so a
-    ``+`` is sent as ``%2B``). A signature failure is never retried here: an AK locks for five
-    minutes after more than five failures.
+    ``+`` is sent as ``%2B``). Pass query values through ``params=``: like any form decoder, a
+    literal ``+`` already in a hand-written URL is read as a space.
+
+    A signature failure is never retried here: an AK locks for five minutes after more than five
+    failures.
     """
 
     requires_request_body = True
@@ -262,7 +265,7 @@ class IamTokenAuth(httpx.Auth):
             )
         now = self._clock()
         # Use IAM's own issued_at when present so our clock's skew does not shorten the lifetime.
-        lifetime = expires_at - (issued_at or now)
+        lifetime = max(expires_at - (issued_at or now), timedelta(0))
         margin = min(_REFRESH_MARGIN, lifetime / 2)
         self._token = SecretStr(token)
         self._refresh_at = now + lifetime - margin

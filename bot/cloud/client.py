@@ -15,7 +15,7 @@ import difflib
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
@@ -445,10 +445,9 @@ class TaurusDB:
         language: str = "en-us",
     ) -> AsyncIterator[BackupRecord]:
         """Every matching backup, page by page (offset) until ``total_count``."""
-        offset = 0
-        seen: set[str] = set()  # a backup created mid-walk shifts the pages; do not repeat one
-        while True:
-            page = await self.list_backups(
+
+        async def page(offset: int) -> tuple[list[BackupRecord], int]:
+            got = await self.list_backups(
                 instance_id=instance_id,
                 backup_id=backup_id,
                 backup_type=backup_type,
@@ -459,13 +458,10 @@ class TaurusDB:
                 limit=page_size,
                 language=language,
             )
-            for record in page.backups:
-                if record.id not in seen:
-                    seen.add(record.id)
-                    yield record
-            offset += len(page.backups)
-            if not page.backups or offset >= page.total_count:
-                return
+            return got.backups, got.total_count
+
+        async for record in _walk(page):
+            yield record
 
     async def find_backup(
         self, instance_id: str, name: str, *, language: str = "en-us"
@@ -513,19 +509,15 @@ class TaurusDB:
         language: str = "en-us",
     ) -> AsyncIterator[Instance]:
         """Every matching instance, page by page."""
-        offset = 0
-        seen: set[str] = set()
-        while True:
-            page = await self.list_instances(
+
+        async def page(offset: int) -> tuple[list[Instance], int]:
+            got = await self.list_instances(
                 name=name, id=id, offset=offset, limit=page_size, language=language
             )
-            for instance in page.instances:
-                if instance.id not in seen:
-                    seen.add(instance.id)
-                    yield instance
-            offset += len(page.instances)
-            if not page.instances or offset >= page.total_count:
-                return
+            return got.instances, got.total_count
+
+        async for instance in _walk(page):
+            yield instance
 
     async def find_instance(self, ref: str, *, language: str = "en-us") -> Instance:
         """The one instance with this ID or exact name.
@@ -549,6 +541,25 @@ class TaurusDB:
             raise AmbiguousInstance(ref, [(i.id, i.name) for i in matches])
         everyone = [i async for i in self.iter_instances(language=language)]
         raise InstanceNotFound(ref, _closest(ref, everyone, by_id=by_id))
+
+
+_Item = TypeVar("_Item", BackupRecord, Instance)
+
+
+async def _walk(page: Callable[[int], Awaitable[tuple[list[_Item], int]]]) -> AsyncIterator[_Item]:
+    """Items of consecutive pages (by offset) until ``total_count``, each ID once: an item created
+    mid-walk shifts later pages, which would otherwise repeat one."""
+    offset = 0
+    seen: set[str] = set()
+    while True:
+        items, total = await page(offset)
+        for item in items:
+            if item.id not in seen:
+                seen.add(item.id)
+                yield item
+        offset += len(items)
+        if not items or offset >= total:
+            return
 
 
 def _closest(ref: str, instances: list[Instance], *, by_id: bool) -> list[str]:

@@ -54,16 +54,32 @@ ERROR_CODES: dict[str, Advice] = {
     "DBS.200316": Advice(Category.BUSY, False, "the instance's storage is full"),
     "DBS.280406": Advice(Category.BUSY, False, "not allowed for the instance's type or status"),
     **dict.fromkeys(
-        ["DBS.200011", "DBS.200019", "DBS.200047", "DBS.201202", "DBS.212006"]
-        + ["DBS.201015", "DBS.05000084", "DBS.212033"],
+        (
+            "DBS.200011",
+            "DBS.200019",
+            "DBS.200047",
+            "DBS.201202",
+            "DBS.212006",
+            "DBS.201015",
+            "DBS.05000084",
+            "DBS.212033",
+        ),
         _BUSY,
     ),
     "DBS.201205": Advice(Category.BUSY, True, "a backup of this instance is already in progress"),
     "DBS.201209": Advice(Category.BAD_INPUT, False, "the backup name already exists"),
     # not found
     **dict.fromkeys(
-        ["DBS.200002", "DBS.200045", "DBS.200408", "DBS.200602", "DBS.201028", "DBS.290005"]
-        + ["DBS.290011", "DBS.290013"],
+        (
+            "DBS.200002",
+            "DBS.200045",
+            "DBS.200408",
+            "DBS.200602",
+            "DBS.201028",
+            "DBS.290005",
+            "DBS.290011",
+            "DBS.290013",
+        ),
         _NOT_FOUND,
     ),
     "DBS.201203": _NOT_FOUND,
@@ -77,8 +93,17 @@ ERROR_CODES: dict[str, Advice] = {
     "DBS.290003": Advice(Category.BAD_INPUT, False, "instance quota reached"),
     # server
     **dict.fromkeys(
-        ["DBS.108000", "DBS.108002", "DBS.108005", "DBS.200005", "DBS.200208", "DBS.213002"]
-        + ["DBS.213004", "DBS.290006", "DBS.290015"],
+        (
+            "DBS.108000",
+            "DBS.108002",
+            "DBS.108005",
+            "DBS.200005",
+            "DBS.200208",
+            "DBS.213002",
+            "DBS.213004",
+            "DBS.290006",
+            "DBS.290015",
+        ),
         _SERVER,
     ),
     # API gateway
@@ -136,7 +161,11 @@ def parse_error_body(body: bytes) -> tuple[str, str]:
     for item in candidates:
         if not isinstance(item, dict):
             continue
-        for code_key, msg_key in (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")):
+        for code_key, msg_key in (
+            ("error_code", "error_msg"),
+            ("errorCode", "errorMsg"),
+            ("code", "message"),
+        ):
             if code_key in item or msg_key in item:
                 return str(item.get(code_key) or ""), str(item.get(msg_key) or "")
     return "", ""

@@ -13,8 +13,10 @@ from bot.cloud.client import TaurusDB
 from bot.cloud.retry import RetryPolicy
 from bot.config import CloudAuth, ConfigError, Settings
 
-# The simulator accepts any project when none is configured; this one just satisfies the format.
+# Simulator mode (no credentials): the simulator accepts any project and any token when it has no
+# credentials configured, but like the real gateway it wants *some* X-Auth-Token on every call.
 LOCAL_PROJECT_ID = "0" * 32
+LOCAL_TOKEN = "local-simulator"
 
 # Connect fails fast (a dead endpoint should not hold a worker); reads allow for a slow gateway.
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -59,7 +61,8 @@ def build_taurusdb(
 ) -> tuple[TaurusDB, httpx.AsyncClient]:
     """The TaurusDB client and the one ``httpx.AsyncClient`` under it; the caller closes the latter.
 
-    ``endpoint_override`` (e.g. the local simulator's URL) wins over the configured endpoint.
+    ``endpoint_override`` (e.g. the local simulator's URL) wins over the configured endpoint. With
+    no credentials the client sends a placeholder token, which only an open simulator accepts.
     """
     endpoint = endpoint_override or settings.cloud_endpoint
     if not endpoint:
@@ -71,8 +74,6 @@ def build_taurusdb(
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,  # a redirect would re-send a signed request somewhere else
     )
-    auth = build_auth(settings, http)
-    if auth is not None:
-        http.auth = auth
+    http.auth = build_auth(settings, http) or StaticTokenAuth(LOCAL_TOKEN)
     project_id = settings.project_id or LOCAL_PROJECT_ID
     return TaurusDB(http, project_id, retry=retry), http

@@ -53,7 +53,14 @@ def canonical_request(
     header_block = "".join(f"{name}:{lower[name].strip()}\n" for name in signed)
     payload_hash = lower.get("x-sdk-content-sha256") or hashlib.sha256(body).hexdigest()
     return "\n".join(
-        [method.upper(), canonical_uri(path), canonical_query(query), header_block, ";".join(signed), payload_hash]
+        [
+            method.upper(),
+            canonical_uri(path),
+            canonical_query(query),
+            header_block,
+            ";".join(signed),
+            payload_hash,
+        ]
     )
 
 

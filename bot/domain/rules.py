@@ -12,7 +12,7 @@ PROJECT_ID_RE = re.compile(r"^[A-Za-z0-9]{32}$")
 INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9]{32}in07$")
 BACKUP_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{3,63}$")
 DESCRIPTION_MAX = 256
-DESCRIPTION_FORBIDDEN = frozenset('!<"=\'>&')
+DESCRIPTION_FORBIDDEN = frozenset("!<\"='>&")
 
 
 def check_project_id(value: str) -> str | None:

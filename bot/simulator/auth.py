@@ -21,10 +21,10 @@ from bot.cloud import signing
 from bot.domain import rules
 from bot.simulator.apierror import ApiFailure, no_such_api
 from bot.simulator.config import SimulatorConfig
+from bot.simulator.notes import notes
 from bot.simulator.state import STATE, SimulatorState
 
 MAX_CLOCK_SKEW = 15 * 60
-AUTH_KIND = "sim_auth"  # request key: "aksk" or "token", for the call log
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,15 @@ def _verify_token(state: SimulatorState, token: str) -> Caller:
             raise ApiFailure(401, "APIGW.0307", "The token must be updated.")
         return Caller("token", issued.project_id)
     config = state.config
-    if (config.auth_token is not None and hmac.compare_digest(token, config.auth_token)) or not (
-        config.strict_tokens
-    ):
+    if config.auth_token is not None and _same(token, config.auth_token):
         return Caller("token")
+    if not config.strict_tokens:
+        return Caller("token")  # nothing configured: any token will do
     raise _refused("decrypt token fail")
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _verify_signature(
@@ -104,7 +108,7 @@ def _verify_signature(
         method, raw_path, query, {name: headers[name] for name in signed}, signed, body
     )
     expected = signing.signature(config.secret_key, date, canonical)
-    if not hmac.compare_digest(expected, parts["Signature"]):
+    if not _same(parts["Signature"], expected):
         raise _refused("verify aksk signature fail")
 
 
@@ -138,6 +142,6 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
         request.headers,
         await request.read(),
     )
-    request[AUTH_KIND] = caller.kind
+    notes().auth = caller.kind
     check_project(state.config, caller, project_id)
     return await handler(request)

@@ -17,9 +17,9 @@ from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.simulator.apierror import ApiFailure
+from bot.simulator.notes import notes
 
 ADMIN_PREFIX = "/_sim/"
-DROPPED = "sim_dropped"  # request key set when the answer was swallowed
 CREATE_SUFFIX = "/backups/create"
 
 
@@ -150,7 +150,7 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         and faults.take_drop()
     ):
         # The backup is committed; the client only sees the connection close after it sent the body.
-        request[DROPPED] = True
+        notes().dropped = True
         if request.transport is not None:
             request.transport.close()
     return response

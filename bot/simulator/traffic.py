@@ -17,8 +17,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.simulator.apierror import ApiFailure, no_such_api
-from bot.simulator.auth import AUTH_KIND, project_in_path
-from bot.simulator.faults import ADMIN_PREFIX, DROPPED
+from bot.simulator.auth import project_in_path
+from bot.simulator.faults import ADMIN_PREFIX
+from bot.simulator.notes import CURRENT, CallNotes
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _route(request: web.Request) -> str:
     return f"{request.method} {resource.canonical if resource is not None else '(no route)'}"
 
 
-async def _call(request: web.Request, status: int, request_id: str) -> dict[str, Any]:
+async def _call(request: web.Request, status: int, request_id: str, auth: str | None) -> dict[str, Any]:
     call: dict[str, Any] = {
         "method": request.method,
         "path": request.path,
@@ -61,7 +62,7 @@ async def _call(request: web.Request, status: int, request_id: str) -> dict[str,
         "status": status,
         "x_language": request.headers.get("X-Language"),
         "request_id": request_id,
-        "auth": request.get(AUTH_KIND),
+        "auth": auth,
     }
     if request.method == "POST" and project_in_path(request.path) is not None:
         try:
@@ -74,6 +75,8 @@ async def _call(request: web.Request, status: int, request_id: str) -> dict[str,
 @web.middleware
 async def traffic_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = uuid.uuid4().hex
+    call_notes = CallNotes()
+    CURRENT.set(call_notes)
     response: web.StreamResponse
     try:
         response = await handler(request)
@@ -89,6 +92,7 @@ async def traffic_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = ApiFailure(500, "DBS.108000", "Internal server error.").response()
     response.headers["X-Request-Id"] = request_id
     if not request.path.startswith(ADMIN_PREFIX):
-        status = 0 if request.get(DROPPED) else response.status
-        request.app[TRAFFIC].record(await _call(request, status, request_id), _route(request))
+        status = 0 if call_notes.dropped else response.status
+        call = await _call(request, status, request_id, call_notes.auth)
+        request.app[TRAFFIC].record(call, _route(request))
     return response

@@ -108,6 +108,30 @@ STRINGS: dict[str, str] = {
     "help.usage": "```{usage}```",
     "help.fallback": "How to use /backup",
     "help.note": "• {note}",
+    # acknowledgements and notices
+    "received.text": ":inbox_tray: Request {request_id} received: backup {name} of {instance}.",
+    "received.next": "Progress will appear in a thread in {channel}.",
+    "received.approval": "An approver has to approve it first; you will be told in the thread.",
+    "looking_up.text": ":mag: Looking that up; the answer will appear here in a moment.",
+    "unavailable.text": (
+        ":warning: The bot cannot reach its database right now, so nothing was recorded. "
+        "Please try again in a minute."
+    ),
+    "instance_not_found.text": ":warning: No TaurusDB instance is named {ref} or has that ID.",
+    "instance_not_found.suggest": "Did you mean {names}?",
+    "not_in_channel.hint": (
+        ":wave: I cannot post in {channel} yet because I am not a member. "
+        "Invite me with `/invite @backup-bot` and your request {request_id} will continue there."
+    ),
+    "not_in_channel.gave_up": (
+        ":no_entry_sign: Request {request_id} was cancelled: I was never invited to {channel}, "
+        "so no backup was made. Invite me with `/invite @backup-bot` and ask again."
+    ),
+    "busy.text": (
+        ":hourglass: The instance is busy ({reason}). The bot will try again by itself; "
+        "nothing needs to be done."
+    ),
+    "busy.no_reason": "another operation is running",
     # status and list of cloud backups
     "record.title": "{emoji} Backup {name} is {status}",
     "record.fallback": "Backup {name} is {status}",
@@ -140,7 +164,9 @@ _MAX_NOTE = 300
 _MAX_NOTES = 10
 _MAX_LIST_ITEMS = 40
 _PROGRESS_CELLS = 10
-_SLACK_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,20}")
+_SLACK_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{1,20}")
+_SLACK_CHANNEL_ID_RE = re.compile(r"[CGD][A-Z0-9]{1,20}")
+_MAX_SUGGESTIONS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +206,13 @@ def _mention(user_id: str) -> str:
     if _SLACK_USER_ID_RE.fullmatch(user_id):
         return f"<@{user_id}>"
     return _user_text(user_id, _MAX_ID) if user_id else _t("unknown")
+
+
+def _channel(channel_id: str) -> str:
+    """``<#C…>`` for a real-looking channel ID, the escaped text otherwise."""
+    if _SLACK_CHANNEL_ID_RE.fullmatch(channel_id):
+        return f"<#{channel_id}>"
+    return _user_text(channel_id, _MAX_ID) if channel_id else _t("unknown")
 
 
 def _instance(req: BackupRequest) -> str:
@@ -417,14 +450,70 @@ def help_message(usage: str, notes: list[str]) -> Message:
     return Message(text=_t("help.fallback"), blocks=blocks)
 
 
+def received(req: BackupRequest) -> Message:
+    """The private acknowledgement of ``/backup create``: what was recorded and where to look."""
+    text = _t(
+        "received.text",
+        request_id=_code(req.id),
+        name=_code(req.backup_name, _MAX_NAME),
+        instance=_instance_short(req),
+    )
+    lines = [text, _t("received.next", channel=_channel(req.channel_id))]
+    if req.needs_approval:
+        lines.append(_t("received.approval"))
+    return Message(text=text, blocks=[_section("\n".join(lines))])
+
+
+def looking_up() -> Message:
+    """The private acknowledgement of a lookup answered later through the response URL."""
+    text = _t("looking_up.text")
+    return Message(text=text, blocks=[_section(text)])
+
+
+def unavailable() -> Message:
+    """The private answer when the bot's store cannot be reached: nothing was recorded."""
+    text = _t("unavailable.text")
+    return Message(text=text, blocks=[_section(text)])
+
+
+def instance_not_found(ref: str, suggestions: list[str]) -> Message:
+    """No instance has that name or ID; ``suggestions`` are close names (shown escaped)."""
+    text = _t("instance_not_found.text", ref=_code(ref, _MAX_INSTANCE))
+    lines = [text]
+    if suggestions:
+        names = ", ".join(_code(name, _MAX_INSTANCE) for name in suggestions[:_MAX_SUGGESTIONS])
+        lines.append(_t("instance_not_found.suggest", names=names))
+    return Message(text=text, blocks=[_section("\n".join(lines))])
+
+
+def invite_hint(req: BackupRequest) -> Message:
+    """Private note: the bot is not in the request's channel yet and keeps trying."""
+    text = _t("not_in_channel.hint", channel=_channel(req.channel_id), request_id=_code(req.id))
+    return Message(text=text, blocks=[_section(text)])
+
+
+def gave_up_not_in_channel(req: BackupRequest) -> Message:
+    """Private note: the bot was never invited, so the request was dropped and nothing was made."""
+    text = _t("not_in_channel.gave_up", channel=_channel(req.channel_id), request_id=_code(req.id))
+    return Message(text=text, blocks=[_section(text)])
+
+
+def busy_notice(req: BackupRequest, error_msg: str) -> Message:
+    """Thread reply: the cloud said the instance is busy; the create is retried automatically."""
+    reason = _user_text(error_msg, _MAX_ERROR) if error_msg else _t("busy.no_reason")
+    text = _t("busy.text", reason=reason)
+    return Message(text=text, blocks=[_section(text)])
+
+
 def status_message(item: BackupRequest | BackupRecord) -> Message:
     """``/backup status``: a request the bot knows, or a backup found in the cloud."""
     if isinstance(item, BackupRequest):
         return parent_message(item)
-    return _record_message(item)
+    return record_status(item)
 
 
-def _record_message(record: BackupRecord) -> Message:
+def record_status(record: BackupRecord) -> Message:
+    """A backup as the cloud lists it (``/backup status`` for a backup the bot did not track)."""
     emoji, word = STATUS_LABELS[record.status]
     name = _code(record.name, _MAX_NAME)
     if record.instance_name:

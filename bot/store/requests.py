@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
 from bot.domain.request import BackupRequest, State, can_move, utcnow
 from bot.store import keys
+from bot.store.codec import as_text
 
 DEDUPE_TTL_SECONDS = 24 * 3600
 
@@ -76,8 +77,8 @@ def _encode(fields: Mapping[str, Any]) -> list[str]:
     return flat
 
 
-def _decode(raw: Mapping[bytes, bytes]) -> BackupRequest:
-    return BackupRequest.model_validate({k.decode(): json.loads(v) for k, v in raw.items()})
+def _decode(raw: Mapping[bytes | str, bytes | str]) -> BackupRequest:
+    return BackupRequest.model_validate({as_text(k): json.loads(v) for k, v in raw.items()})
 
 
 class RequestStore:
@@ -97,11 +98,11 @@ class RequestStore:
             keys=[keys.request(request.id), keys.dedupe(dedupe_key) if dedupe_key else ""],
             args=[request.id, DEDUPE_TTL_SECONDS, *fields],
         )
-        owner_id = owner.decode() if isinstance(owner, bytes) else str(owner)
+        owner_id = as_text(owner)
         return owner_id, owner_id == request.id
 
     async def get(self, request_id: str) -> BackupRequest | None:
-        raw = await self._redis.hgetall(keys.request(request_id))  # type: ignore[misc]
+        raw = await self._redis.hgetall(keys.request(request_id))
         return _decode(raw) if raw else None
 
     async def transition(
@@ -113,7 +114,12 @@ class RequestStore:
         fields["updated_at"] = utcnow()
         ok, current = await self._transition(
             keys=[keys.request(request_id)],
-            args=[json.dumps(target.value), len(sources), *[json.dumps(s.value) for s in sources], *_encode(fields)],
+            args=[
+                json.dumps(target.value),
+                len(sources),
+                *[json.dumps(s.value) for s in sources],
+                *_encode(fields),
+            ],
         )
         if not ok:
             raise TransitionRefused(request_id, json.loads(current) if current else "", target)
@@ -126,7 +132,7 @@ class RequestStore:
         if "state" in fields:
             raise ValueError("use transition() to change state")
         if fields:
-            await self._redis.hset(keys.request(request_id), mapping=dict(_pairs(_encode(fields))))  # type: ignore[misc]
+            await self._redis.hset(keys.request(request_id), mapping=dict(_pairs(_encode(fields))))
 
     async def set_once(self, request_id: str, field: str, value: Any) -> bool:
         """Set ``field`` only if it is still empty; True for the one caller that set it."""
@@ -149,15 +155,18 @@ class RequestStore:
 
     async def in_flight(self, project_id: str) -> list[tuple[str, float]]:
         """(request id, start epoch) of every backup being watched, oldest first."""
-        rows = await self._redis.zrange(keys.in_flight(project_id), 0, -1, withscores=True)
-        return [(rid.decode(), score) for rid, score in rows]
+        rows = cast(
+            list[tuple[bytes, float]],
+            await self._redis.zrange(keys.in_flight(project_id), 0, -1, withscores=True),
+        )
+        return [(as_text(rid), float(score)) for rid, score in rows]
 
     async def count_in_flight(self, project_id: str) -> int:
         return int(await self._redis.zcard(keys.in_flight(project_id)))
 
     async def by_backup_id(self, backup_id: str) -> BackupRequest | None:
         rid = await self._redis.get(keys.backup_index(backup_id))
-        return await self.get(rid.decode()) if rid else None
+        return await self.get(as_text(rid)) if rid else None
 
 
 def _pairs(flat: list[str]) -> Iterable[tuple[str, str]]:

@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.store import keys
+from bot.store.codec import as_text
 
 logger = logging.getLogger("bot.scheduler")
 
@@ -167,11 +168,6 @@ return string.format('%.6f', wait)
 )
 
 
-def _text(value: bytes | str) -> str:
-    # Works with clients made with or without decode_responses.
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _seconds(name: str, value: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
@@ -226,7 +222,7 @@ class Scheduler:
         leases = []
         for i in range(0, len(flat), 4):
             key, payload, token, attempt = flat[i : i + 4]
-            leases.append(Lease(_text(key), json.loads(payload), _text(token), int(attempt)))
+            leases.append(Lease(as_text(key), json.loads(payload), as_text(token), int(attempt)))
         return leases
 
     async def complete(self, lease: Lease) -> bool:

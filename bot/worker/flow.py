@@ -136,7 +136,9 @@ class RequestFlow:
                 return None
             result = await self._find_earlier_create(request)
             if result is None:
-                await self.store.update(request.id, create_attempted=True, create_tries=request.create_tries + 1)
+                await self.store.update(
+                    request.id, create_attempted=True, create_tries=request.create_tries + 1
+                )
                 result = await self.cloud.create_backup(
                     request.instance_id,
                     request.backup_name,
@@ -180,19 +182,25 @@ class RequestFlow:
         per request, so finding it by instance and name is proof."""
         if not request.create_attempted:
             return None
-        found = await self.cloud.find_backup(request.instance_id, request.backup_name, language=request.language)
+        found = await self.cloud.find_backup(
+            request.instance_id, request.backup_name, language=request.language
+        )
         if found is None:
             return None
         log.info("%s: found backup %s from an earlier attempt", request.id, found.id)
         return CreateBackupResult.model_validate(
             {
-                "backup": found.model_dump(include={"id", "name", "description", "begin_time", "status", "instance_id"}),
+                "backup": found.model_dump(
+                    include={"id", "name", "description", "begin_time", "status", "instance_id"}
+                ),
                 "job_id": "",
             }
         )
 
     async def _create_failed(self, request: BackupRequest, code: str, message: str, **fields: object) -> None:
-        await self._move(request, State.CREATE_FAILED, State.CREATING, error_code=code, error_msg=message, **fields)
+        await self._move(
+            request, State.CREATE_FAILED, State.CREATING, error_code=code, error_msg=message, **fields
+        )
 
     async def _announce_created(self, request: BackupRequest) -> None:
         if request.backup_id and not request.created_reply_ts:

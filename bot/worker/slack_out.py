@@ -77,7 +77,10 @@ class SlackOut:
             try:
                 webhook = AsyncWebhookClient(request.response_url)
                 answer = await webhook.send(
-                    text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
+                    text=message.text,
+                    blocks=message.blocks,
+                    response_type="ephemeral",
+                    replace_original=False,
                 )
                 if answer.status_code < 300:
                     return
@@ -88,7 +91,9 @@ class SlackOut:
                 channel=request.channel_id, user=request.user_id, text=message.text, blocks=message.blocks
             )
         except SlackApiError:
-            await self._client.chat_postMessage(channel=request.user_id, text=message.text, blocks=message.blocks)
+            await self._client.chat_postMessage(
+                channel=request.user_id, text=message.text, blocks=message.blocks
+            )
 
     async def _in_channel(self, channel: str, call: Any) -> Any:
         try:

@@ -76,7 +76,7 @@ class FakeCloud:
 
 def _iam_auth(http: httpx.AsyncClient, clock: Clock, **scope: str) -> IamTokenAuth:
     scope = scope or {"project_id": PROJECT}
-    return IamTokenAuth(http, IAM, "bot-user", "s3cret-pass", "acme", clock=clock, **scope)  # type: ignore[arg-type]
+    return IamTokenAuth(http, IAM, "bot-user", "s3cret-pass", "acme", clock=clock, **scope)
 
 
 @pytest.fixture

@@ -19,12 +19,20 @@ from bot.slack import blocks as kit
 from bot.slack.blocks import (
     Message,
     backup_list_message,
+    busy_notice,
     created_reply,
     error_ephemeral,
     final_reply,
+    gave_up_not_in_channel,
     help_message,
+    instance_not_found,
+    invite_hint,
+    looking_up,
     parent_message,
+    received,
+    record_status,
     status_message,
+    unavailable,
 )
 from bot.slack.text import escape, format_duration, format_size, format_time
 
@@ -33,7 +41,9 @@ INSTANCE_ID = "0123456789abcdef0123456789abcdefin07"
 BEGIN = datetime(2024, 3, 9, 7, 5, 1, tzinfo=UTC)
 
 # What may legitimately be live in our output: mentions of the people in the fixtures and date tokens.
-_ALLOWED_TOKEN = re.compile(r"<@(?:UREQ1|UAPPROVER)>|<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>|]*>")
+_ALLOWED_TOKEN = re.compile(
+    r"<@(?:UREQ1|UAPPROVER)>|<#C1>|<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>|]*>"
+)
 _BARE_AMP = re.compile(r"&(?!amp;|lt;|gt;)")
 
 
@@ -84,7 +94,15 @@ def record(status: BackupStatus = BackupStatus.COMPLETED, **changes: Any) -> Bac
 
 
 def all_messages(req: BackupRequest) -> list[Message]:
-    messages = [parent_message(req), created_reply(req), status_message(req)]
+    messages = [
+        parent_message(req),
+        created_reply(req),
+        status_message(req),
+        received(req),
+        invite_hint(req),
+        gave_up_not_in_channel(req),
+        busy_notice(req, req.error_msg),
+    ]
     if req.state.final:
         messages.append(final_reply(req, timeout_s=3600))
     return messages
@@ -211,6 +229,11 @@ def test_command_replies_are_valid() -> None:
         error_ephemeral("something broke", None),
         help_message(USAGE, ["Policy: open default, everyone is an operator.", "Ask <@UAPPROVER>."]),
         help_message(USAGE, []),
+        looking_up(),
+        unavailable(),
+        instance_not_found("prod-mian", ["prod-main", "prod-main-2"]),
+        instance_not_found("nothing-like-it", []),
+        busy_notice(request(State.CREATING), ""),
         status_message(record()),
         status_message(record(BackupStatus.BUILDING, end_time=None, take_up_time=None, size=None)),
         status_message(record(BackupStatus.FAILED, fail_reason="disk full", instance_name=None)),
@@ -279,6 +302,9 @@ def test_evil_text_in_cloud_records_and_errors_is_escaped() -> None:
         status_message(evil_record),
         backup_list_message(EVIL, [evil_record]),
         error_ephemeral(EVIL, EVIL),
+        instance_not_found(EVIL, [EVIL]),
+        busy_notice(request(State.CREATING), EVIL),
+        invite_hint(request(State.RECEIVED, channel_id=EVIL)),
         help_message(escape(EVIL), []),
     ):
         assert_valid(message)
@@ -470,3 +496,30 @@ def test_wording_is_all_in_the_catalog() -> None:
     assert set(kit.STATE_LABELS) == set(State)
     assert set(kit.STATUS_LABELS) == set(BackupStatus)
     assert all(isinstance(v, str) and v for v in kit.STRINGS.values())
+
+
+def test_received_says_where_progress_appears_and_whether_approval_is_needed() -> None:
+    body = texts(received(request(State.RECEIVED, needs_approval=False)))
+    assert "`r-abcdefghjk`" in body and "`pre-release-42`" in body and "<#C1>" in body
+    assert "approver" not in body
+    assert "approver has to approve" in texts(received(request(State.RECEIVED, needs_approval=True)))
+
+
+def test_notices() -> None:
+    assert "Looking that up" in looking_up().text
+    assert "nothing was recorded" in unavailable().text
+    suggestion = texts(instance_not_found("prod-mian", ["prod-main", "prod-main-2"]))
+    assert "`prod-mian`" in suggestion and "Did you mean `prod-main`, `prod-main-2`?" in suggestion
+    assert "Did you mean" not in texts(instance_not_found("zzz", []))
+    assert "/invite @backup-bot" in invite_hint(request(State.RECEIVED)).text
+    gave_up = gave_up_not_in_channel(request(State.EXPIRED)).text
+    assert "<#C1>" in gave_up and "no backup was made" in gave_up
+    assert (
+        "(The instance is being backed up.)"
+        in busy_notice(request(State.CREATING), "The instance is being backed up.").text
+    )
+    assert "another operation is running" in busy_notice(request(State.CREATING), "").text
+
+
+def test_record_status_is_the_status_of_a_record() -> None:
+    assert record_status(record()) == status_message(record())

@@ -3,6 +3,7 @@ real ``httpx.Request`` objects (what is actually sent: headers, query string and
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import httpx
@@ -67,7 +68,7 @@ def test_huawei_doc_vector_3() -> None:
     )
     assert signing.canonical_uri(path) == path + "/"
     assert (
-        signing.hashlib.sha256(canonical.encode()).hexdigest()
+        hashlib.sha256(canonical.encode()).hexdigest()
         == "b25362e603ee30f4f25e7858e8a7160fd36e803bb2dfe206278659d71a9bcd7a"
     )
     got = signing.authorization(V3_AK, V3_SK, "GET", path, query, headers, b"")
