@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cloud.client import TaurusDB
-from bot.cloud.factory import build_taurusdb
+from bot.cloud.factory import LOCAL_PROJECT_ID, build_taurusdb
 from bot.config import CloudAuth, Settings
 from bot.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from bot.slack.client import build_web_client
@@ -20,9 +20,6 @@ from bot.store.requests import RequestStore
 from bot.store.scheduler import Scheduler
 
 log = logging.getLogger("bot.services")
-
-# Used when no project ID is configured: the simulator accepts any 32 letters/digits.
-LOCAL_PROJECT_ID = "0c0ffee0000000000000000000000000"
 
 
 @dataclass

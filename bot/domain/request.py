@@ -32,7 +32,8 @@ FINAL_STATES = frozenset(
 )
 
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.RECEIVED: frozenset({State.PENDING_APPROVAL, State.CREATING}),
+    # RECEIVED → CREATE_FAILED: the instance does not exist; refused privately, nothing posted.
+    State.RECEIVED: frozenset({State.PENDING_APPROVAL, State.CREATING, State.CREATE_FAILED}),
     State.PENDING_APPROVAL: frozenset({State.APPROVED, State.REJECTED, State.EXPIRED}),
     State.APPROVED: frozenset({State.CREATING}),
     State.CREATING: frozenset({State.BUILDING, State.CREATE_FAILED}),

@@ -72,7 +72,9 @@ class RequestFlow:
 
     async def _step(self, request: BackupRequest) -> Outcome | None:
         """Do the next thing for ``request``; None means "look again", else the outcome."""
-        if not request.parent_ts:
+        if request.state is State.RECEIVED and not request.instance_id:
+            return await self._resolve_instance(request)
+        if not request.parent_ts and not request.state.final:
             return await self._post_parent(request)
         match request.state:
             case State.RECEIVED:
@@ -128,12 +130,44 @@ class RequestFlow:
             await self.store.update(request.id, error_code="")
         return None
 
+    async def _resolve_instance(self, request: BackupRequest) -> Outcome | None:
+        """Turn the typed name or ID into an instance before anything is posted in the channel: a
+        typo is answered privately, with the closest names, and leaves no trace in public."""
+        try:
+            instance = await self.cloud.find_instance(request.instance_ref, language=request.language)
+        except (InstanceNotFound, AmbiguousInstance) as exc:
+            message = (
+                blocks.instance_not_found(exc.ref, exc.suggestions)
+                if isinstance(exc, InstanceNotFound)
+                else blocks.error_ephemeral(str(exc), None)
+            )
+            await self.slack.tell_requester(request, message)
+            await self._move(
+                request,
+                State.CREATE_FAILED,
+                State.RECEIVED,
+                error_code=type(exc).__name__,
+                error_msg=str(exc),
+            )
+            return Outcome.finished()
+        except CloudError as exc:
+            if request.create_tries < MAX_CREATE_TRIES and exc.retryable:
+                await self.store.update(request.id, create_tries=request.create_tries + 1)
+                return Outcome.later(backoff(request.create_tries))
+            await self.slack.tell_requester(
+                request, blocks.error_ephemeral(f"the cloud answered: {exc}", None)
+            )
+            await self._move(
+                request, State.CREATE_FAILED, State.RECEIVED, error_code="cloud", error_msg=str(exc)
+            )
+            return Outcome.finished()
+        await self.store.update(
+            request.id, instance_id=instance.id, instance_name=instance.name, create_tries=0
+        )
+        return None
+
     async def _create(self, request: BackupRequest) -> Outcome | None:
         try:
-            if not request.instance_id:
-                instance = await self.cloud.find_instance(request.instance_ref, language=request.language)
-                await self.store.update(request.id, instance_id=instance.id, instance_name=instance.name)
-                return None
             result = await self._find_earlier_create(request)
             if result is None:
                 await self.store.update(
@@ -145,7 +179,7 @@ class RequestFlow:
                     request.description or None,
                     language=request.language,
                 )
-        except (InstanceNotFound, AmbiguousInstance, InvalidRequest) as exc:
+        except InvalidRequest as exc:
             await self._create_failed(request, type(exc).__name__, str(exc))
             return None
         except ApiError as exc:
@@ -208,6 +242,8 @@ class RequestFlow:
             await self.store.set_once(request.id, "created_reply_ts", ts)
 
     async def _finish(self, request: BackupRequest) -> Outcome:
+        if not request.parent_ts:
+            return Outcome.finished()  # refused before anything was posted; the requester was told
         await self._announce_created(request)
         if not request.final_reply_ts:
             ts = await self.slack.reply(request, blocks.final_reply(request))

@@ -1,0 +1,187 @@
+"""The core flow, end to end: signed slash commands into `python -m bot web`, a `python -m bot worker`,
+the simulator over HTTP and the fake Slack recording what the bot says."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from bot.slack.fake_api import Call, FakeSlack
+from tests.e2e.conftest import DeploymentFactory
+
+ORDERS_PROD_ID = "66c3e95efa31bb6a055ad7906c65864ein07"
+
+
+def _text_of(message: dict[str, Any]) -> str:
+    """Everything a reader sees in a message: its text and every string inside its blocks."""
+    return message.get("text", "") + " " + json.dumps(message.get("blocks", []), ensure_ascii=False)
+
+
+def _posts(slack: FakeSlack, channel: str = "C1") -> list[Call]:
+    return [
+        c for c in slack.calls("chat.postMessage") if c.args.get("channel") == channel and c.error is None
+    ]
+
+
+async def _wait_final_reply(
+    slack: FakeSlack, *, count: int = 1, within: float = 30.0
+) -> list[dict[str, Any]]:
+    """Wait for ``count`` thread replies that report a finished backup (they mention the requester)."""
+
+    def finals() -> list[dict[str, Any]]:
+        return [
+            m
+            for m in slack.messages()
+            if m.get("thread_ts") and m["ts"] != m["thread_ts"] and "<@" in m.get("text", "")
+        ]
+
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        if len(finals()) >= count:
+            await asyncio.sleep(0.5)  # a duplicate would arrive now
+            return finals()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} final replies, got {len(finals())}: {slack.messages()}")
+
+
+async def test_create_posts_a_parent_a_job_reply_and_one_final_reply(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    bot = await deploy()
+    answer = await bot.command("create orders-prod pre-change-42 before the schema change @channel *now*")
+
+    assert answer.status_code == 200
+    ack = answer.json()
+    assert ack.get("response_type", "ephemeral") == "ephemeral"
+    assert "pre-change-42" in ack["text"]
+
+    [final] = await _wait_final_reply(fake_slack)
+    [parent_call] = [c for c in _posts(fake_slack) if "thread_ts" not in c.args or not c.args["thread_ts"]]
+    parent_ts = final["thread_ts"]
+    replies = fake_slack.replies("C1", parent_ts)
+    [backup] = await bot.backups()
+    assert backup["name"] == "pre-change-42" and backup["status"] == "COMPLETED"
+    assert backup["instance_id"] == ORDERS_PROD_ID
+
+    # the thread: first the IDs, then the result mentioning the requester
+    assert len(replies) == 2
+    created, finished = replies
+    assert backup["id"] in _text_of(created) and backup["job_id"] in _text_of(created)
+    assert "<@U1>" in finished["text"]
+    assert "COMPLETED" in _text_of(finished).upper() or "complete" in _text_of(finished).lower()
+
+    # the parent names the requester, the instance (name and ID) and shows the final state
+    parent = fake_slack.message("C1", parent_ts)
+    assert parent is not None
+    shown = _text_of(parent)
+    assert "<@U1>" in shown and "orders-prod" in shown and ORDERS_PROD_ID in shown
+    assert fake_slack.calls("chat.update"), "the parent message was never updated"
+    assert parent_call.args["channel"] == "C1"
+
+    # the description is shown, but "@channel" stays plain text (no <!channel>, no link_names)
+    assert "before the schema change" in shown
+    for call in fake_slack.calls():
+        assert "<!channel>" not in json.dumps(call.args)
+        assert not call.args.get("link_names")
+
+
+async def test_slack_markup_in_a_command_is_refused_and_never_echoed_live(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    bot = await deploy()
+    answer = await bot.command("create orders-prod pre-change-43 before the <!channel> change & more")
+    body = answer.json()
+    shown = body["text"] + json.dumps(body.get("blocks", []))
+    assert "may not contain" in shown
+    assert "<!channel>" not in shown and "<" not in body["text"]
+    await asyncio.sleep(0.5)
+    assert await bot.backups() == []
+
+
+async def test_a_failed_backup_is_reported_with_its_reason(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    bot = await deploy()
+    await bot.command("create legacy-broken nightly-check")
+    [final] = await _wait_final_reply(fake_slack)
+    assert "fail" in _text_of(final).lower()
+    assert "backup lock" in _text_of(final)
+    [backup] = await bot.backups()
+    assert backup["status"] == "FAILED"
+
+
+async def test_an_instance_given_by_id_works(deploy: DeploymentFactory, fake_slack: FakeSlack) -> None:
+    bot = await deploy()
+    await bot.command(f"create {ORDERS_PROD_ID} by-id-backup")
+    await _wait_final_reply(fake_slack)
+    [backup] = await bot.backups()
+    assert backup["instance_id"] == ORDERS_PROD_ID and backup["name"] == "by-id-backup"
+
+
+async def test_bad_input_is_refused_privately_with_no_cloud_or_slack_call(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    bot = await deploy()
+    await bot.sim("DELETE", "calls")
+    cases = {
+        "create orders-prod 1starts-with-digit": "start with a letter",
+        "create orders-prod abc": "4 to 64",
+        'create orders-prod good-name has a " quote': "may not contain",
+        "create orders-prod": "name",
+        "frobnicate": "create",
+    }
+    for text, expected in cases.items():
+        answer = await bot.command(text)
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body.get("response_type", "ephemeral") == "ephemeral"
+        assert expected in body["text"] + json.dumps(body.get("blocks", [])), (text, body)
+    await asyncio.sleep(1.0)  # give a (wrong) worker time to do something
+    assert await bot.cloud_calls() == []
+    assert [c.method for c in fake_slack.calls() if c.method != "auth.test"] == []
+
+
+async def test_an_unknown_instance_is_answered_privately_with_the_closest_names(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    bot = await deploy()
+    await bot.command("create orders-prd pre-change-1")
+    [note] = await fake_slack.wait_for("response_url", timeout=15)
+    shown = json.dumps(note.args)
+    assert "orders-prd" in shown and "orders-prod" in shown
+    await asyncio.sleep(0.5)
+    assert _posts(fake_slack) == [], "nothing may be posted in the channel for a typo"
+    assert await bot.backups() == []
+
+
+async def test_unsigned_wrongly_signed_and_stale_requests_get_401(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    import time
+
+    from bot.slack.fake_api import sign_request, slash_command_body
+
+    bot = await deploy()
+    body = slash_command_body("create orders-prod sneaky-backup")
+    form = "application/x-www-form-urlencoded"
+    unsigned = await bot.post_signed(body, content_type=form, headers={})
+    wrong = await bot.post_signed(body, content_type=form, headers=sign_request("not-the-secret", body))
+    stale = await bot.post_signed(
+        body, content_type=form, headers=sign_request("e2e-signing-secret", body, int(time.time()) - 600)
+    )
+    assert [r.status_code for r in (unsigned, wrong, stale)] == [401, 401, 401]
+    await asyncio.sleep(0.5)
+    assert await bot.cloud_calls() == []
+
+
+async def test_a_slack_retry_of_the_same_command_creates_one_backup(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    bot = await deploy()
+    first = await bot.command("create orders-dev retried-once", trigger_id="trig-1")
+    again = await bot.command("create orders-dev retried-once", trigger_id="trig-1")
+    assert first.status_code == again.status_code == 200
+    await _wait_final_reply(fake_slack)
+    assert len(await bot.backups()) == 1
+    assert len([c for c in _posts(fake_slack) if not c.args.get("thread_ts")]) == 1
