@@ -313,8 +313,11 @@ _MIN_SLEEP = 0.005
 class Runner:
     """Claims due work and runs the handler named by the work key's prefix (``"create:…"`` → "create").
 
-    ``handler_timeout`` must be shorter than ``lease_seconds``: a handler is cut off before its lease
-    ends, so no other worker can claim the same key while it still runs.
+    Without ``heartbeat``, ``handler_timeout`` must be shorter than ``lease_seconds``: a handler is cut
+    off before its lease ends, so no other worker can claim the same key while it still runs. With
+    ``heartbeat``, the runner extends the lease every third of ``lease_seconds`` while the handler
+    runs, so the lease can be short (a dead worker's work comes back quickly) and the handler long;
+    if an extension is refused (the lease was lost), the handler is cancelled.
     """
 
     def __init__(
@@ -327,8 +330,9 @@ class Runner:
         concurrency: int = 8,
         idle_sleep: float = 0.5,
         error_backoff: Callable[[int], float] = exponential_backoff,
+        heartbeat: bool = False,
     ) -> None:
-        if not 0 < handler_timeout < lease_seconds:
+        if handler_timeout <= 0 or (not heartbeat and handler_timeout >= lease_seconds):
             raise ValueError("handler_timeout must be positive and shorter than lease_seconds")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -341,6 +345,7 @@ class Runner:
         self._concurrency = concurrency
         self._idle_sleep = idle_sleep
         self._error_backoff = error_backoff
+        self._heartbeat = heartbeat
         self._running: set[str] = set()  # work keys with a handler running in this process
 
     async def run_once(self) -> int:
@@ -404,11 +409,29 @@ class Runner:
             return False
         self._running.add(lease.key)
         try:
-            outcome = await self._run_handler(lease)
+            outcome = await (self._run_with_heartbeat(lease) if self._heartbeat else self._run_handler(lease))
             await self._settle(lease, outcome)
         finally:
             self._running.discard(lease.key)
         return True
+
+    async def _run_with_heartbeat(self, lease: Lease) -> Outcome:
+        handler = asyncio.create_task(self._run_handler(lease))
+        beat = self._lease_seconds / 3
+        while True:
+            done, _ = await asyncio.wait({handler}, timeout=beat)
+            if done:
+                return handler.result()
+            try:
+                kept = await self._scheduler.extend(lease, lease_seconds=self._lease_seconds)
+            except (RedisError, OSError):
+                logger.warning("could not extend the lease on %s; trying again", lease.key)
+                continue
+            if not kept:
+                logger.error("lost the lease on %s while its handler ran; cancelling it", lease.key)
+                handler.cancel()
+                await asyncio.gather(handler, return_exceptions=True)
+                return Outcome(done=False, retry_in=0.0, failed=True)
 
     async def _run_handler(self, lease: Lease) -> Outcome:
         prefix = lease.key.partition(":")[0]

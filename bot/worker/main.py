@@ -37,8 +37,11 @@ def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
     return Runner(
         services.scheduler,
         {"req": flow.advance, "poll": poller.tick, "lookup": lookups.answer},
-        lease_seconds=90.0,
-        handler_timeout=60.0,
+        # A short lease kept alive by heartbeats: a killed worker's work is back within ~10 s, while
+        # a slow create (ambiguity checks, retries) may take a minute without being cut off.
+        lease_seconds=10.0,
+        handler_timeout=120.0,
+        heartbeat=True,
         concurrency=concurrency,
         idle_sleep=min(0.5, settings.poll_interval),
     )

@@ -29,11 +29,17 @@ async def deploy(
     started: list[Deployment] = []
 
     async def factory(
-        *, workers: int = 1, poll_interval: float = 0.3, simulator_args: tuple[str, ...] = ()
+        *,
+        workers: int = 1,
+        poll_interval: float = 0.3,
+        poll_timeout: float | None = None,
+        simulator_args: tuple[str, ...] = (),
     ) -> Deployment:
         deployment = Deployment(
             redis_url=redis_url, slack=fake_slack, log_dir=tmp_path, poll_interval=poll_interval
         )
+        if poll_timeout is not None:
+            deployment.env["BACKUP_POLL_TIMEOUT"] = str(poll_timeout)
         started.append(deployment)
         return await deployment.start(workers=workers, simulator_args=simulator_args)
 

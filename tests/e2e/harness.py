@@ -4,6 +4,7 @@ processes — against a real Redis, the simulator (``python -m bot simulator``) 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.slack.fake_api import FakeSlack, interaction_body, sign_request, slash_command_body
+from bot.slack.fake_api import Call, FakeSlack, interaction_body, sign_request, slash_command_body
 from bot.store.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,3 +188,41 @@ class Deployment:
 
     async def cloud_calls(self) -> list[dict[str, Any]]:
         return list(await self.sim("GET", "calls"))
+
+
+# --- reading what the bot said ----------------------------------------------------------------
+
+
+def text_of(message: Mapping[str, Any]) -> str:
+    """Everything a reader sees in a message: its text and every string inside its blocks."""
+    return str(message.get("text", "")) + " " + json.dumps(message.get("blocks", []), ensure_ascii=False)
+
+
+def posts_in(slack: FakeSlack, channel: str = "C1") -> list[Call]:
+    return [
+        c for c in slack.calls("chat.postMessage") if c.args.get("channel") == channel and c.error is None
+    ]
+
+
+def final_replies(slack: FakeSlack) -> list[dict[str, Any]]:
+    """Thread replies that report a result: they are the ones that mention the requester."""
+    return [
+        m
+        for m in slack.messages()
+        if m.get("thread_ts") and m["ts"] != m["thread_ts"] and "<@" in m.get("text", "")
+    ]
+
+
+async def wait_final_replies(
+    slack: FakeSlack, *, count: int = 1, within: float = 30.0
+) -> list[dict[str, Any]]:
+    """Wait for ``count`` final replies, then a little longer, so that a duplicate would show."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if len(final_replies(slack)) >= count:
+            await asyncio.sleep(0.5)
+            return final_replies(slack)
+        await asyncio.sleep(0.05)
+    raise AssertionError(
+        f"expected {count} final replies, got {len(final_replies(slack))}: {slack.messages()}"
+    )

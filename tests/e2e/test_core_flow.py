@@ -5,44 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
-from bot.slack.fake_api import Call, FakeSlack
+from bot.slack.fake_api import FakeSlack
 from tests.e2e.conftest import DeploymentFactory
+from tests.e2e.harness import posts_in, text_of, wait_final_replies
 
 ORDERS_PROD_ID = "66c3e95efa31bb6a055ad7906c65864ein07"
-
-
-def _text_of(message: dict[str, Any]) -> str:
-    """Everything a reader sees in a message: its text and every string inside its blocks."""
-    return message.get("text", "") + " " + json.dumps(message.get("blocks", []), ensure_ascii=False)
-
-
-def _posts(slack: FakeSlack, channel: str = "C1") -> list[Call]:
-    return [
-        c for c in slack.calls("chat.postMessage") if c.args.get("channel") == channel and c.error is None
-    ]
-
-
-async def _wait_final_reply(
-    slack: FakeSlack, *, count: int = 1, within: float = 30.0
-) -> list[dict[str, Any]]:
-    """Wait for ``count`` thread replies that report a finished backup (they mention the requester)."""
-
-    def finals() -> list[dict[str, Any]]:
-        return [
-            m
-            for m in slack.messages()
-            if m.get("thread_ts") and m["ts"] != m["thread_ts"] and "<@" in m.get("text", "")
-        ]
-
-    deadline = asyncio.get_running_loop().time() + within
-    while asyncio.get_running_loop().time() < deadline:
-        if len(finals()) >= count:
-            await asyncio.sleep(0.5)  # a duplicate would arrive now
-            return finals()
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"expected {count} final replies, got {len(finals())}: {slack.messages()}")
 
 
 async def test_create_posts_a_parent_a_job_reply_and_one_final_reply(
@@ -56,8 +24,8 @@ async def test_create_posts_a_parent_a_job_reply_and_one_final_reply(
     assert ack.get("response_type", "ephemeral") == "ephemeral"
     assert "pre-change-42" in ack["text"]
 
-    [final] = await _wait_final_reply(fake_slack)
-    [parent_call] = [c for c in _posts(fake_slack) if "thread_ts" not in c.args or not c.args["thread_ts"]]
+    [final] = await wait_final_replies(fake_slack)
+    [parent_call] = [c for c in posts_in(fake_slack) if "thread_ts" not in c.args or not c.args["thread_ts"]]
     parent_ts = final["thread_ts"]
     replies = fake_slack.replies("C1", parent_ts)
     [backup] = await bot.backups()
@@ -67,14 +35,14 @@ async def test_create_posts_a_parent_a_job_reply_and_one_final_reply(
     # the thread: first the IDs, then the result mentioning the requester
     assert len(replies) == 2
     created, finished = replies
-    assert backup["id"] in _text_of(created) and backup["job_id"] in _text_of(created)
+    assert backup["id"] in text_of(created) and backup["job_id"] in text_of(created)
     assert "<@U1>" in finished["text"]
-    assert "COMPLETED" in _text_of(finished).upper() or "complete" in _text_of(finished).lower()
+    assert "COMPLETED" in text_of(finished).upper() or "complete" in text_of(finished).lower()
 
     # the parent names the requester, the instance (name and ID) and shows the final state
     parent = fake_slack.message("C1", parent_ts)
     assert parent is not None
-    shown = _text_of(parent)
+    shown = text_of(parent)
     assert "<@U1>" in shown and "orders-prod" in shown and ORDERS_PROD_ID in shown
     assert fake_slack.calls("chat.update"), "the parent message was never updated"
     assert parent_call.args["channel"] == "C1"
@@ -104,9 +72,9 @@ async def test_a_failed_backup_is_reported_with_its_reason(
 ) -> None:
     bot = await deploy()
     await bot.command("create legacy-broken nightly-check")
-    [final] = await _wait_final_reply(fake_slack)
-    assert "fail" in _text_of(final).lower()
-    assert "backup lock" in _text_of(final)
+    [final] = await wait_final_replies(fake_slack)
+    assert "fail" in text_of(final).lower()
+    assert "backup lock" in text_of(final)
     [backup] = await bot.backups()
     assert backup["status"] == "FAILED"
 
@@ -114,7 +82,7 @@ async def test_a_failed_backup_is_reported_with_its_reason(
 async def test_an_instance_given_by_id_works(deploy: DeploymentFactory, fake_slack: FakeSlack) -> None:
     bot = await deploy()
     await bot.command(f"create {ORDERS_PROD_ID} by-id-backup")
-    await _wait_final_reply(fake_slack)
+    await wait_final_replies(fake_slack)
     [backup] = await bot.backups()
     assert backup["instance_id"] == ORDERS_PROD_ID and backup["name"] == "by-id-backup"
 
@@ -151,7 +119,7 @@ async def test_an_unknown_instance_is_answered_privately_with_the_closest_names(
     shown = json.dumps(note.args)
     assert "orders-prd" in shown and "orders-prod" in shown
     await asyncio.sleep(0.5)
-    assert _posts(fake_slack) == [], "nothing may be posted in the channel for a typo"
+    assert posts_in(fake_slack) == [], "nothing may be posted in the channel for a typo"
     assert await bot.backups() == []
 
 
@@ -182,6 +150,6 @@ async def test_a_slack_retry_of_the_same_command_creates_one_backup(
     first = await bot.command("create orders-dev retried-once", trigger_id="trig-1")
     again = await bot.command("create orders-dev retried-once", trigger_id="trig-1")
     assert first.status_code == again.status_code == 200
-    await _wait_final_reply(fake_slack)
+    await wait_final_replies(fake_slack)
     assert len(await bot.backups()) == 1
-    assert len([c for c in _posts(fake_slack) if not c.args.get("thread_ts")]) == 1
+    assert len([c for c in posts_in(fake_slack) if not c.args.get("thread_ts")]) == 1

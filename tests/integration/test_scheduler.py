@@ -583,3 +583,46 @@ async def test_run_forever_survives_redis_errors(
             stop.set()
             await asyncio.wait_for(task, 1)
     assert sum("cannot claim" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_heartbeat_keeps_a_long_handler_leased_and_unique(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    runs: list[str] = []
+
+    async def slow(lease: Lease) -> Outcome:
+        runs.append(lease.token)
+        await asyncio.sleep(1.0)  # three lease lengths
+        return Outcome.finished()
+
+    first = Runner(scheduler, {"slow": slow}, lease_seconds=0.3, handler_timeout=5.0, heartbeat=True)
+    second = Runner(scheduler, {"slow": slow}, lease_seconds=0.3, handler_timeout=5.0, heartbeat=True)
+    await scheduler.schedule("slow:1", {})
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(r.run_forever(stop)) for r in (first, second)]
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if await scheduler.pending() == 0:
+            break
+    stop.set()
+    await asyncio.gather(*tasks)
+    assert len(runs) == 1, "the lease lapsed while the handler was still running"
+    assert await scheduler.pending() == 0
+
+
+async def test_a_lost_lease_cancels_the_handler(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    cancelled = asyncio.Event()
+
+    async def stuck(lease: Lease) -> Outcome:
+        await redis.hset(keys.scheduler_tokens("work"), lease.key, "stolen")  # another worker took over
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return Outcome.finished()
+
+    runner = Runner(scheduler, {"stuck": stuck}, lease_seconds=0.3, handler_timeout=5.0, heartbeat=True)
+    await scheduler.schedule("stuck:1", {})
+    assert await runner.run_once() == 1
+    assert cancelled.is_set()

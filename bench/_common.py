@@ -1,0 +1,294 @@
+"""Helpers shared by the benchmarks: the machine header, percentiles, Markdown tables, a private Redis,
+extra simulator instances, child processes, and backups "in flight" built straight into Redis.
+
+Not a benchmark itself (running it does nothing). Everything here listens on loopback only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import math
+import os
+import platform
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ID = "be0c4be0c4be0c4be0c4be0c4be0c4b0"  # 32 letters/digits, like a real project ID
+SIGNING_SECRET = "bench-signing-secret"
+BOT_TOKEN = "xoxb-bench"
+CHANNEL = "C0BENCH01"
+USER = "U0BENCH01"
+
+_T = TypeVar("_T")
+
+
+# --- the environment ------------------------------------------------------------------------------
+
+_OWN_PREFIXES = ("SLACK_", "HUAWEICLOUD_", "BACKUP_", "AUDIT_")
+_OWN_NAMES = ("REDIS_URL", "TAURUSDB_ENDPOINT", "PORT")
+
+
+def scrub_environment() -> None:
+    """Drop the bot's own variables from this process's environment, so a developer's real tokens or
+    endpoints never leak into a benchmark (children get explicit values)."""
+    for name in list(os.environ):
+        if name.startswith(_OWN_PREFIXES) or name in _OWN_NAMES:
+            del os.environ[name]
+
+
+def child_env(**values: str) -> dict[str, str]:
+    """This process's (scrubbed) environment plus ``values``, for a ``python -m bot …`` child."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **values}
+
+
+# --- what the output says about the run -----------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_header(title: str) -> str:
+    """A Markdown heading plus the machine and the exact command that produced the figures."""
+    cores = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    command = shlex.join([sys.executable, *sys.argv])
+    return "\n".join(
+        [
+            f"## {title}",
+            "",
+            f"- machine: {cores} cores ({usable} usable), {cpu_model()}, "
+            f"{platform.system()} {platform.release()}",
+            f"- Python {platform.python_version()} ({platform.python_implementation()})",
+            f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+            f"- command: `{command}`",
+            "",
+        ]
+    )
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A Markdown table; numbers are shown as they are formatted by the caller."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (p100 = max); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def ms(seconds: float) -> str:
+    return "—" if math.isnan(seconds) else f"{seconds * 1000:.1f}"
+
+
+def secs(seconds: float) -> str:
+    return "—" if math.isnan(seconds) else f"{seconds:.2f}"
+
+
+# --- servers --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[str]:
+    """An embedded Redis on a free loopback port (no persistence); yields its URL."""
+    from bot.store.embedded import EmbeddedRedis
+
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp, EmbeddedRedis(Path(tmp)) as server:
+        yield server.url
+
+
+def bench_instance_id(index: int) -> str:
+    return hashlib.sha256(f"backup-bot-bench/{index}".encode()).hexdigest()[:32] + "in07"
+
+
+def bench_instance_name(index: int) -> str:
+    return f"bench-{index:05d}"
+
+
+def add_instances(state: Any, count: int, *, start: int = 0) -> list[tuple[str, str]]:
+    """Add ``count`` plain ACTIVE instances to a simulator's state (the seed has only a handful, and the
+    service allows one building backup per instance). Returns their (id, name)."""
+    from bot.simulator.seed import SeedInstance
+    from bot.simulator.state import InstanceState
+
+    added = []
+    for index in range(start, start + count):
+        seed = SeedInstance(bench_instance_id(index), bench_instance_name(index), data_mb=2048.0)
+        state.instances[seed.id] = InstanceState(seed, seed.status, seed.fails_backups)
+        added.append((seed.id, seed.name))
+    return added
+
+
+class Child:
+    """A child process whose output goes to a log file; stopped with SIGTERM (then SIGKILL)."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: Mapping[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                list(argv), cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+
+def bot_child(name: str, *args: str, env: Mapping[str, str], log_dir: Path) -> Child:
+    return Child(name, [sys.executable, "-m", "bot", *args], env, log_dir)
+
+
+async def wait_http(url: str, child: Child | None = None, within: float = 30.0) -> None:
+    """Wait until ``url`` answers below 500 (or fail early when ``child`` died)."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            if child is not None and not child.alive():
+                raise RuntimeError(f"{child.name} exited:\n{child.tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).status_code < 500:
+                    return
+            await asyncio.sleep(0.05)
+    tail = f"\n{child.tail()}" if child is not None else ""
+    raise TimeoutError(f"{url} did not answer within {within}s{tail}")
+
+
+def proc_status(pid: int | str = "self") -> dict[str, int]:
+    """VmRSS, VmHWM… of a process from /proc/<pid>/status, in kB."""
+    found: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.startswith("Vm") and value.strip().endswith("kB"):
+            found[key] = int(value.split()[0])
+    return found
+
+
+async def bounded_gather(limit: int, jobs: Iterable[Callable[[], Awaitable[_T]]]) -> list[_T]:
+    """Run the coroutine factories at most ``limit`` at a time; results in order."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(job: Callable[[], Awaitable[_T]]) -> _T:
+        async with gate:
+            return await job()
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+
+# --- backups in flight, built straight into Redis -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InFlight:
+    request_id: str
+    backup_id: str
+    backup_name: str
+    instance_id: str
+    parent_ts: str
+
+
+async def start_backups_in_flight(
+    *,
+    cloud: Any,
+    slack: Any,
+    store: Any,
+    project_id: str,
+    instances: Sequence[tuple[str, str]],
+    tag: str,
+) -> list[InFlight]:
+    """For each instance: create a real backup in the simulator (the bot's own TaurusDB client), post
+    the thread's parent message and the "started" reply to the fake Slack, and record the request in Redis as the worker would
+    have left it after the create (``BUILDING``, created reply posted, tracked in the in-flight set).
+
+    The request hash carries every field the bot stores, with realistic values (a Slack response_url,
+    a description), so memory figures are those of a real request.
+    """
+    from bot.domain.request import BackupRequest, State, utcnow
+    from bot.slack import blocks
+
+    async def one(index: int, instance_id: str, instance_name: str) -> InFlight:
+        name = f"{tag}-{index:05d}"
+        created = await cloud.create_backup(instance_id, name, "before the schema change")
+        request = BackupRequest(
+            state=State.BUILDING,
+            team_id="T0BENCH01",
+            channel_id=CHANNEL,
+            user_id=USER,
+            instance_ref=instance_name,
+            instance_id=instance_id,
+            instance_name=instance_name,
+            backup_name=name,
+            description="before the schema change",
+            response_url=f"https://hooks.slack.com/commands/T0BENCH01/{7_000_000_000_000 + index}/"
+            + hashlib.sha256(name.encode()).hexdigest()[:24],
+            backup_id=created.backup.id,
+            job_id=created.job_id,
+            begin_time=created.backup.begin_time or utcnow(),
+            create_attempted=True,
+            create_tries=1,
+        )
+        parent = blocks.parent_message(request)
+        posted = await slack.chat_postMessage(
+            channel=CHANNEL, text=parent.text, blocks=parent.blocks, unfurl_links=False
+        )
+        request = request.model_copy(update={"parent_ts": str(posted["ts"])})
+        reply = blocks.created_reply(request)
+        replied = await slack.chat_postMessage(
+            channel=CHANNEL, thread_ts=request.parent_ts, text=reply.text, blocks=reply.blocks
+        )
+        request = request.model_copy(update={"created_reply_ts": str(replied["ts"])})
+        await store.create(request, dedupe_key=f"trigger:{index}.{int(time.time())}.{tag}")
+        await store.track(project_id, request)
+        return InFlight(request.id, created.backup.id, name, instance_id, str(posted["ts"]))
+
+    jobs = [
+        (lambda i=i, iid=iid, iname=iname: one(i, iid, iname))
+        for i, (iid, iname) in enumerate(instances)
+    ]
+    return await bounded_gather(16, jobs)
+
+
+if __name__ == "__main__":
+    print("bench/_common.py holds helpers for the benchmarks; run bench/<name>.py instead.")

@@ -1,0 +1,391 @@
+"""Ack latency of ``/backup create <instance> <name>``: the real web path against a Bolt app that only acks.
+
+What is measured: the time from the moment the client starts sending one signed, form-encoded slash
+command over HTTP (loopback) until it has read the whole answer, for bursts of 10, 50 and 200
+simultaneous commands. Figures are p50/p99/max over every request of every measured round.
+
+The three servers, each a child process of this script (one event loop, like a production web
+process), all on the same aiohttp server stack:
+
+- ``real``  — the bot's own web process: ``build_app`` + ``build_web`` over ``open_services`` (a warm,
+  bounded Redis pool against an embedded Redis), identity from ``identify_bot`` (``auth.test`` against
+  the fake Slack, once at start). Each command is parsed, validated, recorded in Redis and scheduled,
+  then acked. No worker runs: this is the web path only.
+- ``bare``  — a Bolt ``AsyncApp`` built with the same options (signing secret and verification, the same
+  ``authorize`` that returns a fixed identity, the same Web API client) served by the same ``build_web``,
+  whose ``/backup`` listener only calls ``ack()``. It is the reference of issue 3/7: the goal is
+  p99(real) ≤ 1.5 × p99(bare) at 50.
+- ``null``  — a plain aiohttp handler that reads the body and answers 200: the floor of what the client,
+  loopback and aiohttp cost together, to show the client is not what is being measured.
+
+Why it is fair: same machine, same run, same signing, same HTTP stack; every body is signed before the
+clock starts; bursts of the three servers are interleaved (the order rotates each round) so they share
+the machine's noise; one warm-up burst per server and level opens the keep-alive connections and the
+Redis pool before anything is measured; the client is one persistent ``httpx.AsyncClient`` per server
+with enough connections for the largest burst. The client's own share is reported: how long it took to
+start the last request of a burst, and the CPU it used. On a 2-core machine the client, the server and
+Redis compete for the cores; that is the same for every server except that only ``real`` talks to Redis.
+
+Run: ``python bench/ack_latency.py`` (about a minute), ``--quick`` for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    BOT_TOKEN,
+    CHANNEL,
+    SIGNING_SECRET,
+    USER,
+    Child,
+    child_env,
+    machine_header,
+    ms,
+    percentile,
+    private_redis,
+    scrub_environment,
+    table,
+    wait_http,
+)
+
+KINDS = ("null", "bare", "real")
+INSTANCE = "orders-dev"
+
+
+# --- the servers (child processes) ---------------------------------------------------------------
+
+
+async def _serve(kind: str, port: int) -> None:
+    from bot.config import load_settings
+    from bot.services import open_services
+    from bot.slack.app import build_app, build_web, identify_bot
+
+    services = None
+    if kind == "null":
+
+        async def events(request: web.Request) -> web.Response:
+            await request.read()
+            return web.Response(text="")
+
+        async def healthz(_: web.Request) -> web.Response:
+            return web.json_response({"ok": True})
+
+        app = web.Application()
+        app.router.add_post("/slack/events", events)
+        app.router.add_get("/healthz", healthz)
+    else:
+        settings = load_settings()
+        assert settings.redis_url is not None
+        services = await open_services(settings, redis_url=settings.redis_url, with_cloud=False)
+        identity = await identify_bot(services)
+        bolt = build_app(services, identity) if kind == "real" else _bare_app(services, identity)
+        app = build_web(bolt, services)
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        if services is not None:
+            await services.close()
+
+
+def _bare_app(services: Any, identity: Any) -> Any:
+    """A Bolt app configured exactly like ``build_app`` whose only listener acks."""
+    from slack_bolt.async_app import AsyncAck, AsyncApp
+
+    async def authorize(**_: Any) -> Any:
+        return identity
+
+    secret = services.settings.slack_signing_secret
+    app = AsyncApp(
+        client=services.slack,
+        signing_secret=secret.get_secret_value() if secret else None,
+        authorize=authorize,
+        request_verification_enabled=True,
+        ignoring_self_events_enabled=True,
+        url_verification_enabled=True,
+    )
+
+    async def only_ack(ack: AsyncAck) -> None:
+        await ack()
+
+    app.command("/backup")(only_ack)
+    return app
+
+
+# --- the client -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Samples:
+    latencies: list[float] = field(default_factory=list)
+    send_spread: list[float] = field(default_factory=list)  # per burst: last request start − burst start
+    cpu_share: list[float] = field(default_factory=list)  # per burst: client CPU time / burst wall time
+    bad_status: int = 0
+    recorded_acks: int = 0  # real only: acks that say the request was recorded
+
+
+@dataclass
+class Target:
+    kind: str
+    url: str
+    client: httpx.AsyncClient
+    samples: dict[int, Samples] = field(default_factory=dict)
+
+
+_serial = 0
+
+
+def _bodies(kind: str, level: int) -> list[tuple[bytes, dict[str, str]]]:
+    """Signed slash-command bodies, built before the clock starts."""
+    from bot.slack.fake_api import sign_request, slash_command_body
+
+    global _serial
+    out = []
+    for _ in range(level):
+        _serial += 1
+        name = f"ack-{kind}-{_serial:06d}"
+        body = slash_command_body(f"create {INSTANCE} {name}", user_id=USER, channel_id=CHANNEL)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign_request(SIGNING_SECRET, body)}
+        out.append((body, headers))
+    return out
+
+
+async def burst(target: Target, level: int, *, record: bool) -> None:
+    prepared = _bodies(target.kind, level)
+    go = asyncio.Event()
+    starts: list[float] = [0.0] * level
+    results: list[tuple[float, int, bytes]] = [(0.0, 0, b"")] * level
+
+    async def one(i: int) -> None:
+        body, headers = prepared[i]
+        await go.wait()
+        t0 = time.perf_counter()
+        starts[i] = t0
+        response = await target.client.post(target.url, content=body, headers=headers)
+        results[i] = (time.perf_counter() - t0, response.status_code, response.content)
+
+    tasks = [asyncio.create_task(one(i)) for i in range(level)]
+    await asyncio.sleep(0)  # every task is now parked on go.wait()
+    cpu0 = time.process_time()
+    began = time.perf_counter()
+    go.set()
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - began
+    cpu = time.process_time() - cpu0
+    if not record:
+        return
+    samples = target.samples.setdefault(level, Samples())
+    samples.send_spread.append(max(starts) - began)
+    samples.cpu_share.append(cpu / wall if wall > 0 else 0.0)
+    for latency, status, content in results:
+        samples.latencies.append(latency)
+        if status != 200:
+            samples.bad_status += 1
+        elif target.kind == "real" and _is_recorded_ack(content):
+            samples.recorded_acks += 1
+
+
+def _is_recorded_ack(content: bytes) -> bool:
+    try:
+        return str(json.loads(content).get("text", "")).startswith(":inbox_tray:")
+    except ValueError:
+        return False
+
+
+async def count_requests(redis_url: str) -> int:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        return sum([1 async for _ in client.scan_iter(match="{bb}:req:*", count=1000)])
+    finally:
+        await client.aclose()
+
+
+async def run(args: argparse.Namespace) -> None:
+    from bot.slack.fake_api import FakeSlack
+
+    levels: Sequence[int] = args.levels
+    rounds: int = args.rounds
+    scrub_environment()
+    with private_redis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp:
+        async with FakeSlack() as fake:
+            children: list[Child] = []
+            targets: list[Target] = []
+            try:
+                for kind in KINDS:
+                    port = _free_port()
+                    env = child_env(
+                        SLACK_BOT_TOKEN=BOT_TOKEN,
+                        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                        SLACK_API_URL=fake.url,
+                        REDIS_URL=redis_url,
+                        PORT=str(port),
+                        LOG_LEVEL="INFO",
+                    )
+                    argv = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--port", str(port)]
+                    children.append(Child(f"{kind}-server", argv, env, Path(tmp)))
+                    connections = max(levels) + 8
+                    client = httpx.AsyncClient(
+                        timeout=httpx.Timeout(30.0),
+                        limits=httpx.Limits(
+                            max_connections=connections,
+                            max_keepalive_connections=connections,
+                            keepalive_expiry=600.0,
+                        ),
+                    )
+                    targets.append(Target(kind, f"http://127.0.0.1:{port}/slack/events", client))
+                for child, target in zip(children, targets, strict=True):
+                    await wait_http(target.url.replace("/slack/events", "/healthz"), child)
+
+                started = time.monotonic()
+                for level in levels:
+                    for target in targets:  # warm-up: keep-alive connections, Redis pool, code paths
+                        await burst(target, level, record=False)
+                        await asyncio.sleep(args.gap)
+                    for round_no in range(rounds):
+                        shift = round_no % len(targets)
+                        for target in targets[shift:] + targets[:shift]:
+                            await burst(target, level, record=True)
+                            await asyncio.sleep(args.gap)
+                elapsed = time.monotonic() - started
+                stored = await count_requests(redis_url)
+            finally:
+                for target in targets:
+                    await target.client.aclose()
+                for child in children:
+                    child.stop()
+            errors = {
+                child.name: sum(
+                    1 for line in child.tail(10**7).splitlines() if " ERROR " in line or "Traceback" in line
+                )
+                for child in children
+            }
+    report(args, targets, elapsed, stored, errors)
+
+
+def report(
+    args: argparse.Namespace, targets: list[Target], elapsed: float, stored: int, errors: dict[str, int]
+) -> None:
+    by_kind = {t.kind: t for t in targets}
+    rows = []
+    for level in args.levels:
+        for kind in KINDS:
+            s = by_kind[kind].samples[level]
+            label = {"null": "null aiohttp (floor)", "bare": "bare Bolt, ack only", "real": "backup-bot"}[kind]
+            rows.append(
+                [
+                    level,
+                    label,
+                    len(s.latencies),
+                    ms(percentile(s.latencies, 50)),
+                    ms(percentile(s.latencies, 99)),
+                    ms(max(s.latencies)),
+                    ms(max(s.send_spread)),
+                    f"{100 * max(s.cpu_share):.0f}%",
+                    s.bad_status,
+                ]
+            )
+    ratios = []
+    for level in args.levels:
+        real, bare = by_kind["real"].samples[level], by_kind["bare"].samples[level]
+        p99 = percentile(real.latencies, 99) / percentile(bare.latencies, 99)
+        p50 = percentile(real.latencies, 50) / percentile(bare.latencies, 50)
+        goal = ("met" if p99 <= 1.5 else f"missed by {p99 / 1.5:.2f}×") if level == 50 else ""
+        ratios.append([level, f"{p50:.2f}×", f"{p99:.2f}×", "≤ 1.5× at 50" if level == 50 else "", goal])
+
+    sent_real = sum(len(s.latencies) for s in by_kind["real"].samples.values())
+    recorded = sum(s.recorded_acks for s in by_kind["real"].samples.values())
+    print(machine_header("Ack latency of /backup create (HTTP answer, loopback)"))
+    print(
+        f"{args.rounds} measured round(s) per level after one warm-up burst per server; the order of the "
+        "three servers rotates each round. Latency = first byte sent → whole answer read, per request "
+        "(ms).\n"
+    )
+    print(
+        table(
+            [
+                "simultaneous",
+                "server",
+                "requests",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "client: last send starts after (ms, worst burst)",
+                "client CPU (worst burst)",
+                "non-200",
+            ],
+            rows,
+        )
+    )
+    print()
+    print(table(["simultaneous", "p50 real/bare", "p99 real/bare", "goal", "verdict"], ratios))
+    print()
+    print(
+        f"- backup-bot acks that recorded the request: {recorded} of {sent_real} measured; requests stored "
+        f"in Redis (warm-ups included): {stored}"
+    )
+    print(f"- errors or tracebacks in the servers' logs: {errors}")
+    print(
+        "- client check: the null server's p99 is the floor the client + loopback + aiohttp impose; "
+        "the client runs in this process, one core at most (CPU column)."
+    )
+    print(f"- wall time of the measured part: {elapsed:.1f} s")
+
+
+def _free_port() -> int:
+    from bot.store.embedded import free_port
+
+    return free_port()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smoke run: levels 10 and 50, one round")
+    parser.add_argument("--rounds", type=int, default=10, help="measured rounds per level (default 10)")
+    parser.add_argument("--levels", type=int, nargs="+", default=[10, 50, 200])
+    parser.add_argument("--gap", type=float, default=0.25, help="seconds of rest between bursts")
+    parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        logging.basicConfig(
+            level=os.environ.get("LOG_LEVEL", "INFO"),
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+            stream=sys.stderr,
+        )
+        asyncio.run(_serve(args.serve, args.port))
+        return
+    if args.quick:
+        args.levels, args.rounds = [10, 50], 1
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
