@@ -206,6 +206,41 @@ def proc_status(pid: int | str = "self") -> dict[str, int]:
     return found
 
 
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def is_final_reply(text: object) -> bool:
+    """A thread reply announcing the outcome (the bot's completed/failed texts; not "started" or
+    "busy")."""
+    return isinstance(text, str) and (":white_check_mark:" in text or ":x:" in text)
+
+
+async def redis_clients(url: str) -> int:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        info = await client.info("clients")
+        return int(info["connected_clients"]) - 1
+    finally:
+        await client.aclose()
+
+
+async def wait_worker_ready(url: str, child: Child, before: int, within: float = 30.0) -> None:
+    """A worker is up once its warm Redis pool is connected (it warms 8 connections at start)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError(f"{child.name} exited:\n{child.tail()}")
+        if await redis_clients(url) >= before + 8:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{child.name} did not connect to Redis within {within}s:\n{child.tail()}")
+
+
 async def bounded_gather(limit: int, jobs: Iterable[Callable[[], Awaitable[_T]]]) -> list[_T]:
     """Run the coroutine factories at most ``limit`` at a time; results in order."""
     gate = asyncio.Semaphore(limit)

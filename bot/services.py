@@ -11,15 +11,33 @@ import httpx
 import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import Access
 from bot.cloud.client import TaurusDB
 from bot.cloud.factory import LOCAL_PROJECT_ID, build_taurusdb
-from bot.config import CloudAuth, Settings
+from bot.config import CloudAuth, ConfigError, Settings
+from bot.domain.policy import Policy, PolicyError, load_policy
 from bot.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from bot.slack.client import build_web_client
+from bot.store.audit import AuditAction, AuditEntry, AuditLog, audit_line
+from bot.store.groups import GroupCache
+from bot.store.instances import InstanceCache
 from bot.store.requests import RequestStore
 from bot.store.scheduler import Scheduler
 
 log = logging.getLogger("bot.services")
+
+
+CHANNEL_ACTIONS = frozenset(
+    {
+        AuditAction.APPROVED,
+        AuditAction.REJECTED,
+        AuditAction.EXPIRED,
+        AuditAction.CREATE_FAILED,
+        AuditAction.COMPLETED,
+        AuditAction.FAILED,
+        AuditAction.TIMED_OUT,
+    }
+)
 
 
 @dataclass
@@ -30,9 +48,22 @@ class Services:
     scheduler: Scheduler
     slack: AsyncWebClient
     project_id: str
+    policy: Policy
+    access: Access
+    audit: AuditLog
+    instances: InstanceCache
     cloud: TaurusDB | None = None
     _closers: list[httpx.AsyncClient] = field(default_factory=list)
     _simulator: RunningSimulator | None = None
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Append to the audit trail; decisions and results also go to AUDIT_CHANNEL (as scheduled
+        work, so the web process makes no Slack call and a failed post is retried)."""
+        stream_id = await self.audit.append(entry)
+        if self.settings.audit_channel and entry.action in CHANNEL_ACTIONS:
+            await self.scheduler.schedule(
+                f"auditpost:{stream_id}", {"channel": self.settings.audit_channel, "line": audit_line(entry)}
+            )
 
     async def close(self) -> None:
         for client in self._closers:
@@ -55,7 +86,18 @@ async def warm(redis: aioredis.Redis, connections: int = 8) -> None:
     await asyncio.gather(*(redis.ping() for _ in range(connections)))
 
 
+def policy_from(settings: Settings) -> Policy:
+    """The policy file, or the open default; a malformed file stops start-up naming line and problem."""
+    if settings.policy_file is None:
+        return Policy.open_default()
+    try:
+        return load_policy(settings.policy_file)
+    except PolicyError as exc:
+        raise ConfigError(f"invalid configuration:\n  BACKUP_POLICY_FILE: {exc}") from None
+
+
 async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool) -> Services:
+    policy = policy_from(settings)
     redis = redis_client(redis_url)
     await warm(redis)
     project_id = settings.project_id or LOCAL_PROJECT_ID
@@ -66,6 +108,10 @@ async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool)
         scheduler=Scheduler(redis),
         slack=build_web_client(settings),
         project_id=project_id,
+        policy=policy,
+        access=Access(policy, GroupCache(redis)),
+        audit=AuditLog(redis),
+        instances=InstanceCache(redis),
     )
     if with_cloud:
         endpoint = settings.cloud_endpoint

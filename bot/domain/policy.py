@@ -169,14 +169,17 @@ def needs_approval(policy: Policy, role: Role, instance_name: str, instance_id: 
     """Whether a backup by someone holding ``role`` waits for an approver.
 
     Requesters always need one; operators and approvers only on instances whose name or ID matches
-    ``approval.required_for`` (case-sensitive ``fnmatch`` globs). The open default needs none.
+    ``approval.required_for`` (``fnmatch`` globs, matched ignoring case). The open default needs none.
     """
     if policy.is_default:
         return False
     if role < Role.OPERATOR:
         return True
     candidates = [c for c in (instance_name, instance_id) if c]
-    return any(fnmatch.fnmatchcase(c, glob) for glob in policy.required_for for c in candidates)
+    # Case-insensitive on purpose: a gate on "*prod*" must not be slipped past by "Orders-PROD".
+    return any(
+        fnmatch.fnmatchcase(c.lower(), glob.lower()) for glob in policy.required_for for c in candidates
+    )
 
 
 class Refusal(StrEnum):
@@ -294,6 +297,7 @@ def load_policy(path: str | Path) -> Policy:
     return parse_policy(text, source)
 
 
+_YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a new line
 _TOP_KEYS = ("roles", "approval")
 _APPROVAL_KEYS = ("required_for", "expires_after", "allow_self_approval")
 
@@ -314,7 +318,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         line = mark.line + 1 if mark is not None else None
         raise PolicyError(source, line, _syntax_problem(exc)) from exc
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
+        line = len(_YAML_BREAKS.findall(text, 0, exc.position)) + 1
         raise PolicyError(source, line, f"not valid YAML: {_reader_problem(exc)}") from exc
     except yaml.YAMLError as exc:
         raise PolicyError(source, None, f"not valid YAML: {exc}") from exc
@@ -322,7 +326,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         raise PolicyError(source, None, "not valid YAML: nested too deeply") from exc
     try:
         if root is None:
-            raise PolicyError(source, 1, "the policy file is empty; see DESIGN.md §5 for the format")
+            raise PolicyError(source, 1, "the policy file is empty (the README shows the format)")
         return _Reader(source, loader).policy(root)
     finally:
         loader.dispose()
@@ -359,7 +363,7 @@ class _Reader:
     def policy(self, root: Node) -> Policy:
         top = self.mapping(root, "", _TOP_KEYS, "top-level key")
         if "roles" not in top:
-            self.fail(root, "roles: missing; the policy must say who may take backups (DESIGN.md §5)")
+            self.fail(root, "roles: missing; the policy must say who may take backups (see the README)")
         roles_key, roles_node = top["roles"]
         roles = self.roles(roles_node)
 

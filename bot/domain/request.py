@@ -89,8 +89,13 @@ class BackupRequest(BaseModel):
     busy_notice_ts: str = ""
     response_url: str = ""
 
+    # authorization: the requester's policy role when the request was taken (-1: not known yet,
+    # the user-group cache was cold; the worker settles it)
+    role: int = -1
+
     # approval
     needs_approval: bool = False
+    decision_reply_ts: str = ""
     decided_by: str = ""
     decision_reason: str = ""
     expires_at: datetime | None = None

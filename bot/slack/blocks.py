@@ -73,6 +73,28 @@ STRINGS: dict[str, str] = {
     "progress": "*Progress*  {bar} {percent}%",
     "progress.unknown": "*Progress*  waiting for the first report from the cloud",
     "pending.note": "Waiting for an approver to approve or reject this request.",
+    "pending.approvers": "*Approvers:* {who}",
+    "button.approve": "Approve",
+    "button.reject": "Reject",
+    "confirm.title": "Approve this backup?",
+    "confirm.text": "Backup {name} of {instance} will start as soon as you confirm.",
+    "confirm.yes": "Approve",
+    "confirm.no": "Cancel",
+    "decision.approved": ":white_check_mark: Approved by {decider}. Starting the backup.",
+    "decision.not_approver": (
+        ":no_entry: You cannot approve or reject this request: only approvers can. {who_can_help}"
+    ),
+    "decision.own_request": ":no_entry: You cannot approve or reject your own request.",
+    "decision.already": ":information_source: This request was already {outcome} by {decider}.",
+    "decision.expired": ":hourglass: This request has expired; nothing can be approved any more.",
+    "decision.gone": ":warning: This request no longer exists.",
+    "decision.closed": ":information_source: This request is already {state}.",
+    "refused.no_role": ":no_entry: You are not allowed to take backups with this bot. {who_can_help}",
+    "refused.who": "Ask {who}.",
+    "refused.nobody": "Ask whoever manages the bot's policy file.",
+    "audit.title": "*Audit log* (latest {count})",
+    "audit.empty": "The audit log is empty.",
+    "audit.not_allowed": ":no_entry: Only approvers can read the audit log.",
     "pending.expires": "Waiting for an approver; the request expires {when}.",
     "context": "Request {request_id} · asked {when}",
     "instance.with_id": "{name} ({id})",
@@ -312,7 +334,7 @@ def _request_fields(req: BackupRequest) -> list[str]:
     return fields
 
 
-def _request_blocks(req: BackupRequest) -> list[Block]:
+def _request_blocks(req: BackupRequest, approvers: list[str] | None = None) -> list[Block]:
     emoji, word = STATE_LABELS[req.state]
     blocks: list[Block] = [
         _header(_t("parent.header", emoji=emoji, state=word)),
@@ -331,8 +353,49 @@ def _request_blocks(req: BackupRequest) -> list[Block]:
             _t("pending.expires", when=format_time(req.expires_at)) if req.expires_at else _t("pending.note")
         )
         blocks.append(_section(note))
+        if approvers:
+            blocks.append(_section(_t("pending.approvers", who=" ".join(approvers[:20]))))
+        blocks.append(_decision_buttons(req))
     blocks.append(_context(_t("context", request_id=_code(req.id), when=format_time(req.created_at))))
     return blocks
+
+
+APPROVE_ACTION = "approve_request"
+REJECT_ACTION = "reject_request"
+
+
+def _decision_buttons(req: BackupRequest) -> Block:
+    """Approve (with a confirmation) and Reject; the value carries only the request id."""
+    plain = escape(_clip(req.backup_name, _MAX_NAME))
+    return {
+        "type": "actions",
+        "block_id": f"decide:{req.id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": APPROVE_ACTION,
+                "text": {"type": "plain_text", "text": _t("button.approve")},
+                "style": "primary",
+                "value": req.id,
+                "confirm": {
+                    "title": {"type": "plain_text", "text": _t("confirm.title")},
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": _t("confirm.text", name=plain, instance=_instance_short(req)),
+                    },
+                    "confirm": {"type": "plain_text", "text": _t("confirm.yes")},
+                    "deny": {"type": "plain_text", "text": _t("confirm.no")},
+                },
+            },
+            {
+                "type": "button",
+                "action_id": REJECT_ACTION,
+                "text": {"type": "plain_text", "text": _t("button.reject")},
+                "style": "danger",
+                "value": req.id,
+            },
+        ],
+    }
 
 
 def _request_fallback(req: BackupRequest) -> str:
@@ -347,9 +410,66 @@ def _request_fallback(req: BackupRequest) -> str:
     )
 
 
-def parent_message(req: BackupRequest) -> Message:
-    """The channel message that roots the request's thread; updated in place as the state moves."""
-    return Message(text=_request_fallback(req), blocks=_request_blocks(req))
+def parent_message(req: BackupRequest, approvers: list[str] | None = None) -> Message:
+    """The channel message that roots the request's thread; updated in place as the state moves.
+
+    While the request waits for approval it carries Approve/Reject buttons and mentions
+    ``approvers`` (ready mrkdwn mentions); any other state has no buttons, so an update after the
+    decision removes them.
+    """
+    return Message(text=_request_fallback(req), blocks=_request_blocks(req, approvers))
+
+
+def decision_reply(req: BackupRequest) -> Message:
+    """Thread reply recording who approved the request."""
+    return _simple(_t("decision.approved", decider=_mention(req.decided_by)))
+
+
+def _simple(text: str) -> Message:
+    return Message(text=text, blocks=[_section(text)])
+
+
+def cannot_decide(reason: str, who_can_help: list[str]) -> Message:
+    """Private answer to someone who may not decide (``not_an_approver`` or ``own_request``)."""
+    if reason == "own_request":
+        return _simple(_t("decision.own_request"))
+    return _simple(_t("decision.not_approver", who_can_help=_who(who_can_help)))
+
+
+def already_decided(req: BackupRequest) -> Message:
+    """Private answer to the second of two deciders (or to a click on a closed request)."""
+    if req.state is State.EXPIRED:
+        return _simple(_t("decision.expired"))
+    if req.decided_by:
+        outcome = "rejected" if req.state is State.REJECTED else "approved"
+        return _simple(_t("decision.already", outcome=outcome, decider=_mention(req.decided_by)))
+    return _simple(_t("decision.closed", state=STATE_LABELS[req.state][1]))
+
+
+def request_gone() -> Message:
+    return _simple(_t("decision.gone"))
+
+
+def _who(who_can_help: list[str]) -> str:
+    return _t("refused.who", who=", ".join(who_can_help)) if who_can_help else _t("refused.nobody")
+
+
+def no_role(who_can_help: list[str]) -> Message:
+    """Private refusal for a user who holds no role, naming who can help."""
+    return _simple(_t("refused.no_role", who_can_help=_who(who_can_help)))
+
+
+def audit_not_allowed() -> Message:
+    return _simple(_t("audit.not_allowed"))
+
+
+def audit_list(lines: list[str]) -> Message:
+    """``/backup audit``: one line per entry, newest first (lines are already safe mrkdwn)."""
+    if not lines:
+        return _simple(_t("audit.empty"))
+    title = _t("audit.title", count=len(lines))
+    body = "\n".join(lines[:_MAX_LIST_ITEMS])
+    return Message(text=title, blocks=[_section(title), _section(_clip(body, 2900))])
 
 
 def created_reply(req: BackupRequest) -> Message:

@@ -64,3 +64,29 @@ def in_flight(project_id: str) -> str:
 def backup_index(backup_id: str) -> str:
     """String: backup ID → request id, for `/backup status <backup-id>`."""
     return tagged("backup", backup_id)
+
+
+# --- audit trail (bot/store/audit.py) ---
+
+
+def audit_stream() -> str:
+    """Stream: every audit entry, newest last, trimmed to an approximate maximum length."""
+    return tagged("audit")
+
+
+def audit_request(request_id: str) -> str:
+    """List: the audit entries (JSON) of one request, oldest first; expires a while after the last."""
+    return tagged("audit", "req", request_id)
+
+
+# --- caches filled by workers, read by the web process (no Slack or cloud call before ack) ---
+
+
+def group_members(handle: str) -> str:
+    """Set: Slack user IDs in the user group ``@handle``."""
+    return tagged("groups", "members", handle)
+
+
+GROUP_IDS = tagged("groups", "ids")  # hash: handle → usergroup ID (for <!subteam^ID> mentions)
+GROUPS_SYNCED = tagged("groups", "synced")  # string with a TTL: present while the cache is fresh
+INSTANCES = tagged("instances")  # string: JSON list of instances, with a TTL

@@ -4,6 +4,11 @@ The scheduler runs :meth:`RequestFlow.advance` for work key ``req:<id>``. Each s
 request's stored state, does at most one side effect, records it, and moves on; a worker killed
 anywhere re-runs the same step after its lease ends, and the records (CAS state changes, ``*_ts``
 markers, ``create_attempted``) keep a retry from doing anything twice.
+
+Order of a request: resolve the instance and decide who must approve (both private: a typo or a
+missing role leaves no trace in the channel), post the parent message (an approval request with
+buttons when needed), wait for the decision, create the backup, announce it, hand it to the poller,
+and finally report the result in the thread.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.cloud.client import TaurusDB
 from bot.cloud.errors import (
@@ -23,10 +29,13 @@ from bot.cloud.errors import (
     TransportError,
 )
 from bot.cloud.models import CreateBackupResult
+from bot.domain.policy import Role, needs_approval
 from bot.domain.request import BackupRequest, State, utcnow
+from bot.services import Services
 from bot.slack import blocks
+from bot.store.audit import AuditAction, AuditEntry
 from bot.store.requests import RequestStore, TransitionRefused
-from bot.store.scheduler import Lease, Outcome, Scheduler
+from bot.store.scheduler import Lease, Outcome
 from bot.worker.slack_out import NotInChannel, SlackOut
 
 log = logging.getLogger("bot.worker.flow")
@@ -35,9 +44,19 @@ MAX_CREATE_TRIES = 8
 NOT_IN_CHANNEL_RETRY_SECONDS = 30.0
 NOT_IN_CHANNEL_GIVE_UP_SECONDS = 3600.0
 
+_FINAL_AUDIT = {
+    State.COMPLETED: AuditAction.COMPLETED,
+    State.FAILED: AuditAction.FAILED,
+    State.TIMED_OUT: AuditAction.TIMED_OUT,
+}
+
 
 def request_key(request_id: str) -> str:
     return f"req:{request_id}"
+
+
+def expiry_key(request_id: str) -> str:
+    return f"expire:{request_id}"
 
 
 def poll_key(project_id: str) -> str:
@@ -49,14 +68,31 @@ def backoff(tries: int, *, base: float = 2.0, cap: float = 120.0) -> float:
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, tries - 1)))
 
 
+def audit_entry(
+    request: BackupRequest, action: AuditAction, *, actor: str = "bot", detail: str = ""
+) -> AuditEntry:
+    return AuditEntry(
+        actor=actor,
+        action=action,
+        request_id=request.id,
+        instance_id=request.instance_id,
+        instance_name=request.instance_name or request.instance_ref,
+        backup_name=request.backup_name,
+        backup_id=request.backup_id,
+        cloud_request_id=request.cloud_request_id,
+        detail=detail,
+    )
+
+
 @dataclass
 class RequestFlow:
-    store: RequestStore
-    scheduler: Scheduler
-    cloud: TaurusDB
+    services: Services
     slack: SlackOut
-    project_id: str
-    poll_interval: float
+    cloud: TaurusDB
+
+    @property
+    def store(self) -> RequestStore:
+        return self.services.store
 
     async def advance(self, lease: Lease) -> Outcome:
         request_id = lease.key.split(":", 1)[1]
@@ -70,56 +106,144 @@ class RequestFlow:
                 return outcome
         return Outcome.later(1.0)
 
+    async def expire(self, lease: Lease) -> Outcome:
+        """A pending request's approval window closed: EXPIRED, unless someone decided first."""
+        request_id = lease.key.split(":", 1)[1]
+        try:
+            request = await self.store.transition(
+                request_id, State.EXPIRED, from_states=[State.PENDING_APPROVAL]
+            )
+        except TransitionRefused:
+            return Outcome.finished()
+        await self.services.record(audit_entry(request, AuditAction.EXPIRED))
+        await self.services.scheduler.schedule(request_key(request_id), {})
+        return Outcome.finished()
+
     async def _step(self, request: BackupRequest) -> Outcome | None:
         """Do the next thing for ``request``; None means "look again", else the outcome."""
-        if request.state is State.RECEIVED and not request.instance_id:
-            return await self._resolve_instance(request)
+        if request.state is State.RECEIVED:
+            if not request.instance_id:
+                return await self._resolve_instance(request)
+            return await self._admit(request)
         if not request.parent_ts and not request.state.final:
             return await self._post_parent(request)
         match request.state:
-            case State.RECEIVED:
-                target = State.PENDING_APPROVAL if request.needs_approval else State.CREATING
-                await self._move(request, target, State.RECEIVED)
-                return None
             case State.PENDING_APPROVAL:
+                if request.expires_at is not None:
+                    wait = max(0.0, (request.expires_at - utcnow()).total_seconds())
+                    await self.services.scheduler.schedule(expiry_key(request.id), {}, delay=wait)
                 return Outcome.finished()  # the web process schedules us again on a decision
             case State.APPROVED:
+                if not request.decision_reply_ts:
+                    ts = await self.slack.reply(request, blocks.decision_reply(request))
+                    await self.store.set_once(request.id, "decision_reply_ts", ts)
                 await self._move(request, State.CREATING, State.APPROVED)
                 return None
             case State.CREATING:
                 return await self._create(request)
             case State.BUILDING | State.TIMED_OUT:
                 await self._announce_created(request)
-                await self.store.track(self.project_id, request)
-                await self.scheduler.schedule(poll_key(self.project_id), {}, delay=self.poll_interval)
+                await self.store.track(self.services.project_id, request)
+                await self.services.scheduler.schedule(
+                    poll_key(self.services.project_id), {}, delay=self.services.settings.poll_interval
+                )
                 if request.state is State.TIMED_OUT and not request.timeout_reply_ts:
-                    ts = await self.slack.reply(request, blocks.final_reply(request))
-                    await self.store.set_once(request.id, "timeout_reply_ts", ts)
+                    message = blocks.final_reply(request, timeout_s=self.services.settings.poll_timeout)
+                    ts = await self.slack.reply(request, message)
+                    if await self.store.set_once(request.id, "timeout_reply_ts", ts):
+                        await self.services.record(audit_entry(request, AuditAction.TIMED_OUT))
                 await self.slack.update_parent(request, blocks.parent_message(request))
                 return Outcome.finished()
             case _:
                 return await self._finish(request)
 
-    async def _move(self, request: BackupRequest, target: State, *sources: State, **fields: object) -> None:
+    async def _move(self, request: BackupRequest, target: State, *sources: State, **fields: object) -> bool:
         try:
             await self.store.transition(request.id, target, from_states=sources, **fields)
         except TransitionRefused as exc:
             log.info("%s: %s (another step won)", request.id, exc)
+            return False
+        return True
+
+    async def _refuse_privately(
+        self, request: BackupRequest, message: blocks.Message, code: str, why: str
+    ) -> Outcome:
+        """End a request before anything was posted in the channel; only the requester is told."""
+        await self.slack.tell_requester(request, message)
+        if await self._move(request, State.CREATE_FAILED, State.RECEIVED, error_code=code, error_msg=why):
+            await self.services.record(
+                audit_entry(request, AuditAction.REFUSED, actor=request.user_id, detail=why)
+            )
+        return Outcome.finished()
+
+    async def _resolve_instance(self, request: BackupRequest) -> Outcome | None:
+        """Turn the typed name or ID into an instance before anything is posted in the channel: a
+        typo is answered privately, with the closest names, and leaves no trace in public."""
+        try:
+            instance = await self.cloud.find_instance(request.instance_ref, language=request.language)
+        except InstanceNotFound as exc:
+            return await self._refuse_privately(
+                request, blocks.instance_not_found(exc.ref, exc.suggestions), "InstanceNotFound", str(exc)
+            )
+        except AmbiguousInstance as exc:
+            return await self._refuse_privately(
+                request, blocks.error_ephemeral(str(exc), None), "AmbiguousInstance", str(exc)
+            )
+        except CloudError as exc:
+            if request.create_tries < MAX_CREATE_TRIES and exc.retryable:
+                await self.store.update(request.id, create_tries=request.create_tries + 1)
+                return Outcome.later(backoff(request.create_tries))
+            return await self._refuse_privately(
+                request, blocks.error_ephemeral(f"the cloud answered: {exc}", None), "cloud", str(exc)
+            )
+        await self.store.update(
+            request.id, instance_id=instance.id, instance_name=instance.name, create_tries=0
+        )
+        return None
+
+    async def _admit(self, request: BackupRequest) -> Outcome | None:
+        """Settle the requester's role (when the web could not) and whether an approver must agree."""
+        policy = self.services.policy
+        role = Role(request.role) if request.role >= 0 else await self.services.access.role(request.user_id)
+        if role is None:
+            return Outcome.later(5.0)  # group membership not synced yet; the sync is scheduled
+        if role is Role.NONE:
+            helpers = await self.services.access.mentions(Role.APPROVER)
+            return await self._refuse_privately(request, blocks.no_role(helpers), "not_authorized", "no role")
+        if needs_approval(policy, role, request.instance_name, request.instance_id):
+            expires = utcnow() + timedelta(seconds=policy.expires_after)
+            if await self._move(
+                request,
+                State.PENDING_APPROVAL,
+                State.RECEIVED,
+                role=int(role),
+                needs_approval=True,
+                expires_at=expires,
+            ):
+                await self.services.record(audit_entry(request, AuditAction.APPROVAL_REQUESTED))
+        else:
+            await self._move(request, State.CREATING, State.RECEIVED, role=int(role))
+        return None
 
     async def _post_parent(self, request: BackupRequest) -> Outcome | None:
+        approvers = (
+            await self.services.access.mentions(Role.APPROVER)
+            if request.state is State.PENDING_APPROVAL
+            else None
+        )
         try:
-            ts = await self.slack.post_parent(request, blocks.parent_message(request))
+            ts = await self.slack.post_parent(request, blocks.parent_message(request, approvers))
         except NotInChannel:
             age = (utcnow() - request.created_at).total_seconds()
             if age > NOT_IN_CHANNEL_GIVE_UP_SECONDS:
-                if not request.state.final:
-                    await self._move(
-                        request,
-                        State.CREATE_FAILED if request.state is State.CREATING else State.EXPIRED,
-                        request.state,
-                        error_code="slack.not_in_channel",
-                        error_msg="the bot was never invited to the channel",
-                    )
+                target = State.EXPIRED if request.state is State.PENDING_APPROVAL else State.CREATE_FAILED
+                await self._move(
+                    request,
+                    target,
+                    request.state,
+                    error_code="slack.not_in_channel",
+                    error_msg="the bot was never invited to the channel",
+                )
                 await self.slack.tell_requester(request, blocks.gave_up_not_in_channel(request))
                 return Outcome.finished()
             if await self.store.set_once(request.id, "error_code", "slack.not_in_channel"):
@@ -128,42 +252,6 @@ class RequestFlow:
         await self.store.set_once(request.id, "parent_ts", ts)
         if request.error_code == "slack.not_in_channel":
             await self.store.update(request.id, error_code="")
-        return None
-
-    async def _resolve_instance(self, request: BackupRequest) -> Outcome | None:
-        """Turn the typed name or ID into an instance before anything is posted in the channel: a
-        typo is answered privately, with the closest names, and leaves no trace in public."""
-        try:
-            instance = await self.cloud.find_instance(request.instance_ref, language=request.language)
-        except (InstanceNotFound, AmbiguousInstance) as exc:
-            message = (
-                blocks.instance_not_found(exc.ref, exc.suggestions)
-                if isinstance(exc, InstanceNotFound)
-                else blocks.error_ephemeral(str(exc), None)
-            )
-            await self.slack.tell_requester(request, message)
-            await self._move(
-                request,
-                State.CREATE_FAILED,
-                State.RECEIVED,
-                error_code=type(exc).__name__,
-                error_msg=str(exc),
-            )
-            return Outcome.finished()
-        except CloudError as exc:
-            if request.create_tries < MAX_CREATE_TRIES and exc.retryable:
-                await self.store.update(request.id, create_tries=request.create_tries + 1)
-                return Outcome.later(backoff(request.create_tries))
-            await self.slack.tell_requester(
-                request, blocks.error_ephemeral(f"the cloud answered: {exc}", None)
-            )
-            await self._move(
-                request, State.CREATE_FAILED, State.RECEIVED, error_code="cloud", error_msg=str(exc)
-            )
-            return Outcome.finished()
-        await self.store.update(
-            request.id, instance_id=instance.id, instance_name=instance.name, create_tries=0
-        )
         return None
 
     async def _create(self, request: BackupRequest) -> Outcome | None:
@@ -199,7 +287,7 @@ class RequestFlow:
                 return Outcome.later(backoff(request.create_tries))
             await self._create_failed(request, "transport", str(exc))
             return None
-        await self._move(
+        moved = await self._move(
             request,
             State.BUILDING,
             State.CREATING,
@@ -209,6 +297,11 @@ class RequestFlow:
             error_code="",
             error_msg="",
         )
+        if moved:
+            started = request.model_copy(update={"backup_id": result.backup.id})
+            await self.services.record(
+                audit_entry(started, AuditAction.BACKUP_STARTED, detail=f"job {result.job_id}")
+            )
         return None
 
     async def _find_earlier_create(self, request: BackupRequest) -> CreateBackupResult | None:
@@ -232,9 +325,12 @@ class RequestFlow:
         )
 
     async def _create_failed(self, request: BackupRequest, code: str, message: str, **fields: object) -> None:
-        await self._move(
+        if await self._move(
             request, State.CREATE_FAILED, State.CREATING, error_code=code, error_msg=message, **fields
-        )
+        ):
+            await self.services.record(
+                audit_entry(request, AuditAction.CREATE_FAILED, detail=f"{code}: {message}")
+            )
 
     async def _announce_created(self, request: BackupRequest) -> None:
         if request.backup_id and not request.created_reply_ts:
@@ -247,7 +343,11 @@ class RequestFlow:
         await self._announce_created(request)
         if not request.final_reply_ts:
             ts = await self.slack.reply(request, blocks.final_reply(request))
-            await self.store.set_once(request.id, "final_reply_ts", ts)
+            if await self.store.set_once(request.id, "final_reply_ts", ts):
+                if action := _FINAL_AUDIT.get(request.state):
+                    await self.services.record(audit_entry(request, action, detail=request.error_msg))
+                if request.state is State.EXPIRED:
+                    await self.slack.tell_requester(request, blocks.final_reply(request))
         await self.slack.update_parent(request, blocks.parent_message(request))
-        await self.store.untrack(self.project_id, request.id)
+        await self.store.untrack(self.services.project_id, request.id)
         return Outcome.finished()

@@ -7,6 +7,7 @@ import asyncio
 from bot.services import Services
 from bot.store.scheduler import Runner
 from bot.worker.flow import RequestFlow
+from bot.worker.housekeeping import Housekeeping, groups_key
 from bot.worker.lookups import Lookups
 from bot.worker.poller import Poller
 from bot.worker.slack_out import SlackOut
@@ -16,14 +17,7 @@ def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
     assert services.cloud is not None, "a worker needs the cloud client"
     settings = services.settings
     slack = SlackOut(services.slack)
-    flow = RequestFlow(
-        store=services.store,
-        scheduler=services.scheduler,
-        cloud=services.cloud,
-        slack=slack,
-        project_id=services.project_id,
-        poll_interval=settings.poll_interval,
-    )
+    flow = RequestFlow(services, slack, services.cloud)
     poller = Poller(
         store=services.store,
         scheduler=services.scheduler,
@@ -33,10 +27,18 @@ def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
         interval=settings.poll_interval,
         timeout=settings.poll_timeout,
     )
-    lookups = Lookups(services.cloud)
+    chores = Housekeeping(services, services.cloud)
     return Runner(
         services.scheduler,
-        {"req": flow.advance, "poll": poller.tick, "lookup": lookups.answer},
+        {
+            "req": flow.advance,
+            "expire": flow.expire,
+            "poll": poller.tick,
+            "lookup": Lookups(services.cloud).answer,
+            "instances": chores.refresh_instances,
+            "groups": chores.sync_groups,
+            "auditpost": chores.post_audit,
+        },
         # A short lease kept alive by heartbeats: a killed worker's work is back within ~10 s, while
         # a slow create (ambiguity checks, retries) may take a minute without being cut off.
         lease_seconds=10.0,
@@ -48,4 +50,5 @@ def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
 
 
 async def run_worker(services: Services, stop: asyncio.Event) -> None:
+    await services.scheduler.schedule(groups_key(), {})  # no-op when another worker already keeps it
     await build_runner(services).run_forever(stop)

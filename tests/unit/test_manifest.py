@@ -41,7 +41,18 @@ def test_manifest_points_slack_at_the_contract_path(manifest: dict[str, Any]) ->
 
 
 def test_manifest_asks_for_exactly_the_scopes_the_bot_uses(manifest: dict[str, Any]) -> None:
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "channels:join"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "channels:join",
+        "usergroups:read",
+    }
+
+
+def test_manifest_declares_the_shortcut_and_the_options_url(manifest: dict[str, Any]) -> None:
+    (shortcut,) = manifest["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"]) == ("global", "take_backup")
+    assert manifest["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
 
 
 def test_procfile_runs_the_contract_processes() -> None:

@@ -1,5 +1,6 @@
 """``/backup``: parse, validate, authorize, record, schedule, then ``ack()`` — no cloud or Slack call
-before the ack. Every refusal is private (the ack's own ephemeral text)."""
+before the ack. Every refusal is private (the ack's own ephemeral text). ``/backup`` alone opens the
+form right after the ack (a trigger_id lives three seconds)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,28 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import grammar
-from bot.domain.request import BackupRequest
+from bot.domain.policy import Role, describe
+from bot.domain.request import utcnow
 from bot.services import Services
-from bot.slack import blocks
-from bot.worker.flow import request_key
+from bot.slack import blocks, views
+from bot.slack.intake import Ask, refusal_for, take
+from bot.store.audit import audit_line
+from bot.worker.housekeeping import instances_key
 from bot.worker.lookups import lookup_key
 
 log = logging.getLogger("bot.slack.commands")
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def backup_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def backup_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         parsed = grammar.parse(command.get("text", ""))
         try:
+            if isinstance(parsed, grammar.OpenModal):
+                await open_form(services, ack, client, command)
+                return
             message = await answer(services, parsed, command)
         except RedisError:
             log.exception("Redis unavailable while handling /backup")
@@ -32,6 +40,24 @@ def register(app: AsyncApp, services: Services) -> None:
     app.command("/backup")(backup_command)
 
 
+async def open_form(
+    services: Services, ack: AsyncAck, client: AsyncWebClient, command: dict[str, Any]
+) -> None:
+    """Check the role (Redis), ack, then open the form at once; the instance list loads separately."""
+    refusal = await refusal_for(services, command["user_id"])
+    if refusal is not None:
+        await ack(text=refusal.text, blocks=refusal.blocks)
+        return
+    await services.scheduler.schedule(instances_key(), {})
+    await ack()
+    view = views.backup_form(
+        default_name=grammar.default_backup_name(utcnow()),
+        channel_id=command.get("channel_id", ""),
+        response_url=command.get("response_url", ""),
+    )
+    await client.views_open(trigger_id=command["trigger_id"], view=view)
+
+
 async def answer(services: Services, parsed: grammar.Command, command: dict[str, Any]) -> blocks.Message:
     """The ack for one parsed command, after recording whatever work it starts."""
     match parsed:
@@ -39,42 +65,32 @@ async def answer(services: Services, parsed: grammar.Command, command: dict[str,
             return blocks.error_ephemeral(problem, usage)
         case grammar.Help():
             return blocks.help_message(grammar.USAGE, help_notes(services))
-        case grammar.OpenModal():
-            return blocks.error_ephemeral("the backup form is not available yet", grammar.USAGE)
         case grammar.Create():
-            return await _create(services, parsed, command)
+            ask = Ask(
+                team_id=command.get("team_id", ""),
+                channel_id=command["channel_id"],
+                user_id=command["user_id"],
+                instance_ref=parsed.instance,
+                backup_name=parsed.name,
+                description=parsed.description,
+                response_url=command.get("response_url", ""),
+            )
+            # Slack repeats a command's trigger_id on retries: one trigger never makes two requests.
+            return (await take(services, ask, dedupe_key=f"trigger:{command.get('trigger_id')}")).message
         case grammar.Status() | grammar.List():
             return await _lookup(services, parsed, command)
-        case grammar.Audit():
-            return blocks.error_ephemeral("the audit log is not available yet", grammar.USAGE)
+        case grammar.Audit(count=count):
+            if await services.access.role(command["user_id"]) is not Role.APPROVER:
+                return blocks.audit_not_allowed()
+            return blocks.audit_list([audit_line(e) for e in await services.audit.latest(count)])
     raise AssertionError(f"unhandled command {parsed!r}")  # pragma: no cover
 
 
 def help_notes(services: Services) -> list[str]:
-    notes = ["No policy file is configured: everyone may take backups directly (open default)."]
+    notes = describe(services.policy)
     if services.settings.cloud_auth.value == "none":
         notes.append("No cloud credentials are configured: backups go to the built-in TaurusDB simulator.")
     return notes
-
-
-async def _create(services: Services, parsed: grammar.Create, command: dict[str, Any]) -> blocks.Message:
-    request = BackupRequest(
-        team_id=command.get("team_id", ""),
-        channel_id=command["channel_id"],
-        user_id=command["user_id"],
-        instance_ref=parsed.instance,
-        backup_name=parsed.name,
-        description=parsed.description,
-        response_url=command.get("response_url", ""),
-        language=services.settings.default_language,
-    )
-    # Slack repeats a command's trigger_id on retries: the same trigger never makes two requests.
-    request_id, created = await services.store.create(
-        request, dedupe_key=f"trigger:{command.get('trigger_id')}"
-    )
-    if created:
-        await services.scheduler.schedule(request_key(request_id), {})
-    return blocks.received(request.model_copy(update={"id": request_id}))
 
 
 async def _lookup(

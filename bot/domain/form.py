@@ -1,0 +1,42 @@
+"""Validation of the backup form's fields (pure): the seed's rules, answered per field so the modal
+can show them inline (``response_action: errors``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.domain import rules
+
+REFERENCE_MAX = 200
+
+
+def check_reference(value: str) -> str | None:
+    if len(value) > REFERENCE_MAX:
+        return f"a reference is at most {REFERENCE_MAX} characters (got {len(value)})"
+    if "\r" in value or "\n" in value:
+        return "a reference must be a single line"
+    return None
+
+
+def validate_form(
+    values: Mapping[str, str],
+    *,
+    instance_block: str,
+    name_block: str,
+    description_block: str,
+    reference_block: str,
+) -> dict[str, str]:
+    """``{block_id: problem}`` for every field that breaks a rule; empty when all is well."""
+    errors: dict[str, str] = {}
+    if not values.get(instance_block, "").strip():
+        errors[instance_block] = "pick an instance"
+    name = values.get(name_block, "").strip()
+    if (problem := rules.check_backup_name(name)) is not None:
+        errors[name_block] = problem
+    description = values.get(description_block, "").strip()
+    if description and (problem := rules.check_description(description)) is not None:
+        errors[description_block] = problem
+    reference = values.get(reference_block, "").strip()
+    if reference and (problem := check_reference(reference)) is not None:
+        errors[reference_block] = problem
+    return errors

@@ -1,0 +1,60 @@
+"""Approve and Reject buttons. ``ack()`` first; then the decision (Redis), then Slack: the buttons
+are replaced at once, refusals go privately to the clicker through the interaction's response_url."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+from bot.slack import blocks, views
+from bot.slack.decisions import check, decide
+
+log = logging.getLogger("bot.slack.actions")
+
+
+async def replace_buttons(client: AsyncWebClient, services: Services, request_id: str) -> None:
+    request = await services.store.get(request_id)
+    if request is not None and request.parent_ts:
+        message = blocks.parent_message(request)
+        await client.chat_update(
+            channel=request.channel_id, ts=request.parent_ts, text=message.text, blocks=message.blocks
+        )
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def approve(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        request_id = str(body["actions"][0]["value"])
+        decision = await decide(services, request_id, body["user"]["id"], approve=True)
+        if decision.refusal is not None:
+            await respond(
+                text=decision.refusal.text,
+                blocks=decision.refusal.blocks,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        await replace_buttons(client, services, request_id)
+
+    async def reject(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        request_id = str(body["actions"][0]["value"])
+        allowed = await check(services, request_id, body["user"]["id"])
+        if allowed.refusal is not None or allowed.request is None:
+            refusal = allowed.refusal or blocks.request_gone()
+            await respond(
+                text=refusal.text, blocks=refusal.blocks, response_type="ephemeral", replace_original=False
+            )
+            return
+        await client.views_open(trigger_id=body["trigger_id"], view=views.reject_form(allowed.request))
+
+    app.action(blocks.APPROVE_ACTION)(approve)
+    app.action(blocks.REJECT_ACTION)(reject)

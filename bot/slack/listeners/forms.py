@@ -1,0 +1,91 @@
+"""Modal submissions: the backup form and the reject-with-reason form. Field errors are answered
+inline (``response_action: errors``) before anything is recorded; nothing reaches the cloud."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.domain.form import validate_form
+from bot.services import Services
+from bot.slack import views
+from bot.slack.decisions import decide
+from bot.slack.intake import Ask, take
+from bot.slack.listeners.actions import replace_buttons
+
+log = logging.getLogger("bot.slack.forms")
+
+
+def _channel_and_url(body: dict[str, Any], view: dict[str, Any], values: dict[str, str]) -> tuple[str, str]:
+    meta = views.read_metadata(view.get("private_metadata", ""))
+    channel = meta.get("channel_id") or values.get(views.CHANNEL_BLOCK, "")
+    url = meta.get("response_url", "")
+    for item in body.get("response_urls") or []:
+        if item.get("channel_id") == channel or not url:
+            url = str(item.get("response_url", url))
+    return channel, url
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def submit_backup(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = views.submitted_values(view)
+        errors = validate_form(
+            values,
+            instance_block=views.INSTANCE_BLOCK,
+            name_block=views.NAME_BLOCK,
+            description_block=views.DESCRIPTION_BLOCK,
+            reference_block=views.REFERENCE_BLOCK,
+        )
+        channel, response_url = _channel_and_url(body, view, values)
+        if not channel and views.CHANNEL_BLOCK not in errors:
+            errors[views.CHANNEL_BLOCK] = "pick the channel for the request"
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        ask = Ask(
+            team_id=str(body.get("team", {}).get("id", "")),
+            channel_id=channel,
+            user_id=body["user"]["id"],
+            instance_ref=values[views.INSTANCE_BLOCK],
+            backup_name=values[views.NAME_BLOCK].strip(),
+            description=values.get(views.DESCRIPTION_BLOCK, "").strip(),
+            reference=values.get(views.REFERENCE_BLOCK, "").strip(),
+            response_url=response_url,
+        )
+        # A double submit of the same view is one request.
+        taken = await take(services, ask, dedupe_key=f"view:{view['id']}")
+        message = taken.message
+        if taken.refused:
+            await ack(response_action="errors", errors={views.INSTANCE_BLOCK: message.text})
+            return
+        await ack()
+        if response_url:
+            try:
+                await AsyncWebhookClient(response_url).send(
+                    text=message.text,
+                    blocks=message.blocks,
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            except Exception:  # the acknowledgement is a courtesy; the request is recorded
+                log.info("could not send the form acknowledgement to %s", channel)
+
+    async def submit_reject(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        request_id = str(json.loads(view.get("private_metadata") or "{}").get("request_id", ""))
+        reason = views.submitted_values(view).get(views.REASON_BLOCK, "").strip()
+        decision = await decide(services, request_id, body["user"]["id"], approve=False, reason=reason)
+        if decision.refusal is not None:
+            await ack(response_action="errors", errors={views.REASON_BLOCK: decision.refusal.text})
+            return
+        await ack()
+        await replace_buttons(client, services, request_id)
+
+    app.view(views.FORM_CALLBACK)(submit_backup)
+    app.view(views.REJECT_CALLBACK)(submit_reject)

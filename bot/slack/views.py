@@ -1,0 +1,234 @@
+"""Modal views and select options, as pure builders (``views.open`` / ``views.update`` payloads).
+
+The backup form carries the channel it was opened from in ``private_metadata`` (a slash command
+knows it; a global shortcut does not, so the form then asks for a channel and Slack returns a
+``response_url`` for it). Block and action IDs are stable so inline errors land on the right field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.cloud.models import Instance
+from bot.domain.request import BackupRequest
+from bot.slack.text import escape
+
+Block = dict[str, Any]
+
+FORM_CALLBACK = "backup_form"
+REJECT_CALLBACK = "reject_reason"
+SHORTCUT_CALLBACK = "take_backup"
+
+INSTANCE_BLOCK, INSTANCE_ACTION = "instance", "instance_select"
+NAME_BLOCK, NAME_ACTION = "name", "name_input"
+DESCRIPTION_BLOCK, DESCRIPTION_ACTION = "description", "description_input"
+REFERENCE_BLOCK, REFERENCE_ACTION = "reference", "reference_input"
+CHANNEL_BLOCK, CHANNEL_ACTION = "channel", "channel_select"
+REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
+
+MAX_OPTIONS = 100  # Slack's limit for an options response
+REFERENCE_MAX = 200
+
+STRINGS: dict[str, str] = {
+    "form.title": "Take a backup",
+    "form.submit": "Back up",
+    "form.close": "Cancel",
+    "form.intro": "A manual TaurusDB backup. Progress appears in a thread in the channel.",
+    "form.instance": "Instance",
+    "form.instance.placeholder": "Type to search instances",
+    "form.name": "Backup name",
+    "form.name.hint": "4–64 characters: starts with a letter, then letters, digits, - and _.",
+    "form.description": "Description",
+    "form.description.hint": "Up to 256 characters on one line, without ! < \" = ' > &.",
+    "form.reference": "Change or incident reference",
+    "form.reference.hint": "For example CHG-1234 or INC-42; shown with the request.",
+    "form.channel": "Post the request in",
+    "reject.title": "Reject request",
+    "reject.submit": "Reject",
+    "reject.intro": "Reject backup {name} of {instance} requested by <@{user}>?",
+    "reject.reason": "Reason (optional)",
+    "option.description": "{status} · {engine}",
+    "option.engine": "MySQL {version}",
+}
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:150], "emoji": True}
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = ""
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": _plain(label),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
+
+
+def form_metadata(channel_id: str, response_url: str = "") -> str:
+    return json.dumps({"channel_id": channel_id, "response_url": response_url})
+
+
+def read_metadata(text: str) -> dict[str, str]:
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def backup_form(*, default_name: str, channel_id: str = "", response_url: str = "") -> dict[str, Any]:
+    """The backup form. Without a known channel it asks where to post (global shortcut)."""
+    s = STRINGS
+    blocks: list[Block] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": s["form.intro"]}},
+        _input(
+            INSTANCE_BLOCK,
+            s["form.instance"],
+            {
+                "type": "external_select",
+                "action_id": INSTANCE_ACTION,
+                "placeholder": _plain(s["form.instance.placeholder"]),
+                "min_query_length": 0,
+            },
+        ),
+        _input(
+            NAME_BLOCK,
+            s["form.name"],
+            {
+                "type": "plain_text_input",
+                "action_id": NAME_ACTION,
+                "initial_value": default_name,
+                "max_length": 64,
+            },
+            hint=s["form.name.hint"],
+        ),
+        _input(
+            DESCRIPTION_BLOCK,
+            s["form.description"],
+            {"type": "plain_text_input", "action_id": DESCRIPTION_ACTION, "max_length": 256},
+            optional=True,
+            hint=s["form.description.hint"],
+        ),
+        _input(
+            REFERENCE_BLOCK,
+            s["form.reference"],
+            {"type": "plain_text_input", "action_id": REFERENCE_ACTION, "max_length": REFERENCE_MAX},
+            optional=True,
+            hint=s["form.reference.hint"],
+        ),
+    ]
+    if not channel_id:
+        blocks.append(
+            _input(
+                CHANNEL_BLOCK,
+                s["form.channel"],
+                {
+                    "type": "conversations_select",
+                    "action_id": CHANNEL_ACTION,
+                    "default_to_current_conversation": True,
+                    "response_url_enabled": True,
+                    "filter": {"include": ["public", "private", "im"], "exclude_bot_users": True},
+                },
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK,
+        "title": _plain(s["form.title"]),
+        "submit": _plain(s["form.submit"]),
+        "close": _plain(s["form.close"]),
+        "private_metadata": form_metadata(channel_id, response_url),
+        "blocks": blocks,
+    }
+
+
+def reject_form(request: BackupRequest) -> dict[str, Any]:
+    s = STRINGS
+    intro = s["reject.intro"].format(
+        name=escape(request.backup_name),
+        instance=escape(request.instance_name or request.instance_ref),
+        user=request.user_id,
+    )
+    return {
+        "type": "modal",
+        "callback_id": REJECT_CALLBACK,
+        "title": _plain(s["reject.title"]),
+        "submit": _plain(s["reject.submit"]),
+        "close": _plain(STRINGS["form.close"]),
+        "private_metadata": json.dumps({"request_id": request.id}),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
+            _input(
+                REASON_BLOCK,
+                s["reject.reason"],
+                {
+                    "type": "plain_text_input",
+                    "action_id": REASON_ACTION,
+                    "multiline": True,
+                    "max_length": 500,
+                },
+                optional=True,
+            ),
+        ],
+    }
+
+
+def instance_options(instances: Sequence[Instance], query: str) -> list[dict[str, Any]]:
+    """Options for the instance select: ACTIVE instances only, filtered by what was typed
+    (name or ID, case-insensitive), names first."""
+    needle = query.strip().lower()
+    matches = [
+        i
+        for i in instances
+        if i.selectable and (not needle or needle in i.name.lower() or needle in i.id.lower())
+    ]
+    matches.sort(key=lambda i: (not i.name.lower().startswith(needle), i.name.lower()))
+    options = []
+    for instance in matches[:MAX_OPTIONS]:
+        version = instance.datastore.version if instance.datastore and instance.datastore.version else "?"
+        description = STRINGS["option.description"].format(
+            status=instance.status, engine=STRINGS["option.engine"].format(version=version)
+        )
+        options.append(
+            {
+                "text": _plain(instance.name[:75]),
+                "value": instance.id,
+                "description": _plain(description[:75]),
+            }
+        )
+    return options
+
+
+def submitted_values(view: dict[str, Any]) -> dict[str, str]:
+    """The form's values by block id (selected option value, typed text or channel)."""
+    values: dict[str, str] = {}
+    for block_id, actions in view.get("state", {}).get("values", {}).items():
+        for element in actions.values():
+            kind = element.get("type")
+            if kind in ("external_select", "static_select"):
+                option = element.get("selected_option") or {}
+                values[block_id] = str(option.get("value", ""))
+            elif kind == "conversations_select":
+                values[block_id] = str(element.get("selected_conversation") or "")
+            else:
+                values[block_id] = str(element.get("value") or "")
+    return values
+
+
+def notice(text: str) -> dict[str, Any]:
+    """A modal that only says something (e.g. a refusal to someone who used the shortcut)."""
+    return {
+        "type": "modal",
+        "title": _plain(STRINGS["form.title"]),
+        "close": _plain(STRINGS["form.close"]),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}],
+    }
