@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -57,6 +56,7 @@ from _common import (  # noqa: E402
     SIGNING_SECRET,
     USER,
     Child,
+    RawHttpClient,
     child_env,
     machine_header,
     ms,
@@ -141,56 +141,6 @@ def _bare_app(services: Any, identity: Any) -> Any:
 
 # --- the client -----------------------------------------------------------------------------------
 
-
-
-class RawHttpClient:
-    """A minimal HTTP/1.1 keep-alive client over asyncio streams: a pool of open connections, each
-    carrying one request at a time. Requests are pre-serialised, answers read by Content-Length.
-
-    It exists because a client must not be what a latency benchmark measures: on this 2-core machine
-    ``httpx.AsyncClient`` needs about 1 ms of CPU per request, so a burst of 50 against a server that does
-    nothing already shows a p99 of ~200 ms (``--client httpx`` reproduces that). This client costs a
-    few tens of microseconds per request.
-    """
-
-    def __init__(self, host: str, port: int, path: str, connections: int) -> None:
-        self._host, self._port, self._path = host, port, path
-        self._size = connections
-        self._idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-        self._all: list[asyncio.StreamWriter] = []
-
-    async def open(self) -> None:
-        for _ in range(self._size):
-            reader, writer = await asyncio.open_connection(self._host, self._port)
-            self._all.append(writer)
-            self._idle.put_nowait((reader, writer))
-
-    def encode(self, body: bytes, headers: dict[str, str]) -> bytes:
-        head = [f"POST {self._path} HTTP/1.1", f"Host: {self._host}:{self._port}"]
-        head += [f"{name}: {value}" for name, value in headers.items()]
-        head += [f"Content-Length: {len(body)}", "", ""]
-        return "\r\n".join(head).encode() + body
-
-    async def send(self, raw: bytes) -> tuple[int, bytes]:
-        reader, writer = await self._idle.get()
-        try:
-            writer.write(raw)
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            status = int(lines[0].split()[1])
-            length = next(
-                int(line.split(":", 1)[1]) for line in lines[1:] if line.lower().startswith("content-length:")
-            )
-            return status, await reader.readexactly(length)
-        finally:
-            self._idle.put_nowait((reader, writer))
-
-    async def aclose(self) -> None:
-        for writer in self._all:
-            writer.close()
-        for writer in self._all:
-            with contextlib.suppress(OSError, ConnectionError):
-                await writer.wait_closed()
 
 
 class HttpxClient:

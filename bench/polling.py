@@ -78,6 +78,7 @@ class Level:
     lookup_reads: int = 0
     job_reads: int = 0
     other_reads: int = 0
+    tick_times: list[float] = field(default_factory=list)
     naive_analytic: int = 0
     naive_measured: int | None = None
     naive_ticks: int | None = None
@@ -116,10 +117,28 @@ def _count_reads(traffic: Any, level: Level) -> None:
                 level.list_reads += 1
                 if query.get("offset", "0") == "0":
                     level.ticks += 1
+                    level.tick_times.append(float(call.get("at", math.nan)))
         elif path.endswith("/jobs"):
             level.job_reads += 1
         else:
             level.other_reads += 1
+
+
+def _timestamp_calls(traffic: Any) -> None:
+    """Stamp each call the simulator records with the time it answered (to see the tick cadence)."""
+    record = traffic.record
+
+    def stamped(call: dict[str, Any], route: str) -> None:
+        call["at"] = time.time()
+        record(call, route)
+
+    traffic.record = stamped
+
+
+def tick_period(level: Level) -> float:
+    """Mean time between the starts of consecutive poll ticks (NaN with fewer than two)."""
+    times = level.tick_times
+    return (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else math.nan
 
 
 async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: Path) -> Level:
@@ -141,6 +160,7 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
     sim = await start_simulator(
         SimulatorConfig(project_id=PROJECT_ID, backup_seconds=3600, job_invisible_seconds=3)
     )
+    _timestamp_calls(sim.app[TRAFFIC])
     fake = await FakeSlack().start()
     worker: Child | None = None
     setup_http = None
@@ -281,6 +301,7 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
             [
                 lv.n,
                 lv.ticks,
+                secs(tick_period(lv)),
                 lv.list_reads,
                 lv.lookup_reads,
                 lv.job_reads,
@@ -296,6 +317,7 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
             [
                 "in flight",
                 "poll ticks",
+                "tick period s",
                 "list reads (status)",
                 "by-ID reads",
                 "job reads (progress)",
@@ -357,6 +379,10 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
         )
     )
     print()
+    print(
+        "- tick period: the worker schedules the next tick one interval after a tick ends, so a long "
+        "tick (many backups in flight) stretches the cadence; reads per interval are per tick."
+    )
     print(
         "- delay = the simulator's finish time → the fake Slack receiving the final reply; the floor is "
         "the poll phase (0 to 1 interval, mean interval/2) — the naive column shows that floor for a "

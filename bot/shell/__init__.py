@@ -1,15 +1,93 @@
-"""Local shell mode: the real app, the simulator and an embedded Redis, driven from the terminal."""
+"""Local shell mode: the real app, the simulator and an embedded Redis, driven from the terminal.
+
+``python -m bot`` without Slack credentials (or ``python -m bot shell``) starts everything in this
+process (:mod:`bot.shell.local`) and opens a chat in the terminal (:mod:`bot.shell.session`). When
+stdin is not a terminal, the session is read from it line by line and the transcript goes to
+stdout; the exit status is 0 unless the bot itself logged an error (:mod:`bot.shell.logs`).
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
 import sys
+from pathlib import Path
+
+from bot.config import ConfigError
+from bot.shell.console import Console
+from bot.shell.local import LocalOptions
+from bot.shell.logs import log_to_file
+from bot.shell.render import frame_note
+from bot.shell.session import Session
+from bot.shell.users import DEFAULT_USER, DEMO_POLICY, find_user
+
+EXIT_BOT_FAILED = 1
+EXIT_CONFIG = 78
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot shell",
+        description="Try backup-bot locally: a terminal chat with the real bot, no accounts needed.",
+    )
+    parser.add_argument(
+        "--as",
+        dest="user",
+        default=DEFAULT_USER.name,
+        help=f"demo user to start as (default {DEFAULT_USER.name})",
+    )
+    parser.add_argument(
+        "--local-dir",
+        type=Path,
+        default=None,
+        help="where Redis data, simulator state and the log are kept ($BACKUP_BOT_LOCAL_DIR, default .local)",
+    )
+    parser.add_argument("--backup-seconds", type=float, default=4.0, help="how long a simulated backup takes")
+    parser.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=120.0,
+        help=":wait gives up after this many seconds (default 120)",
+    )
+    return parser
 
 
 def main(argv: list[str]) -> int:
-    print(
-        "backup-bot: no SLACK_BOT_TOKEN is set, and the local shell is not built yet.\n"
-        "Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see README.md),\n"
-        "or run `python -m bot simulator --port 8080`.",
-        file=sys.stderr,
+    args = build_parser().parse_args(argv)
+    user = find_user(args.user)
+    if user is None:
+        print(f"no demo user {args.user!r}", file=sys.stderr)
+        return 2
+    local_dir: Path = args.local_dir or Path(os.environ.get("BACKUP_BOT_LOCAL_DIR") or ".local")
+    policy = Path(os.environ["BACKUP_POLICY_FILE"]) if os.environ.get("BACKUP_POLICY_FILE") else DEMO_POLICY
+    options = LocalOptions(local_dir=local_dir, policy_file=policy, backup_seconds=args.backup_seconds)
+    errors = log_to_file(local_dir / "bot.log")
+    console = Console(interactive=sys.stdin.isatty())
+    errors.announce = lambda text: console.write(
+        frame_note(f"⚠ the bot logged an error: {text} (details in {local_dir / 'bot.log'})", 0)
     )
-    return 2
+    try:
+        asyncio.run(_run(console, Session(console, user=user, wait_limit=args.wait_timeout), options))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        console.write(frame_note("interrupted: everything is stopped", 0))
+        return 130
+    return EXIT_BOT_FAILED if errors.count else 0
+
+
+async def _run(console: Console, session: Session, options: LocalOptions) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    with contextlib.suppress(NotImplementedError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    console.start()
+    try:
+        await session.run(options)
+    except asyncio.CancelledError:
+        # SIGTERM (or Ctrl-C): everything was stopped on the way out; end like Ctrl-C does.
+        raise KeyboardInterrupt from None

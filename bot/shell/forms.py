@@ -17,7 +17,7 @@ from typing import Any
 from bot.shell.render import Names, block_id_of, render_blocks, text_of
 
 TEXT_KINDS = frozenset({"plain_text_input", "email_text_input", "url_text_input", "number_input"})
-SINGLE_CHOICE = frozenset({"static_select", "external_select", "radio_buttons"})
+SINGLE_CHOICE = frozenset({"static_select", "external_select", "radio_buttons", "overflow"})
 MULTI_CHOICE = frozenset({"multi_static_select", "multi_external_select", "checkboxes"})
 EXTERNAL = frozenset({"external_select", "multi_external_select"})
 
@@ -108,9 +108,19 @@ def options_of(source: Mapping[str, Any], names: Names) -> list[Option]:
     ]
 
 
-def default_of(form_field: FormField, names: Names) -> tuple[str, StateValue] | None:
-    """The prefilled answer (shown to the reader, kept on an empty line), if the element has one."""
+def default_of(
+    form_field: FormField, names: Names, *, current_conversation: str = ""
+) -> tuple[str, StateValue] | None:
+    """The prefilled answer (shown to the reader, kept on an empty line), if the element has one.
+    A conversation picker with ``default_to_current_conversation`` defaults to ``current_conversation``."""
     element, kind = form_field.element, form_field.kind
+    if (
+        kind == "conversations_select"
+        and element.get("default_to_current_conversation")
+        and current_conversation
+    ):
+        shown = "#" + names.channel(current_conversation)
+        return shown, {"type": kind, "selected_conversation": current_conversation}
     if kind in TEXT_KINDS and element.get("initial_value") not in (None, ""):
         value = str(element["initial_value"])
         return value, {"type": kind, "value": value}
@@ -132,6 +142,23 @@ def default_of(form_field: FormField, names: Names) -> tuple[str, StateValue] | 
         value = str(element[simple[kind][0]])
         return value, {"type": kind, simple[kind][1]: value}
     return None
+
+
+def shown_value(value: Mapping[str, Any], names: Names) -> str:
+    """A state value as the reader would see it in the field."""
+    if isinstance(value.get("selected_option"), Mapping):
+        return text_of(value["selected_option"].get("text"), names)
+    if isinstance(value.get("selected_options"), list):
+        return ", ".join(text_of(o.get("text"), names) for o in value["selected_options"])
+    for key in ("selected_user", "selected_conversation", "selected_channel"):
+        if value.get(key):
+            return (
+                ("@" + names.user(value[key])) if key == "selected_user" else "#" + names.channel(value[key])
+            )
+    for key in ("value", "selected_date", "selected_time", "selected_date_time"):
+        if value.get(key) is not None:
+            return str(value[key])
+    return ""
 
 
 def empty_value(form_field: FormField) -> StateValue:
@@ -247,7 +274,9 @@ def _ids_value(kind: str, typed: str, known: Mapping[str, str], what: str) -> St
     ids = []
     for part in typed.split(","):
         ref = part.strip().lstrip("@#")
-        found = known.get(ref.lower()) or (ref if ref[:1] in ("U", "W", "C", "G", "D") and ref.isupper() else "")
+        found = known.get(ref.lower()) or (
+            ref if ref[:1] in ("U", "W", "C", "G", "D") and ref.isupper() else ""
+        )
         if not found:
             return Problem(f"no {what} called {part.strip()!r}")
         ids.append(found)
@@ -261,7 +290,9 @@ def _ids_value(kind: str, typed: str, known: Mapping[str, str], what: str) -> St
     return {"type": kind, key: ids if kind.startswith("multi_") else ids[0]}
 
 
-def merge_values(values: Mapping[str, Mapping[str, StateValue]], updates: Iterable[tuple[FormField, StateValue]]) -> dict[str, dict[str, StateValue]]:
+def merge_values(
+    values: Mapping[str, Mapping[str, StateValue]], updates: Iterable[tuple[FormField, StateValue]]
+) -> dict[str, dict[str, StateValue]]:
     """``view.state.values`` with the given answers put in (block ID → action ID → value)."""
     merged = {block: dict(actions) for block, actions in values.items()}
     for form_field, value in updates:

@@ -8,7 +8,7 @@ Shapes follow Slack's documented payloads for ``block_actions``, ``block_suggest
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.shell.render import Control
@@ -128,13 +128,28 @@ def block_suggestion(
 
 
 def view_submission(
-    *, user: DemoUser, view: Mapping[str, Any], values: Mapping[str, Any], trigger_id: str
+    *,
+    user: DemoUser,
+    view: Mapping[str, Any],
+    values: Mapping[str, Any],
+    trigger_id: str,
+    response_urls: Sequence[Mapping[str, Any]] = (),
 ) -> Payload:
-    """Submitting a modal with its inputs as ``view.state.values[block_id][action_id]``."""
+    """Submitting a modal with its inputs as ``view.state.values[block_id][action_id]``;
+    ``response_urls`` answer conversation pickers that have ``response_url_enabled``."""
     return _common("view_submission", user) | {
         "trigger_id": trigger_id,
         "view": _with_state(view, values),
-        "response_urls": [],
+        "response_urls": [dict(item) for item in response_urls],
+    }
+
+
+def response_url_entry(*, block_id: str, action_id: str, channel_id: str, response_url: str) -> Payload:
+    return {
+        "block_id": block_id,
+        "action_id": action_id,
+        "channel_id": channel_id,
+        "response_url": response_url,
     }
 
 

@@ -179,12 +179,20 @@ def field_text(obj: Any, names: Names) -> str:
     return " ".join(line.strip() for line in text_of(obj, names).splitlines() if line.strip())
 
 
+def _is_label_and_value(obj: Any) -> bool:
+    """``*Label*\nvalue`` with a one-line value: shown as one ``Label: value`` line."""
+    if not isinstance(obj, Mapping) or obj.get("type") != "mrkdwn":
+        return False
+    match = _LABELLED_RE.match(str(obj.get("text", "")))
+    return match is not None and "\n" not in match.group(2).strip()
+
+
 def columns(cells: Sequence[str], width: int = _FIELD_COLUMN) -> list[str]:
     """Cells two per line, the left one padded, as Slack lays out section fields."""
     lines = []
     for i in range(0, len(cells), 2):
         left, right = cells[i], cells[i + 1] if i + 1 < len(cells) else ""
-        lines.append(f"{left:<{width}} {right}".rstrip() if right else left)
+        lines.append(left + " " * max(3, width - len(left)) + right if right else left)
     return lines
 
 
@@ -277,7 +285,11 @@ def render_block(block: Block, names: Names, number: Numberer = _no_numbers) -> 
     if kind == "divider":
         return ["───"]
     if kind == "section":
-        lines = _lines(text_of(block.get("text"), names)) if block.get("text") else []
+        text = block.get("text")
+        if _is_label_and_value(text):
+            lines = [field_text(text, names)]
+        else:
+            lines = _lines(text_of(text, names)) if text else []
         lines += columns([field_text(f, names) for f in block.get("fields") or []])
         accessory = block.get("accessory")
         if isinstance(accessory, Mapping):
@@ -396,6 +408,11 @@ def frame_deleted(*, where: str, number: int, in_thread: bool = False) -> list[s
 def frame_private(lines: Sequence[str], *, user: str, author: str, note: str = "") -> list[str]:
     """A message only ``user`` sees (ephemeral, a command's answer, a response_url post)."""
     return _framed(f"🔒 only {user} sees this{note} · {author}", lines, 2)
+
+
+def frame_form(lines: Sequence[str], *, title: str, user: str) -> list[str]:
+    """A modal opened for ``user``; its fields are asked below it, one at a time."""
+    return _framed(f"▢ form “{title}” for {user}", lines, 2)
 
 
 def frame_note(text: str, indent: int = 2) -> list[str]:

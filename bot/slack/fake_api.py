@@ -443,6 +443,9 @@ class FakeSlack:
             return {"ok": False, "error": "invalid_arguments"}
         if trigger in self._used_triggers:
             return {"ok": False, "error": "trigger_exchanged"}
+        issued_ms = trigger.split(".")[1] if trigger.count(".") == 2 else ""
+        if issued_ms.isdigit() and time.time() * 1000 - int(issued_ms) > TRIGGER_TTL_SECONDS * 1000:
+            return {"ok": False, "error": "expired_trigger_id"}
         self._used_triggers.add(trigger)
         return None
 
@@ -627,11 +630,14 @@ def usergroup_id(handle: str) -> str:
 # --- what Slack sends to the bot ------------------------------------------------------------------
 
 _trigger_counter = itertools.count(1)
+# Like Slack: a trigger_id can open one view, within three seconds of being issued (our fake's IDs
+# carry their issue time in milliseconds, so views.open can refuse a late one).
+TRIGGER_TTL_SECONDS = 3.0
 
 
 def new_trigger_id() -> str:
     """A unique trigger ID shaped like Slack's."""
-    return f"{next(_trigger_counter)}.{int(time.time())}.{secrets.token_hex(16)}"
+    return f"{next(_trigger_counter)}.{int(time.time() * 1000)}.{secrets.token_hex(16)}"
 
 
 def sign_request(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:

@@ -135,7 +135,7 @@ class RequestFlow:
                 return Outcome.finished()  # the web process schedules us again on a decision
             case State.APPROVED:
                 if not request.decision_reply_ts:
-                    ts = await self.slack.reply(request, blocks.decision_reply(request))
+                    ts = await self.slack.reply(request, blocks.decision_reply(request), event="decision")
                     await self.store.set_once(request.id, "decision_reply_ts", ts)
                 await self._move(request, State.CREATING, State.APPROVED)
                 return None
@@ -149,7 +149,7 @@ class RequestFlow:
                 )
                 if request.state is State.TIMED_OUT and not request.timeout_reply_ts:
                     message = blocks.final_reply(request, timeout_s=self.services.settings.poll_timeout)
-                    ts = await self.slack.reply(request, message)
+                    ts = await self.slack.reply(request, message, event="timeout")
                     if await self.store.set_once(request.id, "timeout_reply_ts", ts):
                         await self.services.record(audit_entry(request, AuditAction.TIMED_OUT))
                 await self.slack.update_parent(request, blocks.parent_message(request))
@@ -274,7 +274,9 @@ class RequestFlow:
             busy = exc.category is Category.BUSY and exc.retryable
             if (busy or exc.retryable) and request.create_tries < MAX_CREATE_TRIES:
                 if busy and not request.busy_notice_ts:
-                    ts = await self.slack.reply(request, blocks.busy_notice(request, exc.error_msg))
+                    ts = await self.slack.reply(
+                        request, blocks.busy_notice(request, exc.error_msg), event="busy"
+                    )
                     await self.store.set_once(request.id, "busy_notice_ts", ts)
                 return Outcome.later(backoff(request.create_tries, base=10.0 if busy else 2.0))
             await self._create_failed(
@@ -334,7 +336,7 @@ class RequestFlow:
 
     async def _announce_created(self, request: BackupRequest) -> None:
         if request.backup_id and not request.created_reply_ts:
-            ts = await self.slack.reply(request, blocks.created_reply(request))
+            ts = await self.slack.reply(request, blocks.created_reply(request), event="created")
             await self.store.set_once(request.id, "created_reply_ts", ts)
 
     async def _finish(self, request: BackupRequest) -> Outcome:
@@ -342,7 +344,7 @@ class RequestFlow:
             return Outcome.finished()  # refused before anything was posted; the requester was told
         await self._announce_created(request)
         if not request.final_reply_ts:
-            ts = await self.slack.reply(request, blocks.final_reply(request))
+            ts = await self.slack.reply(request, blocks.final_reply(request), event="final")
             if await self.store.set_once(request.id, "final_reply_ts", ts):
                 if action := _FINAL_AUDIT.get(request.state):
                     await self.services.record(audit_entry(request, action, detail=request.error_msg))

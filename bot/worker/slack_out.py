@@ -55,8 +55,15 @@ class SlackOut:
             channel=request.channel_id, ts=request.parent_ts, text=message.text, blocks=message.blocks
         )
 
-    async def reply(self, request: BackupRequest, message: Message, *, broadcast: bool = False) -> str:
-        """A reply in the request's thread (``thread_ts`` is always the parent's ts)."""
+    async def reply(
+        self, request: BackupRequest, message: Message, *, event: str, broadcast: bool = False
+    ) -> str:
+        """A reply in the request's thread (``thread_ts`` is always the parent's ts). ``event`` goes
+        into the message's metadata (``backup_bot_<event>``), so other tools can tell replies apart."""
+        metadata = {
+            "event_type": f"backup_bot_{event}",
+            "event_payload": {"request_id": request.id, "state": request.state.value},
+        }
         response = await self._in_channel(
             request.channel_id,
             lambda: self._client.chat_postMessage(
@@ -66,6 +73,7 @@ class SlackOut:
                 blocks=message.blocks,
                 reply_broadcast=broadcast,
                 unfurl_links=False,
+                metadata=metadata,
             ),
         )
         return str(response["ts"])

@@ -34,12 +34,19 @@ async def deploy(
         poll_interval: float = 0.3,
         poll_timeout: float | None = None,
         simulator_args: tuple[str, ...] = (),
+        policy: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> Deployment:
         deployment = Deployment(
             redis_url=redis_url, slack=fake_slack, log_dir=tmp_path, poll_interval=poll_interval
         )
         if poll_timeout is not None:
             deployment.env["BACKUP_POLL_TIMEOUT"] = str(poll_timeout)
+        if policy is not None:
+            policy_file = tmp_path / f"policy-{len(started)}.yaml"
+            policy_file.write_text(policy)
+            deployment.env["BACKUP_POLICY_FILE"] = str(policy_file)
+        deployment.env.update(env or {})
         started.append(deployment)
         return await deployment.start(workers=workers, simulator_args=simulator_args)
 

@@ -16,7 +16,14 @@ from typing import Any
 
 import httpx
 
-from bot.slack.fake_api import Call, FakeSlack, interaction_body, sign_request, slash_command_body
+from bot.slack.fake_api import (
+    Call,
+    FakeSlack,
+    interaction_body,
+    new_trigger_id,
+    sign_request,
+    slash_command_body,
+)
 from bot.store.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,6 +176,78 @@ class Deployment:
         )
         return await self.post_signed(body, content_type="application/x-www-form-urlencoded")
 
+    async def click(self, user_id: str, message: Mapping[str, Any], action_id: str) -> httpx.Response:
+        """Press the button ``action_id`` of a message the fake Slack holds, as ``user_id``."""
+        for block in message.get("blocks", []):
+            for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                if element.get("action_id") == action_id:
+                    payload = {
+                        "type": "block_actions",
+                        "user": {"id": user_id, "username": user_id.lower()},
+                        "team": {"id": "T1"},
+                        "api_app_id": "A1",
+                        "trigger_id": new_trigger_id(),
+                        "response_url": self.slack.response_url(),
+                        "channel": {"id": message["channel"]},
+                        "container": {
+                            "type": "message",
+                            "message_ts": message["ts"],
+                            "channel_id": message["channel"],
+                        },
+                        "message": dict(message),
+                        "actions": [
+                            {
+                                "type": "button",
+                                "action_id": action_id,
+                                "block_id": block.get("block_id", ""),
+                                "value": element.get("value", ""),
+                                "action_ts": str(time.time()),
+                            }
+                        ],
+                    }
+                    return await self.interact(payload)
+        raise AssertionError(f"no {action_id} button in {message}")
+
+    async def submit(
+        self, user_id: str, view: Mapping[str, Any], values: Mapping[str, Any]
+    ) -> httpx.Response:
+        """Submit a modal the bot opened (``views.open`` args) with ``{block_id: value}``."""
+        state: dict[str, dict[str, Any]] = {}
+        for block in view.get("blocks", []):
+            if block.get("type") != "input":
+                continue
+            element = block["element"]
+            value = values.get(block["block_id"])
+            if element["type"] in ("external_select", "static_select"):
+                entry: dict[str, Any] = {
+                    "type": element["type"],
+                    "selected_option": {"text": {"type": "plain_text", "text": str(value)}, "value": value}
+                    if value
+                    else None,
+                }
+            elif element["type"] == "conversations_select":
+                entry = {"type": element["type"], "selected_conversation": value}
+            else:
+                entry = {"type": element["type"], "value": value}
+            state[block["block_id"]] = {element["action_id"]: entry}
+        payload = {
+            "type": "view_submission",
+            "user": {"id": user_id},
+            "team": {"id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": new_trigger_id(),
+            "view": {
+                "id": view.get("id") or f"V{abs(hash(json.dumps(view, sort_keys=True))) % 10**9}",
+                "type": "modal",
+                "callback_id": view.get("callback_id", ""),
+                "private_metadata": view.get("private_metadata", ""),
+                "state": {"values": state},
+                "hash": "h",
+            },
+            "response_urls": [],
+        }
+        return await self.interact(payload)
+
     async def interact(self, payload: dict[str, Any]) -> httpx.Response:
         return await self.post_signed(
             interaction_body(payload), content_type="application/x-www-form-urlencoded"
@@ -205,12 +284,9 @@ def posts_in(slack: FakeSlack, channel: str = "C1") -> list[Call]:
 
 
 def final_replies(slack: FakeSlack) -> list[dict[str, Any]]:
-    """Thread replies that report a result: they are the ones that mention the requester."""
-    return [
-        m
-        for m in slack.messages()
-        if m.get("thread_ts") and m["ts"] != m["thread_ts"] and "<@" in m.get("text", "")
-    ]
+    """Thread replies that report a result or a timeout (tagged in their message metadata)."""
+    wanted = {"backup_bot_final", "backup_bot_timeout"}
+    return [m for m in slack.messages() if (m.get("metadata") or {}).get("event_type") in wanted]
 
 
 async def wait_final_replies(
