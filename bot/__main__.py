@@ -23,6 +23,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.observability import configure_logging
 from bot.services import Services, open_services
 from bot.store.embedded import EmbeddedRedis
 
@@ -32,10 +33,9 @@ LOCAL_DIR = Path(os.environ.get("BACKUP_BOT_LOCAL_DIR", ".local"))
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
+    """JSON lines for the deployed processes (set LOG_FORMAT=text for plain lines)."""
+    configure_logging(
+        os.environ.get("LOG_LEVEL", "INFO"), as_json=os.environ.get("LOG_FORMAT", "json") != "text"
     )
 
 

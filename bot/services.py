@@ -16,6 +16,7 @@ from bot.cloud.client import TaurusDB
 from bot.cloud.factory import LOCAL_PROJECT_ID, build_taurusdb
 from bot.config import CloudAuth, ConfigError, Settings
 from bot.domain.policy import Policy, PolicyError, load_policy
+from bot.observability import Counters
 from bot.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from bot.slack.client import build_web_client
 from bot.store.audit import AuditAction, AuditEntry, AuditLog, audit_line
@@ -52,6 +53,7 @@ class Services:
     access: Access
     audit: AuditLog
     instances: InstanceCache
+    counters: Counters
     cloud: TaurusDB | None = None
     _closers: list[httpx.AsyncClient] = field(default_factory=list)
     _simulator: RunningSimulator | None = None
@@ -60,6 +62,7 @@ class Services:
         """Append to the audit trail; decisions and results also go to AUDIT_CHANNEL (as scheduled
         work, so the web process makes no Slack call and a failed post is retried)."""
         stream_id = await self.audit.append(entry)
+        await self.counters.add(f"event|{entry.action.value}")
         if self.settings.audit_channel and entry.action in CHANNEL_ACTIONS:
             await self.scheduler.schedule(
                 f"auditpost:{stream_id}", {"channel": self.settings.audit_channel, "line": audit_line(entry)}
@@ -112,6 +115,7 @@ async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool)
         access=Access(policy, GroupCache(redis)),
         audit=AuditLog(redis),
         instances=InstanceCache(redis),
+        counters=Counters(redis),
     )
     if with_cloud:
         endpoint = settings.cloud_endpoint
@@ -125,6 +129,7 @@ async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool)
         elif settings.cloud_auth is CloudAuth.NONE:
             log.warning("NO CLOUD CREDENTIALS: talking to the TaurusDB simulator at %s", endpoint)
         cloud, http = build_taurusdb(settings, endpoint_override=endpoint)
+        http.event_hooks["response"].append(services.counters.cloud_hook())
         services.cloud = cloud
         services._closers.append(http)
     return services

@@ -1,4 +1,5 @@
-"""Build the Bolt ``AsyncApp`` and serve it over HTTP (``POST /slack/events``, ``GET /healthz``).
+"""Build the Bolt ``AsyncApp`` and serve it over HTTP (``POST /slack/events``, ``GET /healthz``,
+``GET /metrics``).
 
 The app authorizes every request from a result computed once at start-up (one ``auth.test``), so no
 listener ever waits on Slack before its ``ack()``.
@@ -14,6 +15,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
+from bot.observability import render_metrics
 from bot.services import Services
 from bot.slack.listeners import register_listeners
 
@@ -61,7 +63,12 @@ def build_web(app: AsyncApp, services: Services) -> web.Application:
             return web.json_response({"ok": False, "redis": f"unreachable: {type(exc).__name__}"}, status=503)
         return web.json_response({"ok": True, "redis": "ok"})
 
+    async def metrics(_: web.Request) -> web.Response:
+        body = await render_metrics(services.redis, services.project_id)
+        return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
     web_app = web.Application()
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
     return web_app

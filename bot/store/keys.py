@@ -90,3 +90,5 @@ def group_members(handle: str) -> str:
 GROUP_IDS = tagged("groups", "ids")  # hash: handle → usergroup ID (for <!subteam^ID> mentions)
 GROUPS_SYNCED = tagged("groups", "synced")  # string with a TTL: present while the cache is fresh
 INSTANCES = tagged("instances")  # string: JSON list of instances, with a TTL
+
+METRICS = tagged("metrics")  # hash: counter name → value, shared by every process

@@ -15,6 +15,7 @@ overwrite the state of the worker that took over. Every transition is one Lua sc
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import math
@@ -31,6 +32,9 @@ from bot.store import keys
 from bot.store.codec import as_text
 
 logger = logging.getLogger("bot.scheduler")
+
+# The work key being handled in this task (``req:r-…``), for log lines and metrics.
+current_work: contextvars.ContextVar[str] = contextvars.ContextVar("current_work", default="")
 
 # Every script gets the same KEYS: due (zset), payloads, tokens, attempts (hashes).
 # A script returning a number to Redis truncates it to an integer, so fractional seconds go back as text.
@@ -331,6 +335,7 @@ class Runner:
         idle_sleep: float = 0.5,
         error_backoff: Callable[[int], float] = exponential_backoff,
         heartbeat: bool = False,
+        on_settled: Callable[[Lease, Outcome], Awaitable[None]] | None = None,
     ) -> None:
         if handler_timeout <= 0 or (not heartbeat and handler_timeout >= lease_seconds):
             raise ValueError("handler_timeout must be positive and shorter than lease_seconds")
@@ -346,6 +351,7 @@ class Runner:
         self._idle_sleep = idle_sleep
         self._error_backoff = error_backoff
         self._heartbeat = heartbeat
+        self._on_settled = on_settled  # e.g. metrics; must not raise
         self._running: set[str] = set()  # work keys with a handler running in this process
 
     async def run_once(self) -> int:
@@ -408,10 +414,14 @@ class Runner:
             logger.warning("%s is still running here; skipping attempt %d", lease.key, lease.attempt)
             return False
         self._running.add(lease.key)
+        token = current_work.set(lease.key)
         try:
             outcome = await (self._run_with_heartbeat(lease) if self._heartbeat else self._run_handler(lease))
             await self._settle(lease, outcome)
+            if self._on_settled is not None:
+                await self._on_settled(lease, outcome)
         finally:
+            current_work.reset(token)
             self._running.discard(lease.key)
         return True
 

@@ -44,6 +44,7 @@ def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
         lease_seconds=10.0,
         handler_timeout=120.0,
         heartbeat=True,
+        on_settled=services.counters.on_settled,
         concurrency=concurrency,
         idle_sleep=min(0.5, settings.poll_interval),
     )

@@ -143,8 +143,8 @@ class Deployment:
         for proc in reversed(self.processes):
             proc.stop()
 
-    def logs(self) -> str:
-        return "\n".join(f"===== {p.name} =====\n{p.log()[-6000:]}" for p in self.processes)
+    def logs(self, tail: int | None = 6000) -> str:
+        return "\n".join(f"===== {p.name} =====\n{p.log()[-(tail or 0) :]}" for p in self.processes)
 
     # --- Slack → bot --------------------------------------------------------------------------
 

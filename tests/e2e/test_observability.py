@@ -1,0 +1,44 @@
+"""What operators see: /healthz, /metrics across processes, and logs that never hold a secret."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.slack.fake_api import FakeSlack
+from tests.e2e.conftest import DeploymentFactory
+from tests.e2e.harness import SIGNING_SECRET, wait_final_replies
+
+AK = "AKOBSERVABILITY00001"
+SK = "sk-very-secret-value-never-logged-1234567890"
+BOT_TOKEN = "xoxb-secret-bot-token-never-logged"
+
+
+async def test_a_full_signed_run_reports_metrics_and_logs_no_secret(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    env = {
+        "HUAWEICLOUD_SDK_AK": AK,
+        "HUAWEICLOUD_SDK_SK": SK,
+        "HUAWEICLOUD_REGION": "ap-southeast-3",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "LOG_LEVEL": "DEBUG",
+    }
+    bot = await deploy(env=env)  # the simulator checks the same AK/SK signatures
+    await bot.command("create orders-dev observed-run")
+    await wait_final_replies(fake_slack, within=40)
+
+    async with httpx.AsyncClient(timeout=5) as client:
+        health = await client.get(f"{bot.web_url}/healthz")
+        metrics = (await client.get(f"{bot.web_url}/metrics")).text
+    assert health.status_code == 200 and health.json()["redis"] == "ok"
+    assert 'backup_bot_events_total{kind="completed"} 1.0' in metrics
+    assert 'backup_bot_cloud_calls_total{operation="create_backup",status="201"} 1.0' in metrics
+    assert 'backup_bot_work_total{kind="poll"' in metrics
+    assert "backup_bot_backups_in_flight 0.0" in metrics
+
+    calls = await bot.cloud_calls()
+    assert calls and all(c["status"] != 401 for c in calls), "the simulator refused our AK/SK signature"
+    logs = bot.logs(tail=None)
+    assert '"request_id": "r-' in logs  # JSON lines name the request they are about
+    for secret in (SK, BOT_TOKEN, SIGNING_SECRET):
+        assert secret not in logs
