@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -77,6 +78,10 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         console.write(frame_note("interrupted: everything is stopped", 0))
         return 130
+    except Exception as exc:  # e.g. the embedded Redis or a port could not start
+        logging.getLogger("bot.shell").exception("local mode failed")
+        print(f"backup-bot local mode failed: {exc} (details in {local_dir / 'bot.log'})", file=sys.stderr)
+        return EXIT_BOT_FAILED
     return EXIT_BOT_FAILED if errors.count else 0
 
 

@@ -36,12 +36,12 @@ class Console:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        target = self._ask_terminal if self.interactive else self._pump_stdin
-        self._thread = threading.Thread(target=target, name="shell-input", daemon=True)
-        self._thread.start()
         if self.interactive:
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401  (input() gains line editing and history)
+        target = self._ask_terminal if self.interactive else self._pump_stdin
+        self._thread = threading.Thread(target=target, name="shell-input", daemon=True)
+        self._thread.start()
 
     async def read(self, prompt: str, *, echo_blank: bool = True) -> str | None:
         """The next line (without its newline), or None at the end of input. A script's lines are

@@ -41,7 +41,6 @@ from bot.worker.main import run_worker
 log = logging.getLogger("bot.shell")
 
 LOCAL_BOT_TOKEN = "xoxb-local-shell"
-SCHEDULER_NAMESPACE = "work"  # the namespace of Scheduler(redis), which the worker uses
 WORKER_STOP_TIMEOUT = 20.0
 _REQUEST_PREFIX = keys.request("")
 
@@ -136,7 +135,7 @@ class LocalStack:
                 unfinished.append((request_id, request.state))
             elif request.state is not State.TIMED_OUT:  # a timed-out backup may still finish
                 self._final.add(request_id)
-        running = int(await redis.hlen(keys.scheduler_tokens(SCHEDULER_NAMESPACE)))
+        running = await self.services.scheduler.running()
         due_in = await self.services.scheduler.next_due_in()
         return Activity(
             unfinished=sorted(unfinished),

@@ -66,6 +66,7 @@ _EMOJI_RE = re.compile(r":([a-z0-9_+-]+):")
 _MARKUP_RE = re.compile(r"<([^<>\n]+)>")
 _BOLD_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _LABELLED_RE = re.compile(r"^\*([^*\n]+)\*\s*\n(.*)$", re.DOTALL)
+_BUTTON_ROW_RE = re.compile(r"^\[\d+ [^\]]*\](  \[\d+ [^\]]*\])*$")
 _FIELD_COLUMN = 40
 _GUTTER = "│ "
 
@@ -180,7 +181,7 @@ def field_text(obj: Any, names: Names) -> str:
 
 
 def _is_label_and_value(obj: Any) -> bool:
-    """``*Label*\nvalue`` with a one-line value: shown as one ``Label: value`` line."""
+    """``*Label*\\nvalue`` with a one-line value: shown as one ``Label: value`` line."""
     if not isinstance(obj, Mapping) or obj.get("type") != "mrkdwn":
         return False
     match = _LABELLED_RE.match(str(obj.get("text", "")))
@@ -396,7 +397,11 @@ def frame_update(
 ) -> list[str]:
     """``✎ updated: message N`` and the lines that changed (all of them if none stayed)."""
     fresh = changed_lines(old, new)
-    if not fresh and changed_lines(new, old):
+    gone = changed_lines(new, old)
+    buttons_gone = [line for line in gone if _BUTTON_ROW_RE.match(line)]
+    if buttons_gone:
+        fresh.append("(buttons removed: " + "  ".join(buttons_gone) + ")")
+    elif not fresh and gone:
         fresh = ["(some lines were removed)"]
     return _framed(f"✎ updated: message {number} ({where})", fresh, 4 if in_thread else 0)
 

@@ -39,8 +39,7 @@ TEAM_DOMAIN = "fake-workspace"
 DEFAULT_LOCALE = "en-US"
 DEFAULT_TZ = "Etc/UTC"
 
-_FIRST_TS = 1_700_000_000_000_100  # microseconds: "1700000000.000100"
-_TS_STEP = 100
+_TS_STEP = 100  # microseconds between consecutive message timestamps
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 _MEMBERSHIP_METHODS = frozenset({"chat.postMessage", "chat.update"})
 _UNSET_RESPONSE_URL = "https://hooks.slack.invalid/commands/T1/0/unset"  # .invalid never resolves
@@ -138,7 +137,8 @@ class FakeSlack:
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._used_triggers: set[str] = set()
-        self._ts = itertools.count(_FIRST_TS, _TS_STEP)
+        # Timestamps start at the clock, like Slack's: a restarted fake never reuses an old one.
+        self._ts = itertools.count(int(time.time() * 1_000_000) // _TS_STEP * _TS_STEP, _TS_STEP)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._base = ""

@@ -265,6 +265,10 @@ class Scheduler:
         """How many keys are scheduled (leased ones included)."""
         return await self._redis.zcard(self._keys[0])
 
+    async def running(self) -> int:
+        """How many keys are leased right now (a handler holds them)."""
+        return int(await self._redis.hlen(self._keys[2]))
+
     async def is_scheduled(self, key: str) -> bool:
         return await self._redis.zscore(self._keys[0], key) is not None
 

@@ -36,9 +36,10 @@ async def deploy(
         simulator_args: tuple[str, ...] = (),
         policy: str | None = None,
         env: dict[str, str] | None = None,
+        redis: str | None = None,
     ) -> Deployment:
         deployment = Deployment(
-            redis_url=redis_url, slack=fake_slack, log_dir=tmp_path, poll_interval=poll_interval
+            redis_url=redis or redis_url, slack=fake_slack, log_dir=tmp_path, poll_interval=poll_interval
         )
         if poll_timeout is not None:
             deployment.env["BACKUP_POLL_TIMEOUT"] = str(poll_timeout)

@@ -104,6 +104,7 @@ class Deployment:
             "SLACK_API_URL": slack.url,
             "REDIS_URL": redis_url,
             "TAURUSDB_ENDPOINT": self.sim_url,
+            "HUAWEICLOUD_SDK_IAM_ENDPOINT": self.sim_url,  # IAM too: a test never leaves loopback
             "HUAWEICLOUD_SDK_PROJECT_ID": PROJECT_ID,
             "BACKUP_POLL_INTERVAL": str(poll_interval),
             "PORT": str(self.web_port),

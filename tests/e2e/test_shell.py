@@ -1,0 +1,159 @@
+"""Local mode end to end: ``python -m bot`` with no Slack or cloud credentials and a script on stdin.
+
+Each test runs the real entry point as a child process, with no contract variable set and its own
+local folder, and asserts on the transcript it prints, its exit status, and that nothing it started
+(the embedded Redis server) is left running.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+_CONTRACT = ("SLACK_", "HUAWEICLOUD_", "TAURUSDB_", "BACKUP_", "REDIS_URL", "AUDIT_CHANNEL", "PORT")
+
+
+def run_shell(script: str, local_dir: Path, *, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith(_CONTRACT)}
+    env |= {"BACKUP_BOT_LOCAL_DIR": str(local_dir), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def processes_using(path: Path) -> list[str]:
+    """Live processes working in ``path`` or holding a file under it. (The embedded Redis works in
+    its data folder; it rewrites its command line, so that cannot be used to find it.)"""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        if proc.name == str(os.getpid()):
+            continue
+        try:
+            places = [os.readlink(proc / "cwd")] + [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(place.startswith(str(path)) for place in places):
+            found.append(f"{proc.name}: {title}")
+    return found
+
+
+def assert_clean_exit(result: subprocess.CompletedProcess[str], local_dir: Path) -> None:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "the bot logged an error" not in result.stdout
+    assert "stopped: worker, simulator, fake Slack and Redis are down" in result.stdout
+    assert processes_using(local_dir) == []
+
+
+def block_after(lines: list[str], heading: re.Pattern[str]) -> list[str]:
+    """The heading line matching ``heading`` and the gutter lines under it."""
+    for i, line in enumerate(lines):
+        if heading.search(line):
+            body = [line]
+            for following in lines[i + 1 :]:
+                if "│" not in following:
+                    break
+                body.append(following)
+            return body
+    raise AssertionError(f"no line matches {heading.pattern!r} in:\n" + "\n".join(lines))
+
+
+def test_a_scripted_session_takes_a_backup_and_keeps_its_data(tmp_path: Path) -> None:
+    result = run_shell(
+        "/backup help\n/backup create orders-dev pre-demo-1 trying the shell\n:wait\n:quit\n",
+        tmp_path,
+    )
+    assert_clean_exit(result, tmp_path)
+    out = result.stdout
+    lines = out.splitlines()
+    assert "You are oscar (operator) in #backups." in out
+    assert "oscar> /backup help" in lines
+    assert "/backup create <instance> <name> [description…]" in out
+    assert "oscar> /backup create orders-dev pre-demo-1 trying the shell" in lines
+    [request_id] = set(re.findall(r"Request `(r-[a-z0-9]+)` received", out))
+
+    parent = block_after(lines, re.compile(r"^#backups · message (\d+) · backup-bot$"))
+    parent_number = re.findall(r"message (\d+)", parent[0])[0]
+    assert "  │ Backup `pre-demo-1` of orders-dev" in parent
+    assert any(line.startswith("  │ Requested by: @oscar") for line in parent)
+
+    thread = re.compile(rf"^    ↳ message \d+, in the thread of message {parent_number} \(#backups\)")
+    created = block_after(lines, thread)
+    [backup_id] = re.findall(r"Backup ID: `([0-9a-f]{32}br07)`", "\n".join(created))
+    assert all(line.startswith("      │ ") for line in created[1:])
+
+    finished = next(line for line in lines if "completed (" in line and line.startswith("      │ "))
+    assert finished.startswith("      │ @oscar ✅ Backup `pre-demo-1` of orders-dev completed")
+    assert lines.index(finished) > lines.index(created[0])
+    assert any(line.startswith("✎ updated: message " + parent_number) for line in lines)
+    assert "  (every request is finished)" in lines
+    assert (tmp_path / "redis").is_dir() and (tmp_path / "bot.log").is_file()
+
+    # A second session over the same local folder still knows the request (Redis kept it, AOF on).
+    again = run_shell(f"/backup status {request_id}\n", tmp_path)
+    assert_clean_exit(again, tmp_path)
+    assert "✅ Backup completed" in again.stdout and backup_id in again.stdout
+
+
+def test_an_approver_approves_an_operators_backup_of_production(tmp_path: Path) -> None:
+    result = run_shell(
+        "/backup create orders-prod pre-change-7 before the schema change\n"
+        ":wait\n"
+        ":click Approve\n"
+        ":as carol\n"
+        ":click Approve\n"
+        ":wait\n",  # and EOF ends the session
+        tmp_path,
+    )
+    assert_clean_exit(result, tmp_path)
+    out = result.stdout
+    lines = out.splitlines()
+    parent = block_after(lines, re.compile(r"^#backups · message \d+ · backup-bot$"))
+    assert "  │ ✋ Backup waiting for approval" in parent
+    assert any(re.fullmatch(r"  │ \[\d+ Approve\]  \[\d+ Reject\]", line) for line in parent)
+    assert "(1 request(s) wait for an approver" in out
+
+    # the requester cannot approve their own request: told privately, nothing changes
+    own = lines.index("oscar> :click Approve")
+    assert "🔒 only oscar sees this" in "\n".join(lines[own : lines.index("carol> :click Approve")])
+
+    assert "  (carol pressed [Approve] on message 1)" in lines
+    assert any(line.startswith("      │ ✅ Approved by @carol") for line in lines)
+    finished = [
+        line for line in lines if line.startswith("      │ @oscar ✅ Backup `pre-change-7` of orders-prod")
+    ]
+    assert len(finished) == 1 and "completed" in finished[0]
+    assert "  (every request is finished)" in lines
+
+
+def test_the_form_asks_field_by_field_and_shows_inline_errors(tmp_path: Path) -> None:
+    result = run_shell(
+        "/backup\n"
+        "orders\n"  # two instances match: the shell lists them
+        "orders-dev\n"
+        "1-bad-name\n"
+        "\n"
+        "\n"
+        "form-made-1\n"  # asked again after the bot's inline error
+        ":quit\n",
+        tmp_path,
+    )
+    assert_clean_exit(result, tmp_path)
+    out = result.stdout
+    assert "▢ form “Take a backup” for oscar" in out
+    assert "✖ 2 choices match 'orders'" in out
+    assert "    Backup name [1-bad-name]> form-made-1" in out
+    assert re.search(r"✖ Backup name: .*letter", out)
+    assert "Request `r-" in out and "backup `form-made-1`" in out
+    assert "Backup `form-made-1` of orders-dev" in out
