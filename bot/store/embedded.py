@@ -38,7 +38,7 @@ class EmbeddedRedis:
     """One server process. ``data_dir`` with ``appendonly`` keeps data across restarts."""
 
     def __init__(self, data_dir: Path, *, port: int | None = None, appendonly: bool = False) -> None:
-        self.data_dir = data_dir
+        self.data_dir = data_dir.resolve()  # the server chdirs into --dir: relative paths would break
         self.port = port or free_port()
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
