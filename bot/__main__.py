@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -101,42 +101,30 @@ async def _serve_socket_mode(services: Services, stop: asyncio.Event) -> None:
         await handler.close_async()  # type: ignore[no-untyped-call]
 
 
-async def _web() -> None:
+Body = Callable[[Services, asyncio.Event], Awaitable[None]]
+
+
+async def _serve(body: Body, *, with_cloud: bool, embedded_redis_ok: bool) -> None:
+    """Load settings, open the services, run ``body`` until SIGINT/SIGTERM, close everything."""
     settings = load_settings()
     stop = _stop_event()
-    async with _redis_url(settings, embedded_ok=False) as url:
-        services = await open_services(settings, redis_url=url, with_cloud=False)
+    async with _redis_url(settings, embedded_ok=embedded_redis_ok) as url:
+        services = await open_services(settings, redis_url=url, with_cloud=with_cloud)
         try:
-            await _serve_http(services, stop)
+            await body(services, stop)
         finally:
             await services.close()
 
 
-async def _worker() -> None:
+async def _worker_body(services: Services, stop: asyncio.Event) -> None:
     from bot.worker.main import run_worker
 
-    settings = load_settings()
-    stop = _stop_event()
-    async with _redis_url(settings, embedded_ok=False) as url:
-        services = await open_services(settings, redis_url=url, with_cloud=True)
-        try:
-            await run_worker(services, stop)
-        finally:
-            await services.close()
+    await run_worker(services, stop)
 
 
-async def _all_in_one() -> None:
-    from bot.worker.main import run_worker
-
-    settings = load_settings()
-    stop = _stop_event()
-    async with _redis_url(settings, embedded_ok=True) as url:
-        services = await open_services(settings, redis_url=url, with_cloud=True)
-        front = _serve_socket_mode if settings.slack_app_token else _serve_http
-        try:
-            await asyncio.gather(front(services, stop), run_worker(services, stop))
-        finally:
-            await services.close()
+async def _all_in_one_body(services: Services, stop: asyncio.Event) -> None:
+    front = _serve_socket_mode if services.settings.slack_app_token else _serve_http
+    await asyncio.gather(front(services, stop), _worker_body(services, stop))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,15 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging()
     try:
         if command == "web":
-            asyncio.run(_web())
+            asyncio.run(_serve(_serve_http, with_cloud=False, embedded_redis_ok=False))
         elif command == "worker":
-            asyncio.run(_worker())
+            asyncio.run(_serve(_worker_body, with_cloud=True, embedded_redis_ok=False))
         elif command == "shell" or (command == "" and not os.environ.get("SLACK_BOT_TOKEN")):
             from bot.shell import main as shell_main
 
             return shell_main(args[1:] if command == "shell" else [])
         elif command == "":
-            asyncio.run(_all_in_one())
+            asyncio.run(_serve(_all_in_one_body, with_cloud=True, embedded_redis_ok=True))
         else:
             print(__doc__, file=sys.stderr)
             return 2
