@@ -7,6 +7,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+import aiohttp
 import httpx
 import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
@@ -56,6 +57,7 @@ class Services:
     counters: Counters
     cloud: TaurusDB | None = None
     _closers: list[httpx.AsyncClient] = field(default_factory=list)
+    _slack_session: aiohttp.ClientSession | None = None
     _simulator: RunningSimulator | None = None
 
     async def record(self, entry: AuditEntry) -> None:
@@ -71,6 +73,8 @@ class Services:
     async def close(self) -> None:
         for client in self._closers:
             await client.aclose()
+        if self._slack_session is not None:
+            await self._slack_session.close()
         if self._simulator is not None:
             await self._simulator.stop()
         await self.redis.aclose()
@@ -103,19 +107,21 @@ async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool)
     policy = policy_from(settings)
     redis = redis_client(redis_url)
     await warm(redis)
+    slack_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     project_id = settings.project_id or LOCAL_PROJECT_ID
     services = Services(
         settings=settings,
         redis=redis,
         store=RequestStore(redis),
         scheduler=Scheduler(redis),
-        slack=build_web_client(settings),
+        slack=build_web_client(settings, session=slack_session),
         project_id=project_id,
         policy=policy,
         access=Access(policy, GroupCache(redis)),
         audit=AuditLog(redis),
         instances=InstanceCache(redis),
         counters=Counters(redis),
+        _slack_session=slack_session,
     )
     if with_cloud:
         endpoint = settings.cloud_endpoint

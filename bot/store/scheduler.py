@@ -208,12 +208,17 @@ class Scheduler:
         self._retry = redis.register_script(_RETRY)
         self._extend = redis.register_script(_EXTEND)
         self._next_due_in = redis.register_script(_NEXT_DUE_IN)
+        # Set when this process scheduled something that may be due now: a runner in the same
+        # process wakes at once instead of finishing its idle sleep.
+        self.local_work = asyncio.Event()
 
     async def schedule(self, key: str, payload: dict[str, Any], *, delay: float = 0.0) -> bool:
         """Schedule ``key`` to be due in ``delay`` seconds. False, changing nothing, if it already is
         scheduled or leased: scheduling the same work twice is a no-op."""
         data = json.dumps(payload)
         added = await self._schedule(keys=self._keys, args=[key, data, _seconds("delay", delay)])
+        if delay == 0:
+            self.local_work.set()  # also when leased: it may run again as soon as it settles
         return bool(added)
 
     async def claim(self, *, limit: int = 10, lease_seconds: float = 30.0) -> list[Lease]:
@@ -380,6 +385,8 @@ class Runner:
                 if free == 0:
                     await asyncio.wait({stopping, *in_flight}, return_when=asyncio.FIRST_COMPLETED)
                     continue
+                # Cleared before claiming: work scheduled from here on wakes the pause below.
+                self._scheduler.local_work.clear()
                 try:
                     leases = await self._scheduler.claim(limit=free, lease_seconds=self._lease_seconds)
                     for lease in leases:
@@ -394,7 +401,9 @@ class Runner:
                     pause = min(_REDIS_RETRY_CAP, self._idle_sleep * 2 ** min(failures, 16))
                     logger.exception("cannot claim work from Redis; trying again in %.1fs", pause)
                 if pause > 0:
-                    await asyncio.wait({stopping}, timeout=pause)
+                    woken = asyncio.create_task(self._scheduler.local_work.wait())
+                    await asyncio.wait({stopping, woken}, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+                    woken.cancel()
             if in_flight:
                 await asyncio.wait(in_flight)
         finally:
@@ -422,6 +431,8 @@ class Runner:
         try:
             outcome = await (self._run_with_heartbeat(lease) if self._heartbeat else self._run_handler(lease))
             await self._settle(lease, outcome)
+            # Settling may have made work due now (a rerun mark, a retry in 0 s): look again.
+            self._scheduler.local_work.set()
             if self._on_settled is not None:
                 await self._on_settled(lease, outcome)
         finally:

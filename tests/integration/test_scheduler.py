@@ -626,3 +626,20 @@ async def test_a_lost_lease_cancels_the_handler(redis: aioredis.Redis) -> None:
     await scheduler.schedule("stuck:1", {})
     assert await runner.run_once() == 1
     assert cancelled.is_set()
+
+
+async def test_work_scheduled_in_this_process_wakes_an_idle_runner(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    handled = asyncio.Event()
+
+    async def notify(lease: Lease) -> Outcome:
+        handled.set()
+        return Outcome.finished()
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(Runner(scheduler, {"notify": notify}, idle_sleep=30).run_forever(stop))
+    await asyncio.sleep(0.1)  # the runner is now in its 30 s idle sleep
+    await scheduler.schedule("notify:r-1", {})
+    await asyncio.wait_for(handled.wait(), 5)  # not 30
+    stop.set()
+    await task
