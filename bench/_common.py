@@ -80,7 +80,8 @@ def machine_header(title: str) -> str:
             f"- machine: {cores} cores ({usable} usable), {cpu_model()}, "
             f"{platform.system()} {platform.release()}",
             f"- Python {platform.python_version()} ({platform.python_implementation()})",
-            f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+            f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; load average at start "
+            f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())} (1 / 5 / 15 min)",
             f"- command: `{command}`",
             "",
         ]
@@ -145,6 +146,31 @@ def add_instances(state: Any, count: int, *, start: int = 0) -> list[tuple[str, 
     return added
 
 
+def on_simulator_call(traffic: Any, listener: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Stamp every call an in-process simulator records with the time it answered (``"at"``) and pass it
+    to ``listener``. Wraps the simulator's call log; used to see the poll ticks' cadence."""
+    record = traffic.record
+
+    def stamped(call: dict[str, Any], route: str) -> None:
+        call["at"] = time.time()
+        record(call, route)
+        if listener is not None:
+            listener(call)
+
+    traffic.record = stamped
+
+
+def is_tick_start(call: Mapping[str, Any]) -> bool:
+    """The first page of a poll tick's list call: ``GET …/backups`` with no ``backup_id``, offset 0."""
+    query = call["query"]
+    return (
+        call["method"] == "GET"
+        and call["path"].endswith("/backups")
+        and "backup_id" not in query
+        and query.get("offset", "0") == "0"
+    )
+
+
 class Child:
     """A child process whose output goes to a log file; stopped with SIGTERM (then SIGKILL)."""
 
@@ -163,18 +189,27 @@ class Child:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def stop(self, timeout: float = 10.0) -> int | None:
+    async def stop(self, grace: float = 10.0) -> int | None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds. Waits in a thread, not blocking the event loop:
+        the child may still be talking to a simulator or fake Slack served by this process while it
+        shuts down."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout)
+                await asyncio.to_thread(self.proc.wait, grace)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
+                await asyncio.to_thread(self.proc.wait)
         return self.proc.returncode
 
     def tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def error_lines(self) -> int:
+        """Lines of its log at ERROR level (plain or JSON log format) or starting a traceback."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        markers = (" ERROR ", '"level": "ERROR"', "Traceback (most recent call last)")
+        return sum(1 for line in text.splitlines() if any(m in line for m in markers))
 
 
 def bot_child(name: str, *args: str, env: Mapping[str, str], log_dir: Path) -> Child:
@@ -256,10 +291,12 @@ class RawHttpClient:
     """A minimal HTTP/1.1 keep-alive client over asyncio streams: a pool of open connections, each
     carrying one request at a time. Requests are pre-serialised, answers read by Content-Length.
 
-    It exists because a client must not be what a latency benchmark measures: on this 2-core machine
-    ``httpx.AsyncClient`` needs about 1 ms of CPU per request, so a burst of 50 against a server that does
-    nothing already shows a p99 of ~200 ms (``--client httpx`` reproduces that). This client costs a
-    few tens of microseconds per request.
+    It exists because a client must not be what a latency benchmark measures: on the 2-core reference
+    machine one ``httpx.AsyncClient`` spends 1–3 ms of CPU per request (part of it a failing
+    ``import sniffio`` that httpcore repeats per request when sniffio is not installed), so against a
+    server that does nothing a burst of 50 already shows a p99 of 0.2–0.8 s with the client at 100% CPU,
+    and the bot and the bare app look alike (``--client httpx`` reproduces it). This client costs a few
+    tens of microseconds per request.
     """
 
     def __init__(self, host: str, port: int, path: str, connections: int) -> None:
@@ -323,15 +360,21 @@ async def start_backups_in_flight(
     instances: Sequence[tuple[str, str]],
     tag: str,
 ) -> list[InFlight]:
-    """For each instance: create a real backup in the simulator (the bot's own TaurusDB client), post
-    the thread's parent message and the "started" reply to the fake Slack, and record the request in Redis as the worker would
-    have left it after the create (``BUILDING``, created reply posted, tracked in the in-flight set).
+    """For each instance: create a real backup in the simulator (the bot's own TaurusDB client), post the
+    thread's parent message and the "started" reply to the fake Slack, and record the request in Redis
+    as the bot leaves it once the backup is building: the request hash (``BUILDING``) with its Slack
+    de-duplication key, its audit entries so far (requested, backup started), the backup-ID index and the
+    entry in the in-flight set.
 
     The request hash carries every field the bot stores, with realistic values (a Slack response_url,
     a description), so memory figures are those of a real request.
     """
     from bot.domain.request import BackupRequest, State, utcnow
     from bot.slack import blocks
+    from bot.store.audit import AuditAction, AuditEntry, AuditLog
+    from bot.worker.flow import audit_entry
+
+    audit = AuditLog(store._redis)
 
     async def one(index: int, instance_id: str, instance_name: str) -> InFlight:
         name = f"{tag}-{index:05d}"
@@ -365,12 +408,21 @@ async def start_backups_in_flight(
         )
         request = request.model_copy(update={"created_reply_ts": str(replied["ts"])})
         await store.create(request, dedupe_key=f"trigger:{index}.{int(time.time())}.{tag}")
+        await audit.append(
+            AuditEntry(
+                actor=request.user_id,
+                action=AuditAction.REQUESTED,
+                request_id=request.id,
+                backup_name=request.backup_name,
+                instance_name=request.instance_ref,
+            )
+        )
+        await audit.append(audit_entry(request, AuditAction.BACKUP_STARTED, detail=f"job {request.job_id}"))
         await store.track(project_id, request)
         return InFlight(request.id, created.backup.id, name, instance_id, str(posted["ts"]))
 
     jobs = [
-        (lambda i=i, iid=iid, iname=iname: one(i, iid, iname))
-        for i, (iid, iname) in enumerate(instances)
+        (lambda i=i, iid=iid, iname=iname: one(i, iid, iname)) for i, (iid, iname) in enumerate(instances)
     ]
     return await bounded_gather(16, jobs)
 

@@ -50,7 +50,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     BOT_TOKEN,
     CHANNEL,
     SIGNING_SECRET,
@@ -67,7 +67,9 @@ from _common import (  # noqa: E402
     wait_http,
 )
 
+HERE = Path(__file__).resolve()
 KINDS = ("null", "bare", "real")
+LABELS = {"null": "null aiohttp (floor)", "bare": "bare Bolt, ack only", "real": "backup-bot"}
 INSTANCE = "orders-dev"
 
 
@@ -140,7 +142,6 @@ def _bare_app(services: Any, identity: Any) -> Any:
 
 
 # --- the client -----------------------------------------------------------------------------------
-
 
 
 class HttpxClient:
@@ -278,7 +279,7 @@ async def run(args: argparse.Namespace) -> None:
                         PORT=str(port),
                         LOG_LEVEL="INFO",
                     )
-                    argv = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--port", str(port)]
+                    argv = [sys.executable, str(HERE), "--serve", kind, "--port", str(port)]
                     children.append(Child(f"{kind}-server", argv, env, Path(tmp)))
                     url = f"http://127.0.0.1:{port}/slack/events"
                     client: RawHttpClient | HttpxClient = (
@@ -307,13 +308,8 @@ async def run(args: argparse.Namespace) -> None:
                 for target in targets:
                     await target.client.aclose()
                 for child in children:
-                    child.stop()
-            errors = {
-                child.name: sum(
-                    1 for line in child.tail(10**7).splitlines() if " ERROR " in line or "Traceback" in line
-                )
-                for child in children
-            }
+                    await child.stop()
+            errors = {child.name: child.error_lines() for child in children}
     report(args, targets, elapsed, stored, errors)
 
 
@@ -325,11 +321,10 @@ def report(
     for level in args.levels:
         for kind in KINDS:
             s = by_kind[kind].samples[level]
-            label = {"null": "null aiohttp (floor)", "bare": "bare Bolt, ack only", "real": "backup-bot"}[kind]
             rows.append(
                 [
                     level,
-                    label,
+                    LABELS[kind],
                     len(s.latencies),
                     ms(percentile(s.latencies, 50)),
                     ms(percentile(s.latencies, 99)),

@@ -25,23 +25,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     BOT_TOKEN,
     PROJECT_ID,
     Child,
     add_instances,
     bot_child,
     child_env,
+    is_tick_start,
     machine_header,
+    on_simulator_call,
     private_redis,
     proc_status,
     redis_clients,
@@ -60,17 +62,6 @@ async def _usage(redis: Any, key: str) -> int:
     return int(await redis.memory_usage(key, samples=0) or 0)
 
 
-async def _ticks(traffic: Any) -> int:
-    return sum(
-        1
-        for c in traffic.calls
-        if c["method"] == "GET"
-        and c["path"].endswith("/backups")
-        and "backup_id" not in c["query"]
-        and c["query"].get("offset", "0") == "0"
-    )
-
-
 async def measure_worker(
     label: str, env: dict[str, str], redis_url: str, log_dir: Path, settle: Any
 ) -> dict[str, Any]:
@@ -79,9 +70,11 @@ async def measure_worker(
     try:
         await wait_worker_ready(redis_url, worker, before)
         detail = await settle()
+        if not worker.alive():
+            raise RuntimeError(f"{worker.name} exited during the measurement:\n{worker.tail()}")
         status = proc_status(worker.pid)
     finally:
-        worker.stop()
+        await worker.stop()
     return {"label": label, **status, **detail}
 
 
@@ -95,6 +88,7 @@ async def run(args: argparse.Namespace) -> None:
     from bot.slack.client import build_web_client
     from bot.slack.fake_api import FakeSlack
     from bot.store import keys
+    from bot.store.codec import as_text
     from bot.store.requests import RequestStore
     from bot.store.scheduler import Scheduler
     from bot.worker.flow import poll_key
@@ -152,23 +146,32 @@ async def run(args: argparse.Namespace) -> None:
             dedupe_keys = [k async for k in admin.scan_iter(match=keys.dedupe("*"), count=1000)]
             dedupe = [await _usage(admin, k) for k in dedupe_keys]
             zset = await _usage(admin, keys.in_flight(PROJECT_ID))
+            audit_lists = [await _usage(admin, keys.audit_request(t.request_id)) for t in tracked]
+            stream = await _usage(admin, keys.audit_stream())
             sample = keys.request(tracked[0].request_id)
-            encoding = (await admin.object("encoding", sample)).decode()
+            encoding = as_text(await admin.object("encoding", sample))
             raw = await admin.hgetall(sample)
             payload = sum(len(k) + len(v) for k, v in raw.items())
             longest = max(raw.items(), key=lambda kv: len(kv[1]))
             ttl = await admin.ttl(sample)
 
             # 3. the worker with them in flight, after a few ticks
-            sim.app[TRAFFIC].clear()
+            ticks: list[float] = []
+            enough = asyncio.Event()
+
+            def count(call: dict[str, Any]) -> None:
+                if is_tick_start(call):
+                    ticks.append(call["at"])
+                    if len(ticks) > args.ticks:  # the wanted ticks are over once the next one starts
+                        enough.set()
+
+            on_simulator_call(sim.app[TRAFFIC], count)
             await Scheduler(admin).schedule(poll_key(PROJECT_ID), {}, delay=0)
 
             async def ticking() -> dict[str, Any]:
-                deadline = time.monotonic() + 120
-                while await _ticks(sim.app[TRAFFIC]) < args.ticks and time.monotonic() < deadline:
-                    await asyncio.sleep(0.1)
-                await asyncio.sleep(args.interval / 2)  # let the last tick finish its work
-                return {"ticks": await _ticks(sim.app[TRAFFIC])}
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(enough.wait(), 120)
+                return {"ticks": len(ticks) - 1}
 
             busy_worker = await measure_worker(f"{n}-in-flight", env, redis_url, Path(tmp), ticking)
         finally:
@@ -178,9 +181,18 @@ async def run(args: argparse.Namespace) -> None:
             await sim.stop()
             await admin.aclose()
 
-    per_key = statistics.mean(hashes) + statistics.mean(index) + statistics.mean(dedupe) + zset / n
+    per_key = (
+        statistics.mean(hashes)
+        + statistics.mean(index)
+        + statistics.mean(dedupe)
+        + zset / n
+        + statistics.mean(audit_lists)
+        + stream / n
+    )
     print(machine_header("Memory: Redis per tracked request, worker RSS"))
-    print(f"{n} requests in flight (state BUILDING, tracked), written by the bot's RequestStore.\n")
+    print(
+        f"{n} requests in flight (state BUILDING, tracked), written by the bot's RequestStore and AuditLog.\n"
+    )
     print(
         table(
             ["Redis, per request", "bytes"],
@@ -193,6 +205,11 @@ async def run(args: argparse.Namespace) -> None:
                 ["MEMORY USAGE backup-ID index string (mean)", f"{statistics.mean(index):,.0f}"],
                 ["MEMORY USAGE Slack de-duplication key (mean)", f"{statistics.mean(dedupe):,.0f}"],
                 ["in-flight sorted set ÷ requests", f"{zset / n:,.0f}"],
+                [
+                    "MEMORY USAGE per-request audit list, 2 entries (mean)",
+                    f"{statistics.mean(audit_lists):,.0f}",
+                ],
+                ["audit stream ÷ requests (2 entries each)", f"{stream / n:,.0f}"],
                 ["sum of MEMORY USAGE per request", f"{per_key:,.0f}"],
                 ["request hash: fields / field+value bytes", f"{len(raw)} / {payload:,}"],
             ],
@@ -201,7 +218,7 @@ async def run(args: argparse.Namespace) -> None:
     print()
     print(
         f"- request hash encoding: `{encoding}` (Redis keeps a hash compact as a listpack only while "
-        f"every value is ≤ 64 bytes; the longest value here is `{longest[0].decode()}` at "
+        f"every value is ≤ 64 bytes; the longest value here is `{as_text(longest[0])}` at "
         f"{len(longest[1])} bytes)"
     )
     print(f"- request hash TTL: {ttl} ({'never expires' if ttl == -1 else 'seconds'})")
@@ -217,7 +234,8 @@ async def run(args: argparse.Namespace) -> None:
             ]
         )
     delta = (busy_worker.get("VmHWM", 0) - idle_worker.get("VmHWM", 0)) / n
-    print(table(["worker (`python -m bot worker`)", "poll ticks seen", "VmRSS MiB", "VmHWM (peak) MiB"], rows))
+    headers = ["worker (`python -m bot worker`)", "poll ticks done", "VmRSS MiB", "VmHWM (peak) MiB"]
+    print(table(headers, rows))
     print()
     print(f"- peak RSS growth per backup in flight: {delta:.1f} KiB")
     print(f"- poll interval {args.interval:g} s; idle worker measured after {args.idle_seconds:g} s")

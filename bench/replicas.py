@@ -77,6 +77,7 @@ from _common import (
     wait_http,
 )
 
+HERE = Path(__file__).resolve()
 WEBS = 2
 WORKERS = 3
 NAME_RE = re.compile(r"rep-\d{5}")
@@ -175,7 +176,7 @@ async def run(args: argparse.Namespace) -> None:
             try:
                 launcher = [
                     sys.executable,
-                    str(Path(__file__).resolve()),
+                    str(HERE),
                     "--serve-simulator",
                     "--port",
                     str(sim_port),
@@ -221,17 +222,17 @@ async def run(args: argparse.Namespace) -> None:
                         "Content-Type": "application/x-www-form-urlencoded",
                         **sign_request(SIGNING_SECRET, body),
                     }
-                    web = i % WEBS
-                    prepared.append((web, name, clients[web].encode(body, headers)))
+                    target = i % WEBS
+                    prepared.append((target, name, clients[target].encode(body, headers)))
 
                 acks: list[tuple[int, float, int]] = []
                 sent_at: dict[str, float] = {}
 
-                async def command(web: int, name: str, raw: bytes) -> None:
+                async def command(target: int, name: str, raw: bytes) -> None:
                     sent_at[name] = time.time()
                     t0 = time.perf_counter()
-                    status, _ = await clients[web].send(raw)
-                    acks.append((web, time.perf_counter() - t0, status))
+                    status, _ = await clients[target].send(raw)
+                    acks.append((target, time.perf_counter() - t0, status))
 
                 started = time.time()
                 await asyncio.gather(*(command(w, name, raw) for w, name, raw in prepared))
@@ -251,8 +252,8 @@ async def run(args: argparse.Namespace) -> None:
                 for client in clients:
                     await client.aclose()
                 for child in reversed(children):
-                    child.stop()
-            errors = {c.name: _errors(c) for c in children}
+                    await child.stop()
+            errors = {c.name: c.error_lines() for c in children}
 
     names = [f"rep-{i:05d}" for i in range(n)]
     per_backup = Counter(b["name"] for b in backups)
@@ -317,10 +318,6 @@ async def _states(redis_url: str) -> Counter[str]:
         await client.aclose()
 
 
-def _errors(child: Child) -> int:
-    return sum(1 for line in child.tail(10**8).splitlines() if " ERROR " in line or "Traceback" in line)
-
-
 def report(args: argparse.Namespace, **r: Any) -> None:
     names: list[str] = r["names"]
     per_backup: Counter[str] = r["per_backup"]
@@ -332,7 +329,9 @@ def report(args: argparse.Namespace, **r: Any) -> None:
     started_each = [recorder.started.get(name, 0) for name in names]
     creates = r["stats"]["by_route"].get(CREATE_ROUTE, {})
     total = r["last_final"] - r["started"]
-    to_final = [min(recorder.finals[name]) - r["sent_at"][name] for name in names if recorder.finals.get(name)]
+    to_final = [
+        min(recorder.finals[name]) - r["sent_at"][name] for name in names if recorder.finals.get(name)
+    ]
 
     def exact(counts: list[int]) -> str:
         off = sum(1 for c in counts if c != 1)
