@@ -1,0 +1,26 @@
+"""Every benchmark still runs (``--quick``: seconds, not minutes). Figures are never asserted: the
+benchmarks print them; this only keeps them from rotting."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.harness import ROOT
+
+BENCHMARKS = ["ack_latency.py", "polling.py", "memory.py", "replicas.py"]
+
+
+@pytest.mark.parametrize("script", BENCHMARKS)
+def test_benchmark_runs_quickly_and_prints_a_table(script: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert "| " in done.stdout and "machine:" in done.stdout
