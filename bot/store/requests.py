@@ -19,6 +19,8 @@ from bot.store import keys
 from bot.store.codec import as_text
 
 DEDUPE_TTL_SECONDS = 24 * 3600
+# A finished request is kept as long as its backup-ID index and audit entries, then forgotten.
+KEEP_FINISHED_SECONDS = 90 * 24 * 3600
 
 # KEYS: request hash, dedupe key (or "" when none); ARGV: request id, ttl, then field/value pairs.
 # Returns the id of the request that owns the dedupe key: ours when created, the earlier one if not.
@@ -33,21 +35,22 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 return ARGV[1]
 """
 
-# KEYS: request hash; ARGV: target state, n_from, from states..., then field/value pairs (all
-# JSON-encoded, as every field is stored).
+# KEYS: request hash; ARGV: target state, seconds to keep it (0: for ever), n_from, from states...,
+# then field/value pairs (all JSON-encoded, as every field is stored).
 # Returns {1, ''} on success or {0, current_state} when the request is missing or elsewhere.
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'state')
 if not current then return {0, ''} end
-local n = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
 local allowed = false
-for i = 3, 2 + n do
+for i = 4, 3 + n do
   if ARGV[i] == current then allowed = true end
 end
 if not allowed then return {0, current} end
 local args = {'state', ARGV[1]}
-for i = 3 + n, #ARGV do args[#args + 1] = ARGV[i] end
+for i = 4 + n, #ARGV do args[#args + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(args))
+if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) end
 return {1, current}
 """
 
@@ -116,6 +119,7 @@ class RequestStore:
             keys=[keys.request(request_id)],
             args=[
                 json.dumps(target.value),
+                KEEP_FINISHED_SECONDS if target.final else 0,
                 len(sources),
                 *[json.dumps(s.value) for s in sources],
                 *_encode(fields),

@@ -7,6 +7,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.domain.request import BackupRequest, State
+from bot.store import keys
 from bot.store.requests import RequestStore, TransitionRefused
 
 
@@ -93,3 +94,12 @@ async def test_in_flight_index_is_ordered_and_backup_ids_resolve(redis: aioredis
     assert found is not None and found.id == b.id
     await store.untrack("p" * 32, a.id)
     assert await store.count_in_flight("p" * 32) == 1
+
+
+async def test_a_finished_request_expires_and_a_live_one_does_not(redis: aioredis.Redis) -> None:
+    store = RequestStore(redis)
+    rid, _ = await store.create(_request())
+    await store.transition(rid, State.CREATING, from_states=[State.RECEIVED])
+    assert await redis.ttl(keys.request(rid)) == -1
+    await store.transition(rid, State.CREATE_FAILED, from_states=[State.CREATING], error_code="x")
+    assert 0 < await redis.ttl(keys.request(rid)) <= 90 * 24 * 3600
