@@ -6,7 +6,8 @@ request, to a small per-request list as well: ``for_request`` costs O(entries of
 still answers after the stream has trimmed them away. Both writes happen in one MULTI. The keys
 share the ``{bb}`` hash tag, so this also works on a clustered Redis.
 
-:func:`audit_line` renders an entry as one line of Slack mrkdwn for the optional ``AUDIT_CHANNEL``.
+:func:`audit_line` renders an entry as one line of Slack mrkdwn for the optional ``AUDIT_CHANNEL`` and
+``/backup audit``, in a catalog language (:mod:`bot.i18n`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from redis.typing import EncodableT, FieldT
 
 from bot.domain.request import utcnow
+from bot.i18n import SOURCE, t
 from bot.slack.text import escape, format_time
 from bot.store import keys
 from bot.store.codec import as_text
@@ -79,7 +81,7 @@ class AuditEntry(BaseModel):
         return value if len(value) <= DETAIL_MAX else value[: DETAIL_MAX - 1] + "…"
 
 
-def _to_fields(entry: AuditEntry) -> dict[FieldT, EncodableT]:
+def stream_fields(entry: AuditEntry) -> dict[FieldT, EncodableT]:
     """Stream fields: one per attribute, empty ones left out (readable with plain XRANGE)."""
     data = entry.model_dump(mode="json")
     return {name: str(value) for name, value in data.items() if value not in ("", None)}
@@ -113,7 +115,7 @@ class AuditLog:
     async def append(self, entry: AuditEntry) -> str:
         """Record ``entry``; returns its stream ID."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(keys.audit_stream(), _to_fields(entry), maxlen=self._maxlen, approximate=True)
+            pipe.xadd(keys.audit_stream(), stream_fields(entry), maxlen=self._maxlen, approximate=True)
             if entry.request_id:
                 per_request = keys.audit_request(entry.request_id)
                 pipe.rpush(per_request, entry.model_dump_json())
@@ -146,19 +148,19 @@ class AuditLog:
 
 # --- one line for the audit channel ------------------------------------------------------------------
 
-_LABELS: dict[AuditAction, tuple[str, str]] = {
-    AuditAction.REQUESTED: (":inbox_tray:", "Backup requested"),
-    AuditAction.REFUSED: (":no_entry:", "Refused"),
-    AuditAction.APPROVAL_REQUESTED: (":raised_hand:", "Approval requested"),
-    AuditAction.APPROVED: (":white_check_mark:", "Approved"),
-    AuditAction.REJECTED: (":x:", "Rejected"),
-    AuditAction.EXPIRED: (":hourglass:", "Approval expired"),
-    AuditAction.CREATE_CALLED: (":outbox_tray:", "Create API called"),
-    AuditAction.CREATE_FAILED: (":warning:", "Create failed"),
-    AuditAction.BACKUP_STARTED: (":arrows_counterclockwise:", "Backup started"),
-    AuditAction.COMPLETED: (":large_green_circle:", "Backup completed"),
-    AuditAction.FAILED: (":red_circle:", "Backup failed"),
-    AuditAction.TIMED_OUT: (":alarm_clock:", "Backup timed out"),
+_ICONS: dict[AuditAction, str] = {
+    AuditAction.REQUESTED: ":inbox_tray:",
+    AuditAction.REFUSED: ":no_entry:",
+    AuditAction.APPROVAL_REQUESTED: ":raised_hand:",
+    AuditAction.APPROVED: ":white_check_mark:",
+    AuditAction.REJECTED: ":x:",
+    AuditAction.EXPIRED: ":hourglass:",
+    AuditAction.CREATE_CALLED: ":outbox_tray:",
+    AuditAction.CREATE_FAILED: ":warning:",
+    AuditAction.BACKUP_STARTED: ":arrows_counterclockwise:",
+    AuditAction.COMPLETED: ":large_green_circle:",
+    AuditAction.FAILED: ":red_circle:",
+    AuditAction.TIMED_OUT: ":alarm_clock:",
 }
 _USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,}")
 _LINE_DETAIL_MAX = 200
@@ -179,26 +181,26 @@ def _actor(actor: str) -> str:
     return escape(_one_line(actor))
 
 
-def audit_line(entry: AuditEntry) -> str:
-    """One line of Slack mrkdwn, e.g. ``:white_check_mark: *Approved* by <@U1> · request `r-…` ·
-    instance `orders-prod` · backup `pre-change-42` · <date>``. Every free text is escaped."""
-    icon, label = _LABELS[entry.action]
-    head = f"{icon} *{label}*"
+def audit_line(entry: AuditEntry, *, lang: str = SOURCE) -> str:
+    """One line of Slack mrkdwn in ``lang``, e.g. ``:white_check_mark: *Approved* by <@U1> · request
+    `r-…` · instance `orders-prod` · backup `pre-change-42` · <date>``. Every free text is escaped."""
+    label = f"*{t(lang, f'auditlog.{entry.action.value}')}*"
     if entry.actor != BOT_ACTOR:
-        head += f" by {_actor(entry.actor)}"
-    parts = [head]
+        label = t(lang, "auditlog.by", label=label, actor=_actor(entry.actor))
+    parts = [f"{_ICONS[entry.action]} {label}"]
     if entry.request_id:
-        parts.append(f"request {_code(entry.request_id)}")
+        parts.append(t(lang, "auditlog.request", value=_code(entry.request_id)))
     if entry.instance_name and entry.instance_id:
-        parts.append(f"instance {_code(entry.instance_name)} ({_code(entry.instance_id)})")
+        instance = t(lang, "instance.with_id", name=_code(entry.instance_name), id=_code(entry.instance_id))
+        parts.append(t(lang, "auditlog.instance", value=instance))
     elif entry.instance_name or entry.instance_id:
-        parts.append(f"instance {_code(entry.instance_name or entry.instance_id)}")
+        parts.append(t(lang, "auditlog.instance", value=_code(entry.instance_name or entry.instance_id)))
     if entry.backup_name:
-        parts.append(f"backup {_code(entry.backup_name)}")
+        parts.append(t(lang, "auditlog.backup", value=_code(entry.backup_name)))
     if entry.backup_id:
-        parts.append(f"backup ID {_code(entry.backup_id)}")
+        parts.append(t(lang, "auditlog.backup_id", value=_code(entry.backup_id)))
     if entry.cloud_request_id:
-        parts.append(f"cloud request {_code(entry.cloud_request_id)}")
+        parts.append(t(lang, "auditlog.cloud_request", value=_code(entry.cloud_request_id)))
     if entry.detail:
         detail = _one_line(entry.detail)
         if len(detail) > _LINE_DETAIL_MAX:

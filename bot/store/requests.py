@@ -22,10 +22,11 @@ DEDUPE_TTL_SECONDS = 24 * 3600
 # A finished request is kept as long as its backup-ID index and audit entries, then forgotten.
 KEEP_FINISHED_SECONDS = 90 * 24 * 3600
 
-# KEYS: request hash, dedupe key (or "" when none); ARGV: request id, ttl, then field/value pairs.
+# KEYS: request hash, dedupe key; ARGV: request id, dedupe TTL (0: no de-duplication), then
+# field/value pairs.
 # Returns the id of the request that owns the dedupe key: ours when created, the earlier one if not.
 _CREATE = """
-if KEYS[2] ~= '' then
+if ARGV[2] ~= '0' then
   local existing = redis.call('GET', KEYS[2])
   if existing then return existing end
   redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[2]))
@@ -71,7 +72,8 @@ class TransitionRefused(Exception):
         super().__init__(f"{request_id}: cannot move from {current or 'nothing'} to {target}")
 
 
-def _encode(fields: Mapping[str, Any]) -> list[str]:
+def encode_fields(fields: Mapping[str, Any]) -> list[str]:
+    """Field/value pairs as stored: every value JSON-encoded (datetimes as ISO 8601)."""
     flat: list[str] = []
     for name, value in fields.items():
         if isinstance(value, datetime):
@@ -96,10 +98,10 @@ class RequestStore:
     async def create(self, request: BackupRequest, *, dedupe_key: str | None = None) -> tuple[str, bool]:
         """Store a new request; with ``dedupe_key`` a repeat (Slack retry, double submit) returns the
         first request's id instead. Returns (request id, created)."""
-        fields = _encode(request.model_dump(mode="json"))
+        fields = encode_fields(request.model_dump(mode="json"))
         owner = await self._create(
-            keys=[keys.request(request.id), keys.dedupe(dedupe_key) if dedupe_key else ""],
-            args=[request.id, DEDUPE_TTL_SECONDS, *fields],
+            keys=[keys.request(request.id), keys.dedupe(dedupe_key or "-")],
+            args=[request.id, DEDUPE_TTL_SECONDS if dedupe_key else 0, *fields],
         )
         owner_id = as_text(owner)
         return owner_id, owner_id == request.id
@@ -122,7 +124,7 @@ class RequestStore:
                 KEEP_FINISHED_SECONDS if target.final else 0,
                 len(sources),
                 *[json.dumps(s.value) for s in sources],
-                *_encode(fields),
+                *encode_fields(fields),
             ],
         )
         if not ok:
@@ -136,11 +138,11 @@ class RequestStore:
         if "state" in fields:
             raise ValueError("use transition() to change state")
         if fields:
-            await self._redis.hset(keys.request(request_id), mapping=dict(_pairs(_encode(fields))))
+            await self._redis.hset(keys.request(request_id), mapping=dict(_pairs(encode_fields(fields))))
 
     async def set_once(self, request_id: str, field: str, value: Any) -> bool:
         """Set ``field`` only if it is still empty; True for the one caller that set it."""
-        result = await self._set_once(keys=[keys.request(request_id)], args=_encode({field: value}))
+        result = await self._set_once(keys=[keys.request(request_id)], args=encode_fields({field: value}))
         return bool(result)
 
     # --- indexes -------------------------------------------------------------------------------

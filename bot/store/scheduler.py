@@ -38,37 +38,47 @@ current_work: contextvars.ContextVar[str] = contextvars.ContextVar("current_work
 
 # Every script gets the same KEYS: due (zset), payloads, tokens, attempts (hashes).
 # A script returning a number to Redis truncates it to an integer, so fractional seconds go back as text.
-_NOW = """
+NOW_FUNCTION = """
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 """
 
-# ARGV: work key, payload JSON, delay seconds. Already scheduled → 0, nothing changes. Leased (a
-# handler is running it now) → 0 and a "run again" mark: whatever prompted this call may have happened
-# after the handler looked, so it runs once more as soon as it settles (see _COMPLETE and _RETRY).
-_SCHEDULE = (
-    _NOW
-    + """
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
-    redis.call('HSET', KEYS[5], ARGV[1], '1')
+# schedule_work(k, key, payload, delay) with k = the five scheduler keys (due, payloads, tokens,
+# attempts, rerun). Already scheduled → 0, nothing changes. Leased (a handler is running it now) → 0
+# and a "run again" mark: whatever prompted this call may have happened after the handler looked, so
+# it runs once more as soon as it settles (see _COMPLETE and _RETRY). Shared with the intake script
+# (bot/store/intake.py), which schedules a new request's work in the same atomic step.
+SCHEDULE_FUNCTION = """
+local function schedule_work(k, key, payload, delay)
+  if redis.call('ZSCORE', k[1], key) then
+    if redis.call('HEXISTS', k[3], key) == 1 then
+      redis.call('HSET', k[5], key, '1')
+    end
+    return 0
   end
-  return 0
+  redis.call('HSET', k[2], key, payload)
+  redis.call('HDEL', k[3], key)
+  redis.call('HDEL', k[4], key)
+  redis.call('HDEL', k[5], key)
+  redis.call('ZADD', k[1], now() + delay, key)
+  return 1
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-redis.call('HDEL', KEYS[5], ARGV[1])
-redis.call('ZADD', KEYS[1], now() + tonumber(ARGV[3]), ARGV[1])
-return 1
+"""
+
+# ARGV: work key, payload JSON, delay seconds.
+_SCHEDULE = (
+    NOW_FUNCTION
+    + SCHEDULE_FUNCTION
+    + """
+return schedule_work(KEYS, ARGV[1], ARGV[2], tonumber(ARGV[3]))
 """
 )
 
 # ARGV: limit, lease seconds, token prefix (random per call). Returns [key, payload, token, attempt]*.
 _CLAIM = (
-    _NOW
+    NOW_FUNCTION
     + """
 local t = now()
 local due = redis.call('ZRANGE', KEYS[1], '-inf', t, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[1]))
@@ -99,7 +109,7 @@ return out
 
 # ARGV: work key, token. A "run again" mark turns completion into an immediate, fresh reschedule.
 _COMPLETE = (
-    _NOW
+    NOW_FUNCTION
     + """
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
   return 0
@@ -122,7 +132,7 @@ return 1
 # count starts over; 0 = a failure, so it keeps counting and drives backoff)[, new payload JSON].
 # A "run again" mark makes the work due at once.
 _RETRY = (
-    _NOW
+    NOW_FUNCTION
     + """
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
   return 0
@@ -145,7 +155,7 @@ return 1
 
 # ARGV: work key, token, lease seconds.
 _EXTEND = (
-    _NOW
+    NOW_FUNCTION
     + """
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
   return 0
@@ -157,7 +167,7 @@ return 1
 
 # No ARGV. Seconds until the earliest due key (0 when overdue), or nil when nothing is scheduled.
 _NEXT_DUE_IN = (
-    _NOW
+    NOW_FUNCTION
     + """
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #first == 0 then
@@ -269,6 +279,11 @@ class Scheduler:
     async def pending(self) -> int:
         """How many keys are scheduled (leased ones included)."""
         return await self._redis.zcard(self._keys[0])
+
+    @property
+    def keys(self) -> list[str]:
+        """The five keys every scheduler script takes (for scripts that schedule as one step)."""
+        return list(self._keys)
 
     async def running(self) -> int:
         """How many keys are leased right now (a handler holds them)."""
