@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.domain import rules
+from bot.i18n import Text
 
 REFERENCE_MAX = 200
 
 
-def check_reference(value: str) -> str | None:
+def check_reference(value: str) -> Text | None:
     if len(value) > REFERENCE_MAX:
-        return f"a reference is at most {REFERENCE_MAX} characters (got {len(value)})"
+        return Text("rule.reference_length", maximum=REFERENCE_MAX, length=len(value))
     if "\r" in value or "\n" in value:
-        return "a reference must be a single line"
+        return Text("rule.reference_line")
     return None
 
 
@@ -25,11 +26,12 @@ def validate_form(
     name_block: str,
     description_block: str,
     reference_block: str,
-) -> dict[str, str]:
-    """``{block_id: problem}`` for every field that breaks a rule; empty when all is well."""
-    errors: dict[str, str] = {}
+) -> dict[str, Text]:
+    """``{block_id: problem}`` for every field that breaks a rule; empty when all is well. Problems
+    are :class:`~bot.i18n.Text`: render them in the reader's language."""
+    errors: dict[str, Text] = {}
     if not values.get(instance_block, "").strip():
-        errors[instance_block] = "pick an instance"
+        errors[instance_block] = Text("form.error.instance")
     name = values.get(name_block, "").strip()
     if (problem := rules.check_backup_name(name)) is not None:
         errors[name_block] = problem

@@ -2,7 +2,8 @@
 
 Pure: no I/O, never raises on user input. Every rejection is an :class:`Invalid` carrying what is
 wrong and the right syntax for the subcommand the user was typing, so the Slack layer only has to
-show it.
+show it — both are :class:`~bot.i18n.Text`, said in the reader's language (the syntax itself is the
+same in every language; only its explanations are translated).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.domain import rules
+from bot.i18n import Text
 
 COMMAND = "/backup"
 
@@ -26,26 +28,32 @@ REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _TOKEN_RE = re.compile(r"\S+")
 _DIGITS_RE = re.compile(r"[0-9]{1,6}")
 
-USAGES: dict[str, str] = {
-    "create": (
-        f"{COMMAND} create                                   open the backup form\n"
-        f"{COMMAND} create <instance> <name> [description…]"
+_OPEN_FORM = Text("usage.open_form")
+
+
+def _usage(*lines: str | tuple[str, Text]) -> Text:
+    """Usage lines: the syntax as it is typed, some followed by an explanation in the reader's language."""
+    return Text.compose("\n", [line if isinstance(line, str) else Text.compose("", line) for line in lines])
+
+
+USAGES: dict[str, Text] = {
+    "create": _usage(
+        (f"{COMMAND} create                                   ", _OPEN_FORM),
+        f"{COMMAND} create <instance> <name> [description…]",
     ),
-    "status": f"{COMMAND} status <backup-id | request-id>",
-    "list": f"{COMMAND} list <instance> [count]",
-    "help": f"{COMMAND} help",
-    "audit": f"{COMMAND} audit [count]",
+    "status": _usage(f"{COMMAND} status <backup-id | request-id>"),
+    "list": _usage(f"{COMMAND} list <instance> [count]"),
+    "help": _usage(f"{COMMAND} help"),
+    "audit": _usage(f"{COMMAND} audit [count]"),
 }
 
-USAGE = "\n".join(
-    [
-        f"{COMMAND}                                   open the backup form",
-        f"{COMMAND} create                            open the backup form",
-        f"{COMMAND} create <instance> <name> [description…]",
-        f"{COMMAND} status <backup-id | request-id>",
-        f"{COMMAND} list <instance> [count]",
-        f"{COMMAND} help",
-    ]
+USAGE = _usage(
+    (f"{COMMAND}                                   ", _OPEN_FORM),
+    (f"{COMMAND} create                            ", _OPEN_FORM),
+    f"{COMMAND} create <instance> <name> [description…]",
+    f"{COMMAND} status <backup-id | request-id>",
+    f"{COMMAND} list <instance> [count]",
+    f"{COMMAND} help",
 )
 """The full usage block shown by ``/backup help`` (the public contract; ``audit`` is not listed)."""
 
@@ -101,8 +109,8 @@ class Audit:
 class Invalid:
     """What is wrong (a sentence for the user) and the syntax that would have worked."""
 
-    problem: str
-    usage: str
+    problem: Text
+    usage: Text
 
 
 Command = OpenModal | Create | Status | List | Help | Audit | Invalid
@@ -151,10 +159,10 @@ def _parse_create(rest: str) -> Command:
         return Invalid(problem, usage)
     name_match = _TOKEN_RE.search(rest, instance_match.end())
     if name_match is None:
-        return Invalid(f"the backup name is missing after the instance `{_shorten(instance)}`", usage)
+        return Invalid(Text("problem.name_missing", instance=_shorten(instance)), usage)
     name = name_match.group()
     if _is_slack_markup(name):
-        return Invalid(_markup_problem("backup name"), usage)
+        return Invalid(_markup_problem("what.backup_name"), usage)
     if (problem := rules.check_backup_name(name)) is not None:
         return Invalid(problem, usage)
     description = rest[name_match.end() :].strip()
@@ -167,16 +175,14 @@ def _parse_status(rest: str) -> Command:
     usage = USAGES["status"]
     args = rest.split()
     if not args:
-        return Invalid("the backup ID or request ID is missing", usage)
+        return Invalid(Text("problem.ref_missing"), usage)
     if len(args) > 1:
-        return Invalid(f"status takes one backup ID or request ID (got {len(args)} words)", usage)
+        return Invalid(Text("problem.status_words", count=len(args)), usage)
     ref = args[0]
     if _is_slack_markup(ref):
-        return Invalid(_markup_problem("backup ID or request ID"), usage)
+        return Invalid(_markup_problem("what.ref"), usage)
     if REF_RE.fullmatch(ref) is None:
-        return Invalid(
-            f"`{_shorten(ref)}` is not a backup ID or a request ID (letters, digits, - and _ only)", usage
-        )
+        return Invalid(Text("problem.ref", ref=_shorten(ref)), usage)
     return Status(ref=ref)
 
 
@@ -184,13 +190,13 @@ def _parse_list(rest: str) -> Command:
     usage = USAGES["list"]
     args = rest.split()
     if not args:
-        return Invalid("the instance is missing", usage)
+        return Invalid(Text("problem.instance_missing"), usage)
     if len(args) > 2:
-        return Invalid(f"list takes an instance and an optional count (got {len(args)} words)", usage)
+        return Invalid(Text("problem.list_words", count=len(args)), usage)
     if (problem := _check_instance(args[0])) is not None:
         return Invalid(problem, usage)
     count = _parse_count(args[1] if len(args) > 1 else None, LIST_COUNT_DEFAULT, LIST_COUNT_MAX)
-    if isinstance(count, str):
+    if isinstance(count, Text):
         return Invalid(count, usage)
     return List(instance=args[0], count=count)
 
@@ -199,33 +205,30 @@ def _parse_audit(rest: str) -> Command:
     usage = USAGES["audit"]
     args = rest.split()
     if len(args) > 1:
-        return Invalid(f"audit takes an optional count (got {len(args)} words)", usage)
+        return Invalid(Text("problem.audit_words", count=len(args)), usage)
     count = _parse_count(args[0] if args else None, AUDIT_COUNT_DEFAULT, AUDIT_COUNT_MAX)
-    if isinstance(count, str):
+    if isinstance(count, Text):
         return Invalid(count, usage)
     return Audit(count=count)
 
 
-def _parse_count(token: str | None, default: int, maximum: int) -> int | str:
+def _parse_count(token: str | None, default: int, maximum: int) -> int | Text:
     """The count, or a problem sentence. ASCII digits only (``int()`` would accept ``５`` or ``1_0``)."""
     if token is None:
         return default
-    problem = f"the count is a whole number from 1 to {maximum} (got `{_shorten(token)}`)"
+    problem = Text("problem.count", maximum=maximum, value=_shorten(token))
     if _DIGITS_RE.fullmatch(token) is None:
         return problem
     value = int(token)
     return value if 1 <= value <= maximum else problem
 
 
-def _check_instance(token: str) -> str | None:
+def _check_instance(token: str) -> Text | None:
     if _is_slack_markup(token):
-        return _markup_problem("instance")
+        return _markup_problem("what.instance")
     if rules.is_instance_id(token) or INSTANCE_NAME_RE.fullmatch(token):
         return None
-    return (
-        f"`{_shorten(token)}` is not an instance ID or an instance name "
-        "(1 to 64 letters, digits, `-`, `_` or `.`)"
-    )
+    return Text("problem.instance", value=_shorten(token))
 
 
 def _is_slack_markup(token: str) -> bool:
@@ -234,20 +237,17 @@ def _is_slack_markup(token: str) -> bool:
     return "<" in token or ">" in token
 
 
-def _markup_problem(what: str) -> str:
-    return (
-        f"the {what} looks like a link or a mention (Slack turned it into `<…>`); "
-        "type it as plain text, without @, # or a link"
-    )
+def _markup_problem(what_key: str) -> Text:
+    return Text("problem.markup", what=Text(what_key))
 
 
 def _unknown(word: str) -> Invalid:
     shown = _shorten(word.lower())
     close = difflib.get_close_matches(word.lower(), SUBCOMMANDS, n=1, cutoff=0.5)
     if close:
-        problem = f"unknown subcommand `{shown}`: did you mean `{close[0]}`?"
+        problem = Text("problem.unknown_close", word=shown, close=close[0])
     else:
-        problem = f"unknown subcommand `{shown}`; the subcommands are create, status, list and help"
+        problem = Text("problem.unknown", word=shown)
     return Invalid(problem, USAGE)
 
 

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.i18n import t
 from bot.slack.text import escape, format_duration
 
 DEFAULT_EXPIRES_AFTER = 1800
@@ -226,45 +227,41 @@ def who_can_help(policy: Policy, role_needed: Role) -> list[str]:
     return list(seen)
 
 
-def _who(members: Iterable[str]) -> str:
+def _who(members: Iterable[str], lang: str) -> str:
     members = list(members)
     if EVERYONE in members:
-        return "everyone"
+        return t(lang, "policy.everyone")
     return ", ".join(_mention(m) for m in members)
 
 
-def describe(policy: Policy) -> list[str]:
-    """Short human lines for ``/backup help`` (Slack mrkdwn, free text escaped)."""
+def describe(policy: Policy, lang: str) -> list[str]:
+    """Short human lines for ``/backup help``, in ``lang`` (Slack mrkdwn, free text escaped)."""
     if policy.is_default:
-        return ["No policy file: everyone may take backups directly (open default)."]
+        return [t(lang, "policy.open_default")]
     lines: list[str] = []
     requesters, operators, approvers = (policy.members(r) for r in ROLE_NAMES.values())
     if requesters:
-        lines.append(f"Requesters ({_who(requesters)}) may ask for backups; each one needs an approval.")
+        lines.append(t(lang, "policy.requesters", who=_who(requesters, lang)))
     if operators:
-        where = ", except on instances that need an approval" if policy.required_for else ""
-        lines.append(f"Operators ({_who(operators)}) take backups directly{where}.")
+        key = "policy.operators_except" if policy.required_for else "policy.operators"
+        lines.append(t(lang, key, who=_who(operators, lang)))
     if approvers:
-        lines.append(
-            f"Approvers ({_who(approvers)}) approve or reject requests and take backups like operators."
-        )
-    expiry = f"requests expire after {format_duration(policy.expires_after)}"
+        lines.append(t(lang, "policy.approvers", who=_who(approvers, lang)))
+    expiry = format_duration(policy.expires_after, lang)
     if policy.required_for:
         globs = ", ".join(f"`{escape(g)}`" for g in policy.required_for)
-        lines.append(f"Approval is required for instances matching {globs}; {expiry}.")
+        lines.append(t(lang, "policy.required_for", globs=globs, expiry=expiry))
     elif requesters:
-        lines.append(f"Operators and approvers need no approval on any instance; {expiry}.")
+        lines.append(t(lang, "policy.no_gate", expiry=expiry))
     else:
-        lines.append("Nothing needs an approval.")
+        lines.append(t(lang, "policy.nothing_needs_approval"))
     if policy.required_for or requesters:
-        if policy.allow_self_approval:
-            lines.append("Approvers may approve their own requests.")
-        else:
-            lines.append("Nobody approves their own request.")
+        key = "policy.self_approval" if policy.allow_self_approval else "policy.no_self_approval"
+        lines.append(t(lang, key))
     if not any(policy.roles.values()):
-        lines.append("Nobody holds a role: every request is refused.")
+        lines.append(t(lang, "policy.nobody"))
     elif not any(EVERYONE in members for members in policy.roles.values()):
-        lines.append("Anyone else is refused.")
+        lines.append(t(lang, "policy.others_refused"))
     return lines
 
 

@@ -1,12 +1,15 @@
 """The TaurusDB API's input rules (the seed document), as pure checks.
 
-Each check returns ``None`` when the value is valid, or a sentence naming the rule that was broken,
-so the Slack layer, the modal and the cloud models all say the same thing.
+Each check returns ``None`` when the value is valid, or a sentence naming the rule that was broken
+(a :class:`~bot.i18n.Text`: English as a string, any catalog language through ``render``), so the
+Slack layer, the modal and the cloud models all say the same thing.
 """
 
 from __future__ import annotations
 
 import re
+
+from bot.i18n import Text
 
 PROJECT_ID_RE = re.compile(r"^[A-Za-z0-9]{32}$")
 INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9]{32}in07$")
@@ -15,40 +18,40 @@ DESCRIPTION_MAX = 256
 DESCRIPTION_FORBIDDEN = frozenset("!<\"='>&")
 
 
-def check_project_id(value: str) -> str | None:
+def check_project_id(value: str) -> Text | None:
     if PROJECT_ID_RE.fullmatch(value):
         return None
-    return f"a project ID is exactly 32 letters or digits (got {len(value)} characters)"
+    return Text("rule.project_id", length=len(value))
 
 
 def is_instance_id(value: str) -> bool:
     return INSTANCE_ID_RE.fullmatch(value) is not None
 
 
-def check_instance_id(value: str) -> str | None:
+def check_instance_id(value: str) -> Text | None:
     if is_instance_id(value):
         return None
-    return "an instance ID is 36 letters or digits ending in `in07`"
+    return Text("rule.instance_id")
 
 
-def check_backup_name(value: str) -> str | None:
+def check_backup_name(value: str) -> Text | None:
     if BACKUP_NAME_RE.fullmatch(value):
         return None
     if not value:
-        return "a backup name is required"
+        return Text("rule.name_required")
     if not ("A" <= value[0] <= "Z" or "a" <= value[0] <= "z"):
-        return "a backup name must start with a letter"
+        return Text("rule.name_start")
     if not 4 <= len(value) <= 64:
-        return f"a backup name is 4 to 64 characters (got {len(value)})"
-    return "a backup name may contain only letters, digits, hyphens (-) and underscores (_)"
+        return Text("rule.name_length", length=len(value))
+    return Text("rule.name_chars")
 
 
-def check_description(value: str) -> str | None:
+def check_description(value: str) -> Text | None:
     if len(value) > DESCRIPTION_MAX:
-        return f"a description is at most {DESCRIPTION_MAX} characters (got {len(value)})"
+        return Text("rule.description_length", maximum=DESCRIPTION_MAX, length=len(value))
     if "\r" in value or "\n" in value:
-        return "a description must be a single line (no line breaks)"
+        return Text("rule.description_line")
     bad = sorted({c for c in value if c in DESCRIPTION_FORBIDDEN})
     if bad:
-        return "a description may not contain " + " ".join(bad) + " (none of ! < \" = ' > & are allowed)"
+        return Text("rule.description_chars", found=" ".join(bad))
     return None

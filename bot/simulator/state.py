@@ -153,9 +153,9 @@ class SimulatorState:
             raise ApiFailure(400, "DBS.280277", f"Invalid backup name: {problem}.")
         description = body.get("description")
         if description is not None:
-            problem = rules.check_description(description) if isinstance(description, str) else "not text"
-            if problem:
-                raise ApiFailure(400, "DBS.280127", f"Invalid backup description: {problem}.")
+            wrong = rules.check_description(description) if isinstance(description, str) else "not text"
+            if wrong:
+                raise ApiFailure(400, "DBS.280127", f"Invalid backup description: {wrong}.")
         instance = self.instances.get(instance_id)
         if instance is None:
             raise ApiFailure(404, "DBS.200002", "The DB instance does not exist.")

@@ -7,8 +7,9 @@ names and descriptions, references, error messages from the cloud — is escaped
 someone or become a link, and never breaks Slack's size limits. User input never goes into
 ``plain_text`` objects (headers), only into ``mrkdwn`` where it is escaped.
 
-All English wording lives in :data:`STRINGS`, :data:`STATE_LABELS` and :data:`STATUS_LABELS`, ready
-to move into message catalogs.
+Every sentence comes from the message catalogs (:mod:`bot.i18n`) in the reader's language: a message
+about a request is in the requester's (``BackupRequest.language``) unless the builder is told
+otherwise; a private answer to anyone else takes their ``lang``. Only emoji and identifiers live here.
 """
 
 from __future__ import annotations
@@ -20,153 +21,40 @@ from typing import Any
 
 from bot.cloud.models import BackupRecord, BackupStatus
 from bot.domain.request import BackupRequest, State
+from bot.i18n import as_lang, localize, t
 from bot.slack.text import escape, format_duration, format_size, format_time
 
 Block = dict[str, Any]
 
-# --- wording --------------------------------------------------------------------------------------
+# --- wording: every sentence comes from the catalogs (bot/i18n); only emoji live here ------------
 
-STATE_LABELS: dict[State, tuple[str, str]] = {
-    State.RECEIVED: (":inbox_tray:", "received"),
-    State.PENDING_APPROVAL: (":raised_hand:", "waiting for approval"),
-    State.APPROVED: (":ballot_box_with_check:", "approved"),
-    State.REJECTED: (":no_entry_sign:", "rejected"),
-    State.EXPIRED: (":hourglass:", "expired"),
-    State.CREATING: (":gear:", "starting"),
-    State.BUILDING: (":hourglass_flowing_sand:", "in progress"),
-    State.COMPLETED: (":white_check_mark:", "completed"),
-    State.FAILED: (":x:", "failed"),
-    State.TIMED_OUT: (":alarm_clock:", "still running"),
-    State.CREATE_FAILED: (":x:", "refused by the cloud"),
+STATE_EMOJI: dict[State, str] = {
+    State.RECEIVED: ":inbox_tray:",
+    State.PENDING_APPROVAL: ":raised_hand:",
+    State.APPROVED: ":ballot_box_with_check:",
+    State.REJECTED: ":no_entry_sign:",
+    State.EXPIRED: ":hourglass:",
+    State.CREATING: ":gear:",
+    State.BUILDING: ":hourglass_flowing_sand:",
+    State.COMPLETED: ":white_check_mark:",
+    State.FAILED: ":x:",
+    State.TIMED_OUT: ":alarm_clock:",
+    State.CREATE_FAILED: ":x:",
 }
 
-STATUS_LABELS: dict[BackupStatus, tuple[str, str]] = {
-    BackupStatus.BUILDING: (":hourglass_flowing_sand:", "in progress"),
-    BackupStatus.COMPLETED: (":white_check_mark:", "completed"),
-    BackupStatus.AVAILABLE: (":white_check_mark:", "available"),
-    BackupStatus.FAILED: (":x:", "failed"),
+STATUS_EMOJI: dict[BackupStatus, str] = {
+    BackupStatus.BUILDING: ":hourglass_flowing_sand:",
+    BackupStatus.COMPLETED: ":white_check_mark:",
+    BackupStatus.AVAILABLE: ":white_check_mark:",
+    BackupStatus.FAILED: ":x:",
 }
 
-STRINGS: dict[str, str] = {
-    # parent message
-    "parent.header": "{emoji} Backup {state}",
-    "parent.title": "Backup {name} of {instance}",
-    "parent.fallback": "{emoji} Backup {name} of {instance} {state} (requested by {requester})",
-    "field.requester": "*Requested by*\n{value}",
-    "field.instance": "*Instance*\n{value}",
-    "field.name": "*Backup name*\n{value}",
-    "field.state": "*State*\n{value}",
-    "field.reference": "*Reference*\n{value}",
-    "field.backup_id": "*Backup ID*\n{value}",
-    "field.job_id": "*Job ID*\n{value}",
-    "field.started": "*Started*\n{value}",
-    "field.finished": "*Finished*\n{value}",
-    "field.size": "*Size*\n{value}",
-    "field.duration": "*Duration*\n{value}",
-    "field.reason": "*Reason*\n{value}",
-    "field.error_code": "*Error code*\n{value}",
-    "field.status": "*Status*\n{value}",
-    "field.decided_by.approved": "*Approved by*\n{value}",
-    "field.decided_by.rejected": "*Rejected by*\n{value}",
-    "field.cloud_request_id": "*Cloud request ID*\n{value}",
-    "description": "*Description*\n{value}",
-    "progress": "*Progress*  {bar} {percent}%",
-    "progress.unknown": "*Progress*  waiting for the first report from the cloud",
-    "pending.note": "Waiting for an approver to approve or reject this request.",
-    "pending.approvers": "*Approvers:* {who}",
-    "button.approve": "Approve",
-    "button.reject": "Reject",
-    "confirm.title": "Approve this backup?",
-    "confirm.text": "Backup {name} of {instance} will start as soon as you confirm.",
-    "confirm.yes": "Approve",
-    "confirm.no": "Cancel",
-    "decision.approved": ":white_check_mark: Approved by {decider}. Starting the backup.",
-    "decision.not_approver": (
-        ":no_entry: You cannot approve or reject this request: only approvers can. {who_can_help}"
-    ),
-    "decision.own_request": ":no_entry: You cannot approve or reject your own request.",
-    "decision.already": ":information_source: This request was already {outcome} by {decider}.",
-    "decision.expired": ":hourglass: This request has expired; nothing can be approved any more.",
-    "decision.gone": ":warning: This request no longer exists.",
-    "decision.closed": ":information_source: This request is already {state}.",
-    "refused.no_role": ":no_entry: You are not allowed to take backups with this bot. {who_can_help}",
-    "refused.who": "Ask {who}.",
-    "refused.nobody": "Ask whoever manages the bot's policy file.",
-    "audit.title": "*Audit log* (latest {count})",
-    "audit.empty": "The audit log is empty.",
-    "audit.not_allowed": ":no_entry: Only approvers can read the audit log.",
-    "pending.expires": "Waiting for an approver; the request expires {when}.",
-    "context": "Request {request_id} · asked {when}",
-    "instance.with_id": "{name} ({id})",
-    "none": "—",
-    "unknown": "unknown",
-    # thread replies
-    "created.text": ":rocket: Backup {name} started: backup ID {backup_id}, job ID {job_id}.",
-    "created.lead": ":rocket: The backup has started.",
-    "completed.text": (
-        "{requester} :white_check_mark: Backup {name} of {instance} completed ({size}, {duration})."
-    ),
-    "failed.text": "{requester} :x: Backup {name} of {instance} failed: {reason}",
-    "failed.no_reason": "the cloud gave no reason",
-    "create_failed.text": "{requester} :x: The cloud refused to create backup {name} of {instance}: {reason}",
-    "timed_out.text": (
-        "{requester} :alarm_clock: Backup {name} of {instance} is still running after {timeout}."
-    ),
-    "timed_out.next": (
-        "This is not a failure. The bot keeps watching the backup and will post the real result "
-        "in this thread when the cloud reports it."
-    ),
-    "timed_out.default_timeout": "the usual time",
-    "rejected.text": "{requester} :no_entry_sign: Your backup request was rejected by {decider}.",
-    "rejected.reason": "*Reason*\n{value}",
-    "expired.text": (
-        "{requester} :hourglass: Your backup request expired before anyone approved it; nothing was created."
-    ),
-    "final.not_final": "final_reply needs a request in a final state, not {state}",
-    # errors and help
-    "error.text": ":warning: {problem}",
-    "error.usage": "Usage:\n```{usage}```",
-    "help.title": "*Take a manual TaurusDB backup*",
-    "help.usage": "```{usage}```",
-    "help.fallback": "How to use /backup",
-    "help.note": "• {note}",
-    # acknowledgements and notices
-    "received.text": ":inbox_tray: Request {request_id} received: backup {name} of {instance}.",
-    "received.next": "Progress will appear in a thread in {channel}.",
-    "received.approval": "An approver has to approve it first; you will be told in the thread.",
-    "looking_up.text": ":mag: Looking that up; the answer will appear here in a moment.",
-    "unavailable.text": (
-        ":warning: The bot cannot reach its database right now, so nothing was recorded. "
-        "Please try again in a minute."
-    ),
-    "instance_not_found.text": ":warning: No TaurusDB instance is named {ref} or has that ID.",
-    "instance_not_found.suggest": "Did you mean {names}?",
-    "not_in_channel.hint": (
-        ":wave: I cannot post in {channel} yet because I am not a member. "
-        "Invite me with `/invite @backup-bot` and your request {request_id} will continue there."
-    ),
-    "not_in_channel.gave_up": (
-        ":no_entry_sign: Request {request_id} was cancelled: I was never invited to {channel}, "
-        "so no backup was made. Invite me with `/invite @backup-bot` and ask again."
-    ),
-    "busy.text": (
-        ":hourglass: The instance is busy ({reason}). The bot will try again by itself; "
-        "nothing needs to be done."
-    ),
-    "busy.no_reason": "another operation is running",
-    # status and list of cloud backups
-    "record.title": "{emoji} Backup {name} is {status}",
-    "record.fallback": "Backup {name} is {status}",
-    "list.title": "*Latest backups of {instance}* ({count})",
-    "list.fallback": "Latest backups of {instance}: {count}",
-    "list.empty": "No backups found for {instance}.",
-    "list.item": "{emoji} {name} · {status} · {when} · {size}\nID {backup_id}",
-    "list.more": "…and {count} more.",
-}
-
-
-def _t(key: str, **values: object) -> str:
-    return STRINGS[key].format(**values)
+# The bot's own error codes, stored in ``BackupRequest.error_code`` beside the cloud's (``DBS.…``);
+# the reason shown for them is the catalog's, in the reader's language.
+NOT_IN_CHANNEL = "slack.not_in_channel"
+INSTANCE_NOT_FOUND = "InstanceNotFound"
+AMBIGUOUS_INSTANCE = "AmbiguousInstance"
+NOT_AUTHORIZED = "not_authorized"
 
 
 # --- limits ---------------------------------------------------------------------------------------
@@ -189,6 +77,7 @@ _PROGRESS_CELLS = 10
 _SLACK_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{1,20}")
 _SLACK_CHANNEL_ID_RE = re.compile(r"[CGD][A-Z0-9]{1,20}")
 _MAX_SUGGESTIONS = 5
+_NONE = "—"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,46 +107,55 @@ def _user_text(value: str, limit: int) -> str:
 def _code(value: str, limit: int = _MAX_ID) -> str:
     """An identifier in a code span; a backtick inside would end the span, so then it is plain."""
     if not value:
-        return _t("none")
+        return _NONE
     safe = _user_text(value, limit)
     return safe if "`" in value else f"`{safe}`"
 
 
-def _mention(user_id: str) -> str:
+def _mention(user_id: str, lang: str) -> str:
     """``<@U…>`` for a real-looking Slack user ID, the escaped text otherwise."""
     if _SLACK_USER_ID_RE.fullmatch(user_id):
         return f"<@{user_id}>"
-    return _user_text(user_id, _MAX_ID) if user_id else _t("unknown")
+    return _user_text(user_id, _MAX_ID) if user_id else t(lang, "unknown")
 
 
-def _channel(channel_id: str) -> str:
+def _channel(channel_id: str, lang: str) -> str:
     """``<#C…>`` for a real-looking channel ID, the escaped text otherwise."""
     if _SLACK_CHANNEL_ID_RE.fullmatch(channel_id):
         return f"<#{channel_id}>"
-    return _user_text(channel_id, _MAX_ID) if channel_id else _t("unknown")
+    return _user_text(channel_id, _MAX_ID) if channel_id else t(lang, "unknown")
 
 
-def _instance(req: BackupRequest) -> str:
+def _instance(req: BackupRequest, lang: str) -> str:
     if req.instance_name and req.instance_id:
-        return _t(
-            "instance.with_id", name=_user_text(req.instance_name, _MAX_INSTANCE), id=_code(req.instance_id)
+        return t(
+            lang,
+            "instance.with_id",
+            name=_user_text(req.instance_name, _MAX_INSTANCE),
+            id=_code(req.instance_id),
         )
     if req.instance_name:
         return _user_text(req.instance_name, _MAX_INSTANCE)
     if req.instance_id:
         return _code(req.instance_id)
-    return _user_text(req.instance_ref, _MAX_INSTANCE) or _t("unknown")
+    return _user_text(req.instance_ref, _MAX_INSTANCE) or t(lang, "unknown")
 
 
-def _instance_short(req: BackupRequest) -> str:
-    return _user_text(req.instance_name or req.instance_id or req.instance_ref, _MAX_INSTANCE) or _t(
-        "unknown"
-    )
+def _instance_short(req: BackupRequest, lang: str) -> str:
+    shown = _user_text(req.instance_name or req.instance_id or req.instance_ref, _MAX_INSTANCE)
+    return shown or t(lang, "unknown")
 
 
-def _state(state: State) -> str:
-    emoji, word = STATE_LABELS[state]
-    return f"{emoji} {word}"
+def _state_word(state: State, lang: str) -> str:
+    return t(lang, f"state.{state.name}")
+
+
+def _state(state: State, lang: str) -> str:
+    return f"{STATE_EMOJI[state]} {_state_word(state, lang)}"
+
+
+def _status_word(status: BackupStatus, lang: str) -> str:
+    return t(lang, f"status.{status.name}")
 
 
 def _progress_bar(percent: int) -> str:
@@ -266,14 +164,31 @@ def _progress_bar(percent: int) -> str:
     return "▰" * filled + "▱" * (_PROGRESS_CELLS - filled)
 
 
-def _duration(begin: datetime | None, end: datetime | None) -> str:
+def _duration(begin: datetime | None, end: datetime | None, lang: str) -> str:
     if begin is None or end is None:
-        return _t("unknown")
-    return format_duration((end - begin).total_seconds())
+        return t(lang, "unknown")
+    return format_duration((end - begin).total_seconds(), lang)
 
 
-def _reason(req: BackupRequest) -> str:
-    return _user_text(req.error_msg, _MAX_ERROR) if req.error_msg else _t("failed.no_reason")
+_OWN_REASONS = {
+    NOT_IN_CHANNEL: "reason.not_in_channel",
+    INSTANCE_NOT_FOUND: "reason.instance_not_found",
+    AMBIGUOUS_INSTANCE: "reason.ambiguous",
+    NOT_AUTHORIZED: "reason.no_role",
+}
+
+
+def _reason(req: BackupRequest, lang: str) -> str:
+    """Why the request ended: the catalog's words for the bot's own error codes, else the cloud's
+    message (already in the requester's language, through ``X-Language``)."""
+    if key := _OWN_REASONS.get(req.error_code):
+        return t(lang, key, ref=_code(req.instance_ref, _MAX_INSTANCE))
+    return _user_text(req.error_msg, _MAX_ERROR) if req.error_msg else t(lang, "failed.no_reason")
+
+
+def _lang(req: BackupRequest, lang: str | None = None) -> str:
+    """The language of a message about ``req``: ``lang`` when given, else the requester's."""
+    return as_lang(lang if lang is not None else req.language)
 
 
 # --- blocks ---------------------------------------------------------------------------------------
@@ -307,56 +222,69 @@ def _divider() -> Block:
     return {"type": "divider"}
 
 
+def _simple(text: str) -> Message:
+    return Message(text=text, blocks=[_section(text)])
+
+
 # --- request messages -----------------------------------------------------------------------------
 
 
-def _request_fields(req: BackupRequest) -> list[str]:
+def _request_fields(req: BackupRequest, lang: str) -> list[str]:
     fields = [
-        _t("field.requester", value=_mention(req.user_id)),
-        _t("field.instance", value=_instance(req)),
-        _t("field.name", value=_code(req.backup_name, _MAX_NAME)),
-        _t("field.state", value=_state(req.state)),
+        t(lang, "field.requester", value=_mention(req.user_id, lang)),
+        t(lang, "field.instance", value=_instance(req, lang)),
+        t(lang, "field.name", value=_code(req.backup_name, _MAX_NAME)),
+        t(lang, "field.state", value=_state(req.state, lang)),
     ]
     if req.reference:
-        fields.append(_t("field.reference", value=_user_text(req.reference, _MAX_REFERENCE)))
+        fields.append(t(lang, "field.reference", value=_user_text(req.reference, _MAX_REFERENCE)))
     if req.decided_by and req.state not in (State.RECEIVED, State.PENDING_APPROVAL, State.EXPIRED):
         key = "field.decided_by.rejected" if req.state is State.REJECTED else "field.decided_by.approved"
-        fields.append(_t(key, value=_mention(req.decided_by)))
+        fields.append(t(lang, key, value=_mention(req.decided_by, lang)))
     if req.backup_id:
-        fields.append(_t("field.backup_id", value=_code(req.backup_id)))
+        fields.append(t(lang, "field.backup_id", value=_code(req.backup_id)))
     if req.state is State.COMPLETED:
-        fields.append(_t("field.size", value=format_size(req.size_mb)))
-        fields.append(_t("field.duration", value=_duration(req.begin_time, req.end_time)))
+        fields.append(t(lang, "field.size", value=format_size(req.size_mb, lang)))
+        fields.append(t(lang, "field.duration", value=_duration(req.begin_time, req.end_time, lang)))
     if req.state in (State.FAILED, State.CREATE_FAILED):
-        fields.append(_t("field.reason", value=_reason(req)))
+        fields.append(t(lang, "field.reason", value=_reason(req, lang)))
         if req.error_code:
-            fields.append(_t("field.error_code", value=_code(req.error_code)))
+            fields.append(t(lang, "field.error_code", value=_code(req.error_code)))
     return fields
 
 
-def _request_blocks(req: BackupRequest, approvers: list[str] | None = None) -> list[Block]:
-    emoji, word = STATE_LABELS[req.state]
+def _request_blocks(req: BackupRequest, approvers: list[str] | None, lang: str) -> list[Block]:
     blocks: list[Block] = [
-        _header(_t("parent.header", emoji=emoji, state=word)),
-        _section(_t("parent.title", name=_code(req.backup_name, _MAX_NAME), instance=_instance_short(req))),
-        *_fields(_request_fields(req)),
+        _header(t(lang, "parent.header", emoji=STATE_EMOJI[req.state], state=_state_word(req.state, lang))),
+        _section(
+            t(
+                lang,
+                "parent.title",
+                name=_code(req.backup_name, _MAX_NAME),
+                instance=_instance_short(req, lang),
+            )
+        ),
+        *_fields(_request_fields(req, lang)),
     ]
     if req.description:
-        blocks.append(_section(_t("description", value=_user_text(req.description, _MAX_DESCRIPTION))))
+        blocks.append(_section(t(lang, "description", value=_user_text(req.description, _MAX_DESCRIPTION))))
     if req.state is State.BUILDING:
         if req.progress is None:
-            blocks.append(_section(_t("progress.unknown")))
+            blocks.append(_section(t(lang, "progress.unknown")))
         else:
-            blocks.append(_section(_t("progress", bar=_progress_bar(req.progress), percent=req.progress)))
+            bar = _progress_bar(req.progress)
+            blocks.append(_section(t(lang, "progress", bar=bar, percent=req.progress)))
     if req.state is State.PENDING_APPROVAL:
-        note = (
-            _t("pending.expires", when=format_time(req.expires_at)) if req.expires_at else _t("pending.note")
-        )
+        if req.expires_at:
+            note = t(lang, "pending.expires", when=format_time(req.expires_at))
+        else:
+            note = t(lang, "pending.note")
         blocks.append(_section(note))
         if approvers:
-            blocks.append(_section(_t("pending.approvers", who=" ".join(approvers[:20]))))
-        blocks.append(_decision_buttons(req))
-    blocks.append(_context(_t("context", request_id=_code(req.id), when=format_time(req.created_at))))
+            blocks.append(_section(t(lang, "pending.approvers", who=" ".join(approvers[:20]))))
+        blocks.append(_decision_buttons(req, lang))
+    context = t(lang, "context", request_id=_code(req.id), when=format_time(req.created_at))
+    blocks.append(_context(context))
     return blocks
 
 
@@ -364,7 +292,7 @@ APPROVE_ACTION = "approve_request"
 REJECT_ACTION = "reject_request"
 
 
-def _decision_buttons(req: BackupRequest) -> Block:
+def _decision_buttons(req: BackupRequest, lang: str) -> Block:
     """Approve (with a confirmation) and Reject; the value carries only the request id."""
     plain = escape(_clip(req.backup_name, _MAX_NAME))
     return {
@@ -374,23 +302,23 @@ def _decision_buttons(req: BackupRequest) -> Block:
             {
                 "type": "button",
                 "action_id": APPROVE_ACTION,
-                "text": {"type": "plain_text", "text": _t("button.approve")},
+                "text": {"type": "plain_text", "text": t(lang, "button.approve")},
                 "style": "primary",
                 "value": req.id,
                 "confirm": {
-                    "title": {"type": "plain_text", "text": _t("confirm.title")},
+                    "title": {"type": "plain_text", "text": t(lang, "confirm.title")},
                     "text": {
                         "type": "mrkdwn",
-                        "text": _t("confirm.text", name=plain, instance=_instance_short(req)),
+                        "text": t(lang, "confirm.text", name=plain, instance=_instance_short(req, lang)),
                     },
-                    "confirm": {"type": "plain_text", "text": _t("confirm.yes")},
-                    "deny": {"type": "plain_text", "text": _t("confirm.no")},
+                    "confirm": {"type": "plain_text", "text": t(lang, "confirm.yes")},
+                    "deny": {"type": "plain_text", "text": t(lang, "confirm.no")},
                 },
             },
             {
                 "type": "button",
                 "action_id": REJECT_ACTION,
-                "text": {"type": "plain_text", "text": _t("button.reject")},
+                "text": {"type": "plain_text", "text": t(lang, "button.reject")},
                 "style": "danger",
                 "value": req.id,
             },
@@ -398,296 +326,329 @@ def _decision_buttons(req: BackupRequest) -> Block:
     }
 
 
-def _request_fallback(req: BackupRequest) -> str:
-    emoji, word = STATE_LABELS[req.state]
-    return _t(
+def _request_fallback(req: BackupRequest, lang: str) -> str:
+    return t(
+        lang,
         "parent.fallback",
-        emoji=emoji,
+        emoji=STATE_EMOJI[req.state],
         name=_code(req.backup_name, _MAX_NAME),
-        instance=_instance_short(req),
-        state=word,
-        requester=_mention(req.user_id),
+        instance=_instance_short(req, lang),
+        state=_state_word(req.state, lang),
+        requester=_mention(req.user_id, lang),
     )
 
 
-def parent_message(req: BackupRequest, approvers: list[str] | None = None) -> Message:
+def parent_message(
+    req: BackupRequest, approvers: list[str] | None = None, *, lang: str | None = None
+) -> Message:
     """The channel message that roots the request's thread; updated in place as the state moves.
 
-    While the request waits for approval it carries Approve/Reject buttons and mentions
-    ``approvers`` (ready mrkdwn mentions); any other state has no buttons, so an update after the
-    decision removes them.
+    In the requester's language — approvers too read an approval request in it — unless ``lang``
+    says otherwise (``/backup status`` answers the person who asked). While the request waits for
+    approval it carries Approve/Reject buttons and mentions ``approvers`` (ready mrkdwn mentions);
+    any other state has no buttons, so an update after the decision removes them.
     """
-    return Message(text=_request_fallback(req), blocks=_request_blocks(req, approvers))
+    language = _lang(req, lang)
+    return Message(text=_request_fallback(req, language), blocks=_request_blocks(req, approvers, language))
 
 
 def decision_reply(req: BackupRequest) -> Message:
     """Thread reply recording who approved the request."""
-    return _simple(_t("decision.approved", decider=_mention(req.decided_by)))
+    lang = _lang(req)
+    return _simple(t(lang, "decision.approved", decider=_mention(req.decided_by, lang)))
 
 
-def _simple(text: str) -> Message:
-    return Message(text=text, blocks=[_section(text)])
-
-
-def cannot_decide(reason: str, who_can_help: list[str]) -> Message:
+def cannot_decide(reason: str, who_can_help: list[str], *, lang: str) -> Message:
     """Private answer to someone who may not decide (``not_an_approver`` or ``own_request``)."""
     if reason == "own_request":
-        return _simple(_t("decision.own_request"))
-    return _simple(_t("decision.not_approver", who_can_help=_who(who_can_help)))
+        return _simple(t(lang, "decision.own_request"))
+    return _simple(t(lang, "decision.not_approver", who_can_help=_who(who_can_help, lang)))
 
 
-def already_decided(req: BackupRequest) -> Message:
+def already_decided(req: BackupRequest, *, lang: str) -> Message:
     """Private answer to the second of two deciders (or to a click on a closed request)."""
     if req.state is State.EXPIRED:
-        return _simple(_t("decision.expired"))
+        return _simple(t(lang, "decision.expired"))
     if req.decided_by:
-        outcome = "rejected" if req.state is State.REJECTED else "approved"
-        return _simple(_t("decision.already", outcome=outcome, decider=_mention(req.decided_by)))
-    return _simple(_t("decision.closed", state=STATE_LABELS[req.state][1]))
+        key = "decision.already.rejected" if req.state is State.REJECTED else "decision.already.approved"
+        return _simple(t(lang, key, decider=_mention(req.decided_by, lang)))
+    return _simple(t(lang, "decision.closed", state=_state_word(req.state, lang)))
 
 
-def request_gone() -> Message:
-    return _simple(_t("decision.gone"))
+def request_gone(*, lang: str) -> Message:
+    return _simple(t(lang, "decision.gone"))
 
 
-def _who(who_can_help: list[str]) -> str:
-    return _t("refused.who", who=", ".join(who_can_help)) if who_can_help else _t("refused.nobody")
+def _who(who_can_help: list[str], lang: str) -> str:
+    if who_can_help:
+        return t(lang, "refused.who", who=", ".join(who_can_help))
+    return t(lang, "refused.nobody")
 
 
-def no_role(who_can_help: list[str]) -> Message:
+def no_role(who_can_help: list[str], *, lang: str) -> Message:
     """Private refusal for a user who holds no role, naming who can help."""
-    return _simple(_t("refused.no_role", who_can_help=_who(who_can_help)))
+    return _simple(t(lang, "refused.no_role", who_can_help=_who(who_can_help, lang)))
 
 
-def audit_not_allowed() -> Message:
-    return _simple(_t("audit.not_allowed"))
+def audit_not_allowed(*, lang: str) -> Message:
+    return _simple(t(lang, "audit.not_allowed"))
 
 
-def audit_list(lines: list[str]) -> Message:
+def audit_list(lines: list[str], *, lang: str) -> Message:
     """``/backup audit``: one line per entry, newest first (lines are already safe mrkdwn)."""
     if not lines:
-        return _simple(_t("audit.empty"))
-    title = _t("audit.title", count=len(lines))
+        return _simple(t(lang, "audit.empty"))
+    title = t(lang, "audit.title", count=len(lines))
     body = "\n".join(lines[:_MAX_LIST_ITEMS])
     return Message(text=title, blocks=[_section(title), _section(_clip(body, 2900))])
 
 
 def created_reply(req: BackupRequest) -> Message:
     """Thread reply once the cloud accepted the create: backup ID, job ID and start time."""
+    lang = _lang(req)
+    started = format_time(req.begin_time) if req.begin_time else t(lang, "unknown")
     fields = [
-        _t("field.backup_id", value=_code(req.backup_id)),
-        _t("field.job_id", value=_code(req.job_id)),
-        _t("field.started", value=format_time(req.begin_time) if req.begin_time else _t("unknown")),
+        t(lang, "field.backup_id", value=_code(req.backup_id)),
+        t(lang, "field.job_id", value=_code(req.job_id)),
+        t(lang, "field.started", value=started),
     ]
-    text = _t(
+    text = t(
+        lang,
         "created.text",
         name=_code(req.backup_name, _MAX_NAME),
         backup_id=_code(req.backup_id),
         job_id=_code(req.job_id),
     )
-    return Message(text=text, blocks=[_section(_t("created.lead")), *_fields(fields)])
+    return Message(text=text, blocks=[_section(t(lang, "created.lead")), *_fields(fields)])
 
 
 def final_reply(req: BackupRequest, *, timeout_s: float | None = None) -> Message:
-    """Thread reply with the outcome, mentioning the requester.
+    """Thread reply with the outcome, mentioning the requester, in the requester's language.
 
     ``timeout_s`` is the poll timeout, shown when the request is ``TIMED_OUT``.
     Raises ``ValueError`` for a request that is not in a final state (a programming error).
     """
+    lang = _lang(req)
     common = {
-        "requester": _mention(req.user_id),
+        "requester": _mention(req.user_id, lang),
         "name": _code(req.backup_name, _MAX_NAME),
-        "instance": _instance_short(req),
+        "instance": _instance_short(req, lang),
     }
     fields: list[str] = []
     extra: list[Block] = []
     if req.state is State.COMPLETED:
-        size = format_size(req.size_mb)
-        duration = _duration(req.begin_time, req.end_time)
-        text = _t("completed.text", size=size, duration=duration, **common)
+        size = format_size(req.size_mb, lang)
+        duration = _duration(req.begin_time, req.end_time, lang)
+        text = t(lang, "completed.text", size=size, duration=duration, **common)
         fields = [
-            _t("field.size", value=size),
-            _t("field.duration", value=duration),
-            _t("field.backup_id", value=_code(req.backup_id)),
+            t(lang, "field.size", value=size),
+            t(lang, "field.duration", value=duration),
+            t(lang, "field.backup_id", value=_code(req.backup_id)),
         ]
         if req.end_time:
-            fields.append(_t("field.finished", value=format_time(req.end_time)))
+            fields.append(t(lang, "field.finished", value=format_time(req.end_time)))
     elif req.state in (State.FAILED, State.CREATE_FAILED):
         key = "failed.text" if req.state is State.FAILED else "create_failed.text"
-        text = _t(key, reason=_reason(req), **common)
-        fields = [_t("field.reason", value=_reason(req))]
+        text = t(lang, key, reason=_reason(req, lang), **common)
+        fields = [t(lang, "field.reason", value=_reason(req, lang))]
         if req.error_code:
-            fields.append(_t("field.error_code", value=_code(req.error_code)))
+            fields.append(t(lang, "field.error_code", value=_code(req.error_code)))
         if req.backup_id:
-            fields.append(_t("field.backup_id", value=_code(req.backup_id)))
+            fields.append(t(lang, "field.backup_id", value=_code(req.backup_id)))
         if req.cloud_request_id:
-            fields.append(_t("field.cloud_request_id", value=_code(req.cloud_request_id)))
+            fields.append(t(lang, "field.cloud_request_id", value=_code(req.cloud_request_id)))
     elif req.state is State.TIMED_OUT:
-        timeout = format_duration(timeout_s) if timeout_s is not None else _t("timed_out.default_timeout")
-        text = _t("timed_out.text", timeout=timeout, **common)
-        extra = [_section(_t("timed_out.next"))]
+        if timeout_s is not None:
+            timeout = format_duration(timeout_s, lang)
+        else:
+            timeout = t(lang, "timed_out.default_timeout")
+        text = t(lang, "timed_out.text", timeout=timeout, **common)
+        extra = [_section(t(lang, "timed_out.next"))]
         if req.backup_id:
-            fields.append(_t("field.backup_id", value=_code(req.backup_id)))
+            fields.append(t(lang, "field.backup_id", value=_code(req.backup_id)))
         if req.progress is not None:
-            fields.append(_t("progress", bar=_progress_bar(req.progress), percent=req.progress))
+            fields.append(t(lang, "progress", bar=_progress_bar(req.progress), percent=req.progress))
     elif req.state is State.REJECTED:
-        text = _t("rejected.text", decider=_mention(req.decided_by), **common)
+        text = t(lang, "rejected.text", decider=_mention(req.decided_by, lang), **common)
         if req.decision_reason:
-            fields = [_t("rejected.reason", value=_user_text(req.decision_reason, _MAX_ERROR))]
+            fields = [t(lang, "rejected.reason", value=_user_text(req.decision_reason, _MAX_ERROR))]
     elif req.state is State.EXPIRED:
-        text = _t("expired.text", **common)
+        text = t(lang, "expired.text", **common)
     else:
-        raise ValueError(_t("final.not_final", state=req.state.value))
+        raise ValueError(f"final_reply needs a request in a final state, not {req.state.value}")
     return Message(text=text, blocks=[_section(text), *extra, *_fields(fields)])
 
 
 # --- replies to commands --------------------------------------------------------------------------
 
 
-def error_ephemeral(problem: str, usage: str | None = None) -> Message:
-    """A private answer saying what is wrong and, when known, the syntax that works."""
-    safe_problem = _user_text(problem, _MAX_PROBLEM)
-    text = _t("error.text", problem=safe_problem)
+def error_ephemeral(problem: str, usage: str | None = None, *, lang: str) -> Message:
+    """A private answer saying what is wrong and, when known, the syntax that works.
+
+    ``problem`` and ``usage`` may be :class:`~bot.i18n.Text` (said in ``lang``) or text already in
+    the reader's language (a cloud message); either is escaped.
+    """
+    safe_problem = _user_text(localize(problem, lang), _MAX_PROBLEM)
+    text = t(lang, "error.text", problem=safe_problem)
     blocks = [_section(text)]
     if usage:
-        blocks.append(_section(_t("error.usage", usage=_user_text(usage, _MAX_USAGE))))
+        blocks.append(_section(t(lang, "error.usage", usage=_user_text(localize(usage, lang), _MAX_USAGE))))
     return Message(text=text, blocks=blocks)
 
 
-def help_message(usage: str, notes: list[str]) -> Message:
-    """``/backup help``: the usage block and notes about this deployment.
+def cloud_error(error: object, *, lang: str) -> Message:
+    """A private answer: the cloud refused or could not be reached (its words, shown escaped)."""
+    return error_ephemeral(t(lang, "cloud.answered", error=error), None, lang=lang)
 
-    ``notes`` are the bot's own mrkdwn (they may mention people on purpose); callers escape any
-    user-derived part of a note with :func:`bot.slack.text.escape`.
+
+def help_message(usage: str, notes: list[str], *, lang: str) -> Message:
+    """``/backup help``: the usage block (a :class:`~bot.i18n.Text` is said in ``lang``) and notes
+    about this deployment.
+
+    ``notes`` are the bot's own mrkdwn, already in ``lang`` (they may mention people on purpose);
+    callers escape any user-derived part of a note with :func:`bot.slack.text.escape`.
     """
     blocks = [
-        _section(_t("help.title")),
-        _section(_t("help.usage", usage=_user_text(usage, 2500))),
+        _section(t(lang, "help.title")),
+        _section(t(lang, "help.usage", usage=_user_text(localize(usage, lang), 2500))),
     ]
-    shown = [_t("help.note", note=_clip(note, _MAX_NOTE)) for note in notes[:_MAX_NOTES]]
+    shown = [t(lang, "help.note", note=_clip(note, _MAX_NOTE)) for note in notes[:_MAX_NOTES]]
     if shown:
         blocks.append(_section("\n".join(shown)))
-    return Message(text=_t("help.fallback"), blocks=blocks)
+    return Message(text=t(lang, "help.fallback"), blocks=blocks)
 
 
-def received(req: BackupRequest) -> Message:
+def received(req: BackupRequest, *, lang: str) -> Message:
     """The private acknowledgement of ``/backup create``: what was recorded and where to look."""
-    text = _t(
+    text = t(
+        lang,
         "received.text",
         request_id=_code(req.id),
         name=_code(req.backup_name, _MAX_NAME),
-        instance=_instance_short(req),
+        instance=_instance_short(req, lang),
     )
-    lines = [text, _t("received.next", channel=_channel(req.channel_id))]
+    lines = [text, t(lang, "received.next", channel=_channel(req.channel_id, lang))]
     if req.needs_approval:
-        lines.append(_t("received.approval"))
+        lines.append(t(lang, "received.approval"))
     return Message(text=text, blocks=[_section("\n".join(lines))])
 
 
-def looking_up() -> Message:
+def looking_up(*, lang: str) -> Message:
     """The private acknowledgement of a lookup answered later through the response URL."""
-    text = _t("looking_up.text")
-    return Message(text=text, blocks=[_section(text)])
+    return _simple(t(lang, "looking_up.text"))
 
 
-def unavailable() -> Message:
+def unavailable(*, lang: str) -> Message:
     """The private answer when the bot's store cannot be reached: nothing was recorded."""
-    text = _t("unavailable.text")
-    return Message(text=text, blocks=[_section(text)])
+    return _simple(t(lang, "unavailable.text"))
 
 
-def instance_not_found(ref: str, suggestions: list[str]) -> Message:
+def instance_not_found(ref: str, suggestions: list[str], *, lang: str) -> Message:
     """No instance has that name or ID; ``suggestions`` are close names (shown escaped)."""
-    text = _t("instance_not_found.text", ref=_code(ref, _MAX_INSTANCE))
+    text = t(lang, "instance_not_found.text", ref=_code(ref, _MAX_INSTANCE))
     lines = [text]
     if suggestions:
         names = ", ".join(_code(name, _MAX_INSTANCE) for name in suggestions[:_MAX_SUGGESTIONS])
-        lines.append(_t("instance_not_found.suggest", names=names))
+        lines.append(t(lang, "instance_not_found.suggest", names=names))
     return Message(text=text, blocks=[_section("\n".join(lines))])
 
 
+def ambiguous_instance(ref: str, choices: list[tuple[str, str]], *, lang: str) -> Message:
+    """Several instances have that exact name; ``choices`` are their (ID, name), shown as IDs."""
+    ids = ", ".join(_code(instance_id) for instance_id, _ in choices[:_MAX_SUGGESTIONS])
+    return _simple(
+        t(lang, "instance.ambiguous", count=len(choices), ref=_code(ref, _MAX_INSTANCE), choices=ids)
+    )
+
+
 def invite_hint(req: BackupRequest) -> Message:
-    """Private note: the bot is not in the request's channel yet and keeps trying."""
-    text = _t("not_in_channel.hint", channel=_channel(req.channel_id), request_id=_code(req.id))
-    return Message(text=text, blocks=[_section(text)])
+    """Private note to the requester: the bot is not in the request's channel yet and keeps trying."""
+    lang = _lang(req)
+    channel = _channel(req.channel_id, lang)
+    return _simple(t(lang, "not_in_channel.hint", channel=channel, request_id=_code(req.id)))
 
 
 def gave_up_not_in_channel(req: BackupRequest) -> Message:
-    """Private note: the bot was never invited, so the request was dropped and nothing was made."""
-    text = _t("not_in_channel.gave_up", channel=_channel(req.channel_id), request_id=_code(req.id))
-    return Message(text=text, blocks=[_section(text)])
+    """Private note to the requester: the bot was never invited, so nothing was made."""
+    lang = _lang(req)
+    channel = _channel(req.channel_id, lang)
+    return _simple(t(lang, "not_in_channel.gave_up", channel=channel, request_id=_code(req.id)))
 
 
 def busy_notice(req: BackupRequest, error_msg: str) -> Message:
     """Thread reply: the cloud said the instance is busy; the create is retried automatically."""
-    reason = _user_text(error_msg, _MAX_ERROR) if error_msg else _t("busy.no_reason")
-    text = _t("busy.text", reason=reason)
-    return Message(text=text, blocks=[_section(text)])
+    lang = _lang(req)
+    reason = _user_text(error_msg, _MAX_ERROR) if error_msg else t(lang, "busy.no_reason")
+    return _simple(t(lang, "busy.text", reason=reason))
 
 
-def status_message(item: BackupRequest | BackupRecord) -> Message:
-    """``/backup status``: a request the bot knows, or a backup found in the cloud."""
+def status_message(item: BackupRequest | BackupRecord, *, lang: str) -> Message:
+    """``/backup status``: a request the bot knows, or a backup found in the cloud, in the
+    language of the person who asked."""
     if isinstance(item, BackupRequest):
-        return parent_message(item)
-    return record_status(item)
+        return parent_message(item, lang=lang)
+    return record_status(item, lang=lang)
 
 
-def record_status(record: BackupRecord) -> Message:
+def record_status(record: BackupRecord, *, lang: str) -> Message:
     """A backup as the cloud lists it (``/backup status`` for a backup the bot did not track)."""
-    emoji, word = STATUS_LABELS[record.status]
+    emoji, word = STATUS_EMOJI[record.status], _status_word(record.status, lang)
     name = _code(record.name, _MAX_NAME)
     if record.instance_name:
-        instance = _t(
+        instance = t(
+            lang,
             "instance.with_id",
             name=_user_text(record.instance_name, _MAX_INSTANCE),
             id=_code(record.instance_id),
         )
     else:
         instance = _code(record.instance_id)
+    started = format_time(record.begin_time) if record.begin_time else t(lang, "unknown")
     fields = [
-        _t("field.backup_id", value=_code(record.id)),
-        _t("field.instance", value=instance),
-        _t("field.status", value=f"{emoji} {word}"),
-        _t("field.started", value=format_time(record.begin_time) if record.begin_time else _t("unknown")),
+        t(lang, "field.backup_id", value=_code(record.id)),
+        t(lang, "field.instance", value=instance),
+        t(lang, "field.status", value=f"{emoji} {word}"),
+        t(lang, "field.started", value=started),
     ]
     if record.end_time:
-        fields.append(_t("field.finished", value=format_time(record.end_time)))
+        fields.append(t(lang, "field.finished", value=format_time(record.end_time)))
     if record.status.finished:
-        fields.append(_t("field.size", value=format_size(record.size)))
+        fields.append(t(lang, "field.size", value=format_size(record.size, lang)))
         duration = (
-            format_duration(record.take_up_time * 60)
+            format_duration(record.take_up_time * 60, lang)
             if record.take_up_time is not None
-            else _duration(record.begin_time, record.end_time)
+            else _duration(record.begin_time, record.end_time, lang)
         )
-        fields.append(_t("field.duration", value=duration))
+        fields.append(t(lang, "field.duration", value=duration))
     if record.fail_reason:
-        fields.append(_t("field.reason", value=_user_text(record.fail_reason, _MAX_ERROR)))
-    blocks = [_section(_t("record.title", emoji=emoji, name=name, status=word)), *_fields(fields)]
+        fields.append(t(lang, "field.reason", value=_user_text(record.fail_reason, _MAX_ERROR)))
+    blocks = [_section(t(lang, "record.title", emoji=emoji, name=name, status=word)), *_fields(fields)]
     if record.description:
-        blocks.append(_section(_t("description", value=_user_text(record.description, _MAX_DESCRIPTION))))
-    return Message(text=_t("record.fallback", name=name, status=word), blocks=blocks)
+        description = _user_text(record.description, _MAX_DESCRIPTION)
+        blocks.append(_section(t(lang, "description", value=description)))
+    return Message(text=t(lang, "record.fallback", name=name, status=word), blocks=blocks)
 
 
-def backup_list_message(instance_name: str, records: list[BackupRecord]) -> Message:
+def backup_list_message(instance_name: str, records: list[BackupRecord], *, lang: str) -> Message:
     """``/backup list``: the latest backups of one instance, newest first as given."""
-    instance = _user_text(instance_name, _MAX_INSTANCE) or _t("unknown")
+    instance = _user_text(instance_name, _MAX_INSTANCE) or t(lang, "unknown")
     if not records:
-        text = _t("list.empty", instance=instance)
-        return Message(text=text, blocks=[_section(text)])
-    blocks: list[Block] = [_section(_t("list.title", instance=instance, count=len(records))), _divider()]
+        return _simple(t(lang, "list.empty", instance=instance))
+    title = t(lang, "list.title", instance=instance, count=len(records))
+    blocks: list[Block] = [_section(title), _divider()]
     for record in records[:_MAX_LIST_ITEMS]:
-        emoji, word = STATUS_LABELS[record.status]
-        when = format_time(record.begin_time) if record.begin_time else _t("unknown")
-        item = _t(
+        when = format_time(record.begin_time) if record.begin_time else t(lang, "unknown")
+        item = t(
+            lang,
             "list.item",
-            emoji=emoji,
+            emoji=STATUS_EMOJI[record.status],
             name=_code(record.name, _MAX_NAME),
-            status=word,
+            status=_status_word(record.status, lang),
             when=when,
-            size=format_size(record.size),
+            size=format_size(record.size, lang),
             backup_id=_code(record.id),
         )
         blocks.append(_section(item))
     if len(records) > _MAX_LIST_ITEMS:
-        blocks.append(_context(_t("list.more", count=len(records) - _MAX_LIST_ITEMS)))
-    return Message(text=_t("list.fallback", instance=instance, count=len(records)), blocks=blocks)
+        blocks.append(_context(t(lang, "list.more", count=len(records) - _MAX_LIST_ITEMS)))
+    return Message(text=t(lang, "list.fallback", instance=instance, count=len(records)), blocks=blocks)

@@ -20,25 +20,26 @@ class Decision:
     refusal: blocks.Message | None  # private answer to the clicker when nothing changed
 
 
-async def check(services: Services, request_id: str, user_id: str) -> Decision:
-    """May ``user_id`` decide ``request_id`` now? (No change is made.)"""
+async def check(services: Services, request_id: str, user_id: str, *, lang: str) -> Decision:
+    """May ``user_id`` decide ``request_id`` now? (No change is made.) A refusal is private to the
+    clicker, so it is in their language (``lang``), not the requester's."""
     request = await services.store.get(request_id)
     if request is None:
-        return Decision(None, blocks.request_gone())
+        return Decision(None, blocks.request_gone(lang=lang))
     if request.state is not State.PENDING_APPROVAL:
-        return Decision(request, blocks.already_decided(request))
+        return Decision(request, blocks.already_decided(request, lang=lang))
     role = await services.access.role(user_id) or Role.NONE
     verdict = can_decide(services.policy, role, user_id, request.user_id)
     if verdict.reason is not None:
         helpers = await services.access.mentions(Role.APPROVER)
-        return Decision(request, blocks.cannot_decide(verdict.reason.value, helpers))
+        return Decision(request, blocks.cannot_decide(verdict.reason.value, helpers, lang=lang))
     return Decision(request, None)
 
 
 async def decide(
-    services: Services, request_id: str, user_id: str, *, approve: bool, reason: str = ""
+    services: Services, request_id: str, user_id: str, *, approve: bool, lang: str, reason: str = ""
 ) -> Decision:
-    allowed = await check(services, request_id, user_id)
+    allowed = await check(services, request_id, user_id, lang=lang)
     if allowed.refusal is not None:
         return allowed
     target = State.APPROVED if approve else State.REJECTED
@@ -52,7 +53,8 @@ async def decide(
         )
     except TransitionRefused:
         current = await services.store.get(request_id)
-        return Decision(current, blocks.already_decided(current) if current else blocks.request_gone())
+        refusal = blocks.already_decided(current, lang=lang) if current else blocks.request_gone(lang=lang)
+        return Decision(current, refusal)
     await services.scheduler.schedule(request_key(request_id), {})
     await services.record(
         AuditEntry(

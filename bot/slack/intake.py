@@ -1,5 +1,8 @@
 """Taking a backup request, the same way from the slash command and from the form: authorize from
-the policy, record it atomically (de-duplicated), schedule the worker, audit — Redis only."""
+the policy, record it atomically (de-duplicated), schedule the worker, audit — Redis only.
+
+Answers are in the asker's language (``lang``). The request records that language only when the
+cache knew it; otherwise it stays empty and the worker asks Slack before posting anything."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.domain.policy import Role
 from bot.domain.request import BackupRequest
+from bot.i18n import Lang
 from bot.services import Services
 from bot.slack import blocks
 from bot.store.audit import AuditAction, AuditEntry
@@ -27,18 +31,18 @@ class Ask:
     response_url: str = ""
 
 
-async def refuse(services: Services, user_id: str) -> blocks.Message:
+async def refuse(services: Services, user_id: str, *, lang: str) -> blocks.Message:
     """Audit the refusal of someone with no role; the private answer names who can help."""
     await services.record(
         AuditEntry(actor=user_id, action=AuditAction.REFUSED, detail="no role in the policy")
     )
-    return blocks.no_role(await services.access.mentions(Role.APPROVER))
+    return blocks.no_role(await services.access.mentions(Role.APPROVER), lang=lang)
 
 
-async def refusal_for(services: Services, user_id: str) -> blocks.Message | None:
+async def refusal_for(services: Services, user_id: str, *, lang: str) -> blocks.Message | None:
     """The private refusal for someone with no role, or None when they may ask."""
     if await services.access.role(user_id) is Role.NONE:
-        return await refuse(services, user_id)
+        return await refuse(services, user_id, lang=lang)
     return None
 
 
@@ -48,11 +52,12 @@ class Taken:
     refused: bool = False
 
 
-async def take(services: Services, ask: Ask, *, dedupe_key: str) -> Taken:
-    """Record the request and schedule it; returns the private acknowledgement (or a refusal)."""
+async def take(services: Services, ask: Ask, *, dedupe_key: str, lang: str, known: Lang | None) -> Taken:
+    """Record the request and schedule it; returns the private acknowledgement (or a refusal) in
+    ``lang``. ``known`` is the asker's language when the cache knew it (stored on the request)."""
     role = await services.access.role(ask.user_id)
     if role is Role.NONE:
-        return Taken(await refuse(services, ask.user_id), refused=True)
+        return Taken(await refuse(services, ask.user_id, lang=lang), refused=True)
     request = BackupRequest(
         team_id=ask.team_id,
         channel_id=ask.channel_id,
@@ -62,7 +67,7 @@ async def take(services: Services, ask: Ask, *, dedupe_key: str) -> Taken:
         description=ask.description,
         reference=ask.reference,
         response_url=ask.response_url,
-        language=services.settings.default_language,
+        language=known or "",
         role=-1 if role is None else int(role),
     )
     request_id, created = await services.store.create(request, dedupe_key=dedupe_key)
@@ -78,4 +83,4 @@ async def take(services: Services, ask: Ask, *, dedupe_key: str) -> Taken:
                 detail=ask.reference,
             )
         )
-    return Taken(blocks.received(request.model_copy(update={"id": request_id})))
+    return Taken(blocks.received(request.model_copy(update={"id": request_id}), lang=lang))

@@ -1,5 +1,8 @@
 """Text that goes into Slack messages: escaping, dates, sizes and durations. Pure functions.
 
+Dates use Slack's ``<!date^…>`` token, so every reader sees them in their own time zone and Slack's
+own wording; sizes and durations are said in the reader's language (:mod:`bot.i18n`).
+
 Slack parses ``<…>`` in message text as links, mentions and ``<!channel>``-style broadcasts, and
 decodes exactly three entities; escaping those three makes any user text inert.
 """
@@ -8,6 +11,8 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, tzinfo
+
+from bot.i18n import SOURCE, t
 
 
 def escape(s: str) -> str:
@@ -31,10 +36,10 @@ def format_time(dt: datetime, fallback_tz: tzinfo = UTC) -> str:
 _SIZE_UNITS = ("MB", "GB", "TB", "PB")
 
 
-def format_size(mb: float | None) -> str:
-    """``512 MB``, ``1.5 GB``, ``2 TB``; an unknown size is ``unknown``."""
+def format_size(mb: float | None, lang: str = SOURCE) -> str:
+    """``512 MB``, ``1.5 GB``, ``2 TB``; an unknown size is ``unknown`` in ``lang``."""
     if mb is None or not math.isfinite(mb) or mb < 0:
-        return "unknown"
+        return t(lang, "unknown")
     value = float(mb)
     unit = _SIZE_UNITS[0]
     for unit in _SIZE_UNITS:
@@ -46,20 +51,22 @@ def format_size(mb: float | None) -> str:
     return f"{value:.1f} {unit}"
 
 
-def format_duration(seconds: float) -> str:
-    """``45 s``, ``1 min 5 s``, ``2 h 3 min``, ``1 d 4 h``: the two largest units, zeros left out.
+def format_duration(seconds: float, lang: str = SOURCE) -> str:
+    """``45 s``, ``1 min 5 s``, ``2 h 3 min``, ``1 d 4 h`` (``1 分钟 5 秒`` in Chinese): the two
+    largest units, zeros left out.
 
     Negative durations are ``0 s``; infinite or NaN ones are ``unknown``.
     """
     if not math.isfinite(seconds):
-        return "unknown"
+        return t(lang, "unknown")
+    zero = t(lang, "unit.s", n=0)
     if seconds <= 0:
-        return "0 s"
+        return zero
     total = round(seconds)
     parts: list[tuple[int, str]] = []
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min"), (1, "s")):
+    for size, unit in ((86400, "unit.d"), (3600, "unit.h"), (60, "unit.min"), (1, "unit.s")):
         amount, total = divmod(total, size)
         parts.append((amount, unit))
     first = next((i for i, (amount, _) in enumerate(parts) if amount), len(parts) - 1)
-    shown = [f"{amount} {unit}" for amount, unit in parts[first : first + 2] if amount]
-    return " ".join(shown) or "0 s"
+    shown = [t(lang, unit, n=amount) for amount, unit in parts[first : first + 2] if amount]
+    return " ".join(shown) or zero

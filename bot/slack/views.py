@@ -3,16 +3,19 @@
 The backup form carries the channel it was opened from in ``private_metadata`` (a slash command
 knows it; a global shortcut does not, so the form then asks for a channel and Slack returns a
 ``response_url`` for it). Block and action IDs are stable so inline errors land on the right field.
+Every label, hint and error is from the message catalogs, in the language of the person the modal is
+for (``lang``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.cloud.models import Instance
 from bot.domain.request import BackupRequest
+from bot.i18n import localize, t
 from bot.slack.text import escape
 
 Block = dict[str, Any]
@@ -30,28 +33,6 @@ REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
 
 MAX_OPTIONS = 100  # Slack's limit for an options response
 REFERENCE_MAX = 200
-
-STRINGS: dict[str, str] = {
-    "form.title": "Take a backup",
-    "form.submit": "Back up",
-    "form.close": "Cancel",
-    "form.intro": "A manual TaurusDB backup. Progress appears in a thread in the channel.",
-    "form.instance": "Instance",
-    "form.instance.placeholder": "Type to search instances",
-    "form.name": "Backup name",
-    "form.name.hint": "4–64 characters: starts with a letter, then letters, digits, - and _.",
-    "form.description": "Description",
-    "form.description.hint": "Up to 256 characters on one line, without ! < \" = ' > &.",
-    "form.reference": "Change or incident reference",
-    "form.reference.hint": "For example CHG-1234 or INC-42; shown with the request.",
-    "form.channel": "Post the request in",
-    "reject.title": "Reject request",
-    "reject.submit": "Reject",
-    "reject.intro": "Reject backup {name} of {instance} requested by <@{user}>?",
-    "reject.reason": "Reason (optional)",
-    "option.description": "{status} · {engine}",
-    "option.engine": "MySQL {version}",
-}
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -85,52 +66,57 @@ def read_metadata(text: str) -> dict[str, str]:
     return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def backup_form(*, default_name: str, channel_id: str = "", response_url: str = "") -> dict[str, Any]:
+def backup_form(
+    *, default_name: str, lang: str, channel_id: str = "", response_url: str = ""
+) -> dict[str, Any]:
     """The backup form. Without a known channel it asks where to post (global shortcut)."""
-    s = STRINGS
+
+    def s(key: str) -> str:
+        return t(lang, key)
+
     blocks: list[Block] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": s["form.intro"]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": s("form.intro")}},
         _input(
             INSTANCE_BLOCK,
-            s["form.instance"],
+            s("form.instance"),
             {
                 "type": "external_select",
                 "action_id": INSTANCE_ACTION,
-                "placeholder": _plain(s["form.instance.placeholder"]),
+                "placeholder": _plain(s("form.instance.placeholder")),
                 "min_query_length": 0,
             },
         ),
         _input(
             NAME_BLOCK,
-            s["form.name"],
+            s("form.name"),
             {
                 "type": "plain_text_input",
                 "action_id": NAME_ACTION,
                 "initial_value": default_name,
                 "max_length": 64,
             },
-            hint=s["form.name.hint"],
+            hint=s("form.name.hint"),
         ),
         _input(
             DESCRIPTION_BLOCK,
-            s["form.description"],
+            s("form.description"),
             {"type": "plain_text_input", "action_id": DESCRIPTION_ACTION, "max_length": 256},
             optional=True,
-            hint=s["form.description.hint"],
+            hint=s("form.description.hint"),
         ),
         _input(
             REFERENCE_BLOCK,
-            s["form.reference"],
+            s("form.reference"),
             {"type": "plain_text_input", "action_id": REFERENCE_ACTION, "max_length": REFERENCE_MAX},
             optional=True,
-            hint=s["form.reference.hint"],
+            hint=s("form.reference.hint"),
         ),
     ]
     if not channel_id:
         blocks.append(
             _input(
                 CHANNEL_BLOCK,
-                s["form.channel"],
+                s("form.channel"),
                 {
                     "type": "conversations_select",
                     "action_id": CHANNEL_ACTION,
@@ -143,33 +129,39 @@ def backup_form(*, default_name: str, channel_id: str = "", response_url: str = 
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,
-        "title": _plain(s["form.title"]),
-        "submit": _plain(s["form.submit"]),
-        "close": _plain(s["form.close"]),
+        "title": _plain(s("form.title")),
+        "submit": _plain(s("form.submit")),
+        "close": _plain(s("form.close")),
         "private_metadata": form_metadata(channel_id, response_url),
         "blocks": blocks,
     }
 
 
-def reject_form(request: BackupRequest) -> dict[str, Any]:
-    s = STRINGS
-    intro = s["reject.intro"].format(
-        name=escape(request.backup_name),
+def reject_form(request: BackupRequest, *, lang: str) -> dict[str, Any]:
+    """Reject with an optional reason, in the language of the approver who clicked Reject."""
+
+    def s(key: str) -> str:
+        return t(lang, key)
+
+    intro = t(
+        lang,
+        "reject.intro",
+        name=f"`{escape(request.backup_name)}`",
         instance=escape(request.instance_name or request.instance_ref),
-        user=request.user_id,
+        requester=f"<@{request.user_id}>",
     )
     return {
         "type": "modal",
         "callback_id": REJECT_CALLBACK,
-        "title": _plain(s["reject.title"]),
-        "submit": _plain(s["reject.submit"]),
-        "close": _plain(STRINGS["form.close"]),
+        "title": _plain(s("reject.title")),
+        "submit": _plain(s("reject.submit")),
+        "close": _plain(s("form.close")),
         "private_metadata": json.dumps({"request_id": request.id}),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
             _input(
                 REASON_BLOCK,
-                s["reject.reason"],
+                s("reject.reason"),
                 {
                     "type": "plain_text_input",
                     "action_id": REASON_ACTION,
@@ -182,7 +174,7 @@ def reject_form(request: BackupRequest) -> dict[str, Any]:
     }
 
 
-def instance_options(instances: Sequence[Instance], query: str) -> list[dict[str, Any]]:
+def instance_options(instances: Sequence[Instance], query: str, *, lang: str) -> list[dict[str, Any]]:
     """Options for the instance select: ACTIVE instances only, filtered by what was typed
     (name or ID, case-insensitive), names first."""
     needle = query.strip().lower()
@@ -195,9 +187,8 @@ def instance_options(instances: Sequence[Instance], query: str) -> list[dict[str
     options = []
     for instance in matches[:MAX_OPTIONS]:
         version = instance.datastore.version if instance.datastore and instance.datastore.version else "?"
-        description = STRINGS["option.description"].format(
-            status=instance.status, engine=STRINGS["option.engine"].format(version=version)
-        )
+        engine = t(lang, "option.engine", version=version)
+        description = t(lang, "option.description", status=instance.status, engine=engine)
         options.append(
             {
                 "text": _plain(instance.name[:75]),
@@ -224,11 +215,16 @@ def submitted_values(view: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def notice(text: str) -> dict[str, Any]:
+def field_errors(errors: Mapping[str, str], *, lang: str) -> dict[str, str]:
+    """``response_action: errors`` for the modal: each problem said in ``lang``, within Slack's limit."""
+    return {block: localize(problem, lang)[:2000] for block, problem in errors.items()}
+
+
+def notice(text: str, *, lang: str) -> dict[str, Any]:
     """A modal that only says something (e.g. a refusal to someone who used the shortcut)."""
     return {
         "type": "modal",
-        "title": _plain(STRINGS["form.title"]),
-        "close": _plain(STRINGS["form.close"]),
+        "title": _plain(t(lang, "form.title")),
+        "close": _plain(t(lang, "form.close")),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}],
     }

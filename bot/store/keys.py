@@ -91,4 +91,10 @@ GROUP_IDS = tagged("groups", "ids")  # hash: handle → usergroup ID (for <!subt
 GROUPS_SYNCED = tagged("groups", "synced")  # string with a TTL: present while the cache is fresh
 INSTANCES = tagged("instances")  # string: JSON list of instances, with a TTL
 
+
+def user_language(user_id: str) -> str:
+    """String with a TTL: the language (``en-us`` | ``zh-cn``) a Slack user reads, from their locale."""
+    return tagged("lang", user_id)
+
+
 METRICS = tagged("metrics")  # hash: counter name → value, shared by every process

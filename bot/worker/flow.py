@@ -5,10 +5,11 @@ request's stored state, does at most one side effect, records it, and moves on; 
 anywhere re-runs the same step after its lease ends, and the records (CAS state changes, ``*_ts``
 markers, ``create_attempted``) keep a retry from doing anything twice.
 
-Order of a request: resolve the instance and decide who must approve (both private: a typo or a
-missing role leaves no trace in the channel), post the parent message (an approval request with
-buttons when needed), wait for the decision, create the backup, announce it, hand it to the poller,
-and finally report the result in the thread.
+Order of a request: settle the requester's language (their Slack locale; every message about the
+request and every cloud call made for it uses it), resolve the instance and decide who must approve
+(both private: a typo or a missing role leaves no trace in the channel), post the parent message (an
+approval request with buttons when needed), wait for the decision, create the backup, announce it,
+hand it to the poller, and finally report the result in the thread.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.cloud.errors import (
 from bot.cloud.models import CreateBackupResult
 from bot.domain.policy import Role, needs_approval
 from bot.domain.request import BackupRequest, State, utcnow
+from bot.i18n.readers import UserLanguages
 from bot.services import Services
 from bot.slack import blocks
 from bot.store.audit import AuditAction, AuditEntry
@@ -89,6 +91,7 @@ class RequestFlow:
     services: Services
     slack: SlackOut
     cloud: TaurusDB
+    languages: UserLanguages
 
     @property
     def store(self) -> RequestStore:
@@ -121,6 +124,10 @@ class RequestFlow:
 
     async def _step(self, request: BackupRequest) -> Outcome | None:
         """Do the next thing for ``request``; None means "look again", else the outcome."""
+        if not request.language:
+            # The web process did not know the requester's locale: find it before saying anything.
+            await self.store.set_once(request.id, "language", await self.languages.resolve(request.user_id))
+            return None
         if request.state is State.RECEIVED:
             if not request.instance_id:
                 return await self._resolve_instance(request)
@@ -182,20 +189,17 @@ class RequestFlow:
         try:
             instance = await self.cloud.find_instance(request.instance_ref, language=request.language)
         except InstanceNotFound as exc:
-            return await self._refuse_privately(
-                request, blocks.instance_not_found(exc.ref, exc.suggestions), "InstanceNotFound", str(exc)
-            )
+            message = blocks.instance_not_found(exc.ref, exc.suggestions, lang=request.language)
+            return await self._refuse_privately(request, message, blocks.INSTANCE_NOT_FOUND, str(exc))
         except AmbiguousInstance as exc:
-            return await self._refuse_privately(
-                request, blocks.error_ephemeral(str(exc), None), "AmbiguousInstance", str(exc)
-            )
+            message = blocks.ambiguous_instance(exc.ref, exc.choices, lang=request.language)
+            return await self._refuse_privately(request, message, blocks.AMBIGUOUS_INSTANCE, str(exc))
         except CloudError as exc:
             if request.create_tries < MAX_CREATE_TRIES and exc.retryable:
                 await self.store.update(request.id, create_tries=request.create_tries + 1)
                 return Outcome.later(backoff(request.create_tries))
-            return await self._refuse_privately(
-                request, blocks.error_ephemeral(f"the cloud answered: {exc}", None), "cloud", str(exc)
-            )
+            message = blocks.cloud_error(exc, lang=request.language)
+            return await self._refuse_privately(request, message, "cloud", str(exc))
         await self.store.update(
             request.id, instance_id=instance.id, instance_name=instance.name, create_tries=0
         )
@@ -209,7 +213,8 @@ class RequestFlow:
             return Outcome.later(5.0)  # group membership not synced yet; the sync is scheduled
         if role is Role.NONE:
             helpers = await self.services.access.mentions(Role.APPROVER)
-            return await self._refuse_privately(request, blocks.no_role(helpers), "not_authorized", "no role")
+            message = blocks.no_role(helpers, lang=request.language)
+            return await self._refuse_privately(request, message, blocks.NOT_AUTHORIZED, "no role")
         if needs_approval(policy, role, request.instance_name, request.instance_id):
             expires = utcnow() + timedelta(seconds=policy.expires_after)
             if await self._move(
@@ -241,16 +246,16 @@ class RequestFlow:
                     request,
                     target,
                     request.state,
-                    error_code="slack.not_in_channel",
+                    error_code=blocks.NOT_IN_CHANNEL,
                     error_msg="the bot was never invited to the channel",
                 )
                 await self.slack.tell_requester(request, blocks.gave_up_not_in_channel(request))
                 return Outcome.finished()
-            if await self.store.set_once(request.id, "error_code", "slack.not_in_channel"):
+            if await self.store.set_once(request.id, "error_code", blocks.NOT_IN_CHANNEL):
                 await self.slack.tell_requester(request, blocks.invite_hint(request))
             return Outcome.later(NOT_IN_CHANNEL_RETRY_SECONDS)
         await self.store.set_once(request.id, "parent_ts", ts)
-        if request.error_code == "slack.not_in_channel":
+        if request.error_code == blocks.NOT_IN_CHANNEL:
             await self.store.update(request.id, error_code="")
         return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.i18n.readers import UserLanguages
 from bot.services import Services
 from bot.store.scheduler import Runner
 from bot.worker.flow import RequestFlow
@@ -17,7 +18,8 @@ def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
     assert services.cloud is not None, "a worker needs the cloud client"
     settings = services.settings
     slack = SlackOut(services.slack)
-    flow = RequestFlow(services, slack, services.cloud)
+    languages = UserLanguages.of(services)
+    flow = RequestFlow(services, slack, services.cloud, languages)
     poller = Poller(
         store=services.store,
         scheduler=services.scheduler,
@@ -34,7 +36,8 @@ def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
             "req": flow.advance,
             "expire": flow.expire,
             "poll": poller.tick,
-            "lookup": Lookups(services.cloud).answer,
+            "lookup": Lookups(services.cloud, languages).answer,
+            "locale": languages.fill,
             "instances": chores.refresh_instances,
             "groups": chores.sync_groups,
             "auditpost": chores.post_audit,

@@ -17,6 +17,7 @@ from bot.cloud.client import TaurusDB
 from bot.cloud.errors import CloudError
 from bot.cloud.models import BackupRecord, BackupStatus
 from bot.domain.request import BackupRequest, State, utcnow
+from bot.i18n import as_lang
 from bot.slack import blocks
 from bot.store.requests import RequestStore, TransitionRefused
 from bot.store.scheduler import Lease, Outcome, Scheduler
@@ -60,7 +61,7 @@ class Poller:
         try:
             records = await self._list_since(oldest)
             for request in watching:
-                record = records.get(request.backup_id) or await self._lookup(request.backup_id)
+                record = records.get(request.backup_id) or await self._lookup(request)
                 await self._apply(request, record)
             await self._refresh_progress([r for r in watching if r.state is State.BUILDING])
         except CloudError as exc:
@@ -70,9 +71,10 @@ class Poller:
     async def _list_since(self, since: datetime) -> dict[str, BackupRecord]:
         return {r.id: r async for r in self.cloud.iter_backups(begin_time=since, backup_type="manual")}
 
-    async def _lookup(self, backup_id: str) -> BackupRecord | None:
-        page = await self.cloud.list_backups(backup_id=backup_id)
-        return next((r for r in page.backups if r.id == backup_id), None)
+    async def _lookup(self, request: BackupRequest) -> BackupRecord | None:
+        """One backup the list missed, fetched for its requester (its fail reason is shown to them)."""
+        page = await self.cloud.list_backups(backup_id=request.backup_id, language=as_lang(request.language))
+        return next((r for r in page.backups if r.id == request.backup_id), None)
 
     async def _apply(self, request: BackupRequest, record: BackupRecord | None) -> None:
         if record is not None and record.status is not BackupStatus.BUILDING:
@@ -83,7 +85,7 @@ class Poller:
                 end_time=record.end_time or utcnow(),
                 size_mb=record.size,
                 progress=100 if record.status.succeeded else request.progress,
-                error_msg=record.fail_reason or ("" if record.status.succeeded else "the backup failed"),
+                error_msg=record.fail_reason or "",  # none: the reply says the cloud gave no reason
             )
             await self.store.untrack(self.project_id, request.id)
             return

@@ -1,4 +1,5 @@
-"""Block Kit builders and text safety: valid for slack_sdk, within Slack's limits, nothing live leaks."""
+"""Block Kit builders and text safety: valid for slack_sdk, within Slack's limits, nothing live leaks —
+in every language the bot speaks."""
 
 from __future__ import annotations
 
@@ -15,12 +16,20 @@ from slack_sdk.models.blocks import Block
 from bot.cloud.models import BackupRecord, BackupStatus
 from bot.domain.grammar import USAGE, USAGES
 from bot.domain.request import BackupRequest, State
+from bot.i18n import LANGUAGES
 from bot.slack import blocks as kit
 from bot.slack.blocks import (
     Message,
+    already_decided,
+    ambiguous_instance,
+    audit_list,
+    audit_not_allowed,
     backup_list_message,
     busy_notice,
+    cannot_decide,
+    cloud_error,
     created_reply,
+    decision_reply,
     error_ephemeral,
     final_reply,
     gave_up_not_in_channel,
@@ -28,15 +37,19 @@ from bot.slack.blocks import (
     instance_not_found,
     invite_hint,
     looking_up,
+    no_role,
     parent_message,
     received,
     record_status,
+    request_gone,
     status_message,
     unavailable,
 )
 from bot.slack.text import escape, format_duration, format_size, format_time
 
 EVIL = "<!channel> <@U123> <http://evil|x> & stuff"
+LANGS = list(LANGUAGES)
+EN = "en-us"
 INSTANCE_ID = "0123456789abcdef0123456789abcdefin07"
 BEGIN = datetime(2024, 3, 9, 7, 5, 1, tzinfo=UTC)
 
@@ -94,14 +107,19 @@ def record(status: BackupStatus = BackupStatus.COMPLETED, **changes: Any) -> Bac
 
 
 def all_messages(req: BackupRequest) -> list[Message]:
+    lang = req.language
     messages = [
         parent_message(req),
+        parent_message(req, ["<@UAPPROVER>"]),
         created_reply(req),
-        status_message(req),
-        received(req),
+        decision_reply(req),
+        status_message(req, lang=lang),
+        received(req, lang=lang),
+        already_decided(req, lang=lang),
         invite_hint(req),
         gave_up_not_in_channel(req),
         busy_notice(req, req.error_msg),
+        busy_notice(req, ""),
     ]
     if req.state.final:
         messages.append(final_reply(req, timeout_s=3600))
@@ -205,49 +223,71 @@ def test_format_duration(seconds: float, expected: str) -> None:
 # --- every builder is valid Block Kit -------------------------------------------------------------
 
 
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("state", list(State))
-def test_request_messages_are_valid_in_every_state(state: State) -> None:
-    for message in all_messages(request(state)):
+def test_request_messages_are_valid_in_every_state(state: State, lang: str) -> None:
+    for message in all_messages(request(state, language=lang)):
         assert_valid(message)
         assert_inert(message)
 
 
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("state", list(State))
-def test_request_messages_with_minimal_fields_are_valid(state: State) -> None:
+def test_request_messages_with_minimal_fields_are_valid(state: State, lang: str) -> None:
     minimal = BackupRequest(
-        channel_id="C1", user_id="UREQ1", instance_ref="db1", backup_name="abcd", state=state
+        channel_id="C1", user_id="UREQ1", instance_ref="db1", backup_name="abcd", state=state, language=lang
     )
     for message in all_messages(minimal):
         assert_valid(message)
         assert_inert(message)
 
 
-def test_command_replies_are_valid() -> None:
+def command_replies(lang: str) -> list[Message]:
     many = [record(name=f"b-{i:03d}") for i in range(60)]
-    messages = [
-        error_ephemeral("the backup name is missing", USAGES["create"]),
-        error_ephemeral("something broke", None),
-        help_message(USAGE, ["Policy: open default, everyone is an operator.", "Ask <@UAPPROVER>."]),
-        help_message(USAGE, []),
-        looking_up(),
-        unavailable(),
-        instance_not_found("prod-mian", ["prod-main", "prod-main-2"]),
-        instance_not_found("nothing-like-it", []),
-        busy_notice(request(State.CREATING), ""),
-        status_message(record()),
-        status_message(record(BackupStatus.BUILDING, end_time=None, take_up_time=None, size=None)),
-        status_message(record(BackupStatus.FAILED, fail_reason="disk full", instance_name=None)),
-        backup_list_message("prod-main", [record(), record(BackupStatus.BUILDING, begin_time=None)]),
-        backup_list_message("prod-main", []),
-        backup_list_message("prod-main", many),
+    return [
+        error_ephemeral("the backup name is missing", USAGES["create"], lang=lang),
+        error_ephemeral("something broke", None, lang=lang),
+        cloud_error("HTTP 503 DBS.108000: busy", lang=lang),
+        help_message(
+            USAGE, ["Policy: open default, everyone is an operator.", "Ask <@UAPPROVER>."], lang=lang
+        ),
+        help_message(USAGE, [], lang=lang),
+        looking_up(lang=lang),
+        unavailable(lang=lang),
+        instance_not_found("prod-mian", ["prod-main", "prod-main-2"], lang=lang),
+        instance_not_found("nothing-like-it", [], lang=lang),
+        ambiguous_instance(
+            "prod-main", [(INSTANCE_ID, "prod-main"), ("b" * 32 + "in07", "prod-main")], lang=lang
+        ),
+        busy_notice(request(State.CREATING, language=lang), ""),
+        status_message(record(), lang=lang),
+        status_message(record(BackupStatus.BUILDING, end_time=None, take_up_time=None, size=None), lang=lang),
+        status_message(record(BackupStatus.FAILED, fail_reason="disk full", instance_name=None), lang=lang),
+        backup_list_message(
+            "prod-main", [record(), record(BackupStatus.BUILDING, begin_time=None)], lang=lang
+        ),
+        backup_list_message("prod-main", [], lang=lang),
+        backup_list_message("prod-main", many, lang=lang),
+        no_role(["<@UAPPROVER>"], lang=lang),
+        no_role([], lang=lang),
+        cannot_decide("own_request", [], lang=lang),
+        cannot_decide("not_an_approver", ["<@UAPPROVER>"], lang=lang),
+        request_gone(lang=lang),
+        audit_not_allowed(lang=lang),
+        audit_list([], lang=lang),
+        audit_list(["a line", "another line"], lang=lang),
     ]
-    for message in messages:
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_command_replies_are_valid(lang: str) -> None:
+    for message in command_replies(lang):
         assert_valid(message)
         assert_inert(message)
 
 
 def test_long_lists_stay_under_the_block_limit_and_say_how_many_more() -> None:
-    message = backup_list_message("prod-main", [record(name=f"b-{i:03d}") for i in range(60)])
+    message = backup_list_message("prod-main", [record(name=f"b-{i:03d}") for i in range(60)], lang=EN)
     assert len(message.blocks) <= 50
     assert "20 more" in str(message.blocks[-1])
 
@@ -294,18 +334,21 @@ def test_evil_user_ids_are_not_turned_into_mentions() -> None:
     assert_inert(message)
 
 
-def test_evil_text_in_cloud_records_and_errors_is_escaped() -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_evil_text_in_cloud_records_and_errors_is_escaped(lang: str) -> None:
     evil_record = record(
         BackupStatus.FAILED, name=EVIL, description=EVIL, instance_name=EVIL, fail_reason=EVIL, id=EVIL
     )
     for message in (
-        status_message(evil_record),
-        backup_list_message(EVIL, [evil_record]),
-        error_ephemeral(EVIL, EVIL),
-        instance_not_found(EVIL, [EVIL]),
-        busy_notice(request(State.CREATING), EVIL),
-        invite_hint(request(State.RECEIVED, channel_id=EVIL)),
-        help_message(escape(EVIL), []),
+        status_message(evil_record, lang=lang),
+        backup_list_message(EVIL, [evil_record], lang=lang),
+        error_ephemeral(EVIL, EVIL, lang=lang),
+        cloud_error(EVIL, lang=lang),
+        instance_not_found(EVIL, [EVIL], lang=lang),
+        ambiguous_instance(EVIL, [(EVIL, EVIL)], lang=lang),
+        busy_notice(request(State.CREATING, language=lang), EVIL),
+        invite_hint(request(State.RECEIVED, channel_id=EVIL, language=lang)),
+        help_message(escape(EVIL), [], lang=lang),
     ):
         assert_valid(message)
         assert_inert(message)
@@ -319,7 +362,7 @@ def test_any_description_is_inert_and_valid(text: str) -> None:
 
 
 def test_usage_placeholders_are_escaped_not_links() -> None:
-    message = error_ephemeral("the instance is missing", USAGES["list"])
+    message = error_ephemeral("the instance is missing", USAGES["list"], lang=EN)
     assert "&lt;instance&gt;" in str(message.blocks)
 
 
@@ -456,14 +499,14 @@ def test_final_reply_refuses_unfinished_requests(state: State) -> None:
 
 
 def test_error_ephemeral_shows_problem_and_usage() -> None:
-    message = error_ephemeral("the backup name is missing", USAGES["create"])
+    message = error_ephemeral("the backup name is missing", USAGES["create"], lang=EN)
     assert message.text == ":warning: the backup name is missing"
     assert "```" in texts(message)
-    assert len(error_ephemeral("x").blocks) == 1
+    assert len(error_ephemeral("x", lang=EN).blocks) == 1
 
 
 def test_help_message_shows_usage_and_notes() -> None:
-    message = help_message(USAGE, ["Running against the *simulator*.", "Ask <@UAPPROVER>."])
+    message = help_message(USAGE, ["Running against the *simulator*.", "Ask <@UAPPROVER>."], lang=EN)
     body = texts(message)
     assert "/backup list &lt;instance&gt; [count]" in body
     assert "• Running against the *simulator*." in body
@@ -471,46 +514,49 @@ def test_help_message_shows_usage_and_notes() -> None:
 
 
 def test_status_message_for_a_record() -> None:
-    body = texts(status_message(record()))
+    body = texts(status_message(record(), lang=EN))
     assert "completed" in body and "2 GB" in body and "*Duration*\n2 min" in body
-    building = texts(status_message(record(BackupStatus.BUILDING, end_time=None, size=None)))
+    building = texts(status_message(record(BackupStatus.BUILDING, end_time=None, size=None), lang=EN))
     assert "*Size*" not in building and "*Finished*" not in building
-    failed = texts(status_message(record(BackupStatus.FAILED, take_up_time=None, fail_reason="disk full")))
+    failed_record = record(BackupStatus.FAILED, take_up_time=None, fail_reason="disk full")
+    failed = texts(status_message(failed_record, lang=EN))
     assert "*Reason*\ndisk full" in failed and "*Duration*\n2 min" in failed
 
 
-def test_status_message_for_a_request_is_the_request_view() -> None:
+def test_status_message_for_a_request_is_the_request_view_in_the_askers_language() -> None:
     req = request(State.COMPLETED)
-    assert status_message(req) == parent_message(req)
+    assert status_message(req, lang=EN) == parent_message(req)
+    assert status_message(req, lang="zh-cn") == parent_message(req, lang="zh-cn")
+    assert status_message(req, lang="zh-cn") != parent_message(req)
 
 
 def test_backup_list_message_lines() -> None:
-    message = backup_list_message("prod-main", [record(), record(BackupStatus.BUILDING, size=None)])
+    message = backup_list_message("prod-main", [record(), record(BackupStatus.BUILDING, size=None)], lang=EN)
     body = texts(message)
     assert "*Latest backups of prod-main* (2)" in body
     assert "`pre-release-42`" in body and "2 GB" in body and "in progress" in body
-    assert "No backups found" in backup_list_message("prod-main", []).text
+    assert "No backups found" in backup_list_message("prod-main", [], lang=EN).text
 
 
-def test_wording_is_all_in_the_catalog() -> None:
-    assert set(kit.STATE_LABELS) == set(State)
-    assert set(kit.STATUS_LABELS) == set(BackupStatus)
-    assert all(isinstance(v, str) and v for v in kit.STRINGS.values())
+def test_every_state_and_status_has_an_emoji() -> None:
+    assert set(kit.STATE_EMOJI) == set(State)
+    assert set(kit.STATUS_EMOJI) == set(BackupStatus)
 
 
 def test_received_says_where_progress_appears_and_whether_approval_is_needed() -> None:
-    body = texts(received(request(State.RECEIVED, needs_approval=False)))
+    body = texts(received(request(State.RECEIVED, needs_approval=False), lang=EN))
     assert "`r-abcdefghjk`" in body and "`pre-release-42`" in body and "<#C1>" in body
     assert "approver" not in body
-    assert "approver has to approve" in texts(received(request(State.RECEIVED, needs_approval=True)))
+    approval = received(request(State.RECEIVED, needs_approval=True), lang=EN)
+    assert "approver has to approve" in texts(approval)
 
 
 def test_notices() -> None:
-    assert "Looking that up" in looking_up().text
-    assert "nothing was recorded" in unavailable().text
-    suggestion = texts(instance_not_found("prod-mian", ["prod-main", "prod-main-2"]))
+    assert "Looking that up" in looking_up(lang=EN).text
+    assert "nothing was recorded" in unavailable(lang=EN).text
+    suggestion = texts(instance_not_found("prod-mian", ["prod-main", "prod-main-2"], lang=EN))
     assert "`prod-mian`" in suggestion and "Did you mean `prod-main`, `prod-main-2`?" in suggestion
-    assert "Did you mean" not in texts(instance_not_found("zzz", []))
+    assert "Did you mean" not in texts(instance_not_found("zzz", [], lang=EN))
     assert "/invite @backup-bot" in invite_hint(request(State.RECEIVED)).text
     gave_up = gave_up_not_in_channel(request(State.EXPIRED)).text
     assert "<#C1>" in gave_up and "no backup was made" in gave_up
@@ -522,4 +568,4 @@ def test_notices() -> None:
 
 
 def test_record_status_is_the_status_of_a_record() -> None:
-    assert record_status(record()) == status_message(record())
+    assert record_status(record(), lang=EN) == status_message(record(), lang=EN)

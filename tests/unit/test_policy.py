@@ -108,7 +108,8 @@ def test_open_default() -> None:
     assert role_of(default, "U1AB", NOBODY) is Role.OPERATOR
     assert not needs_approval(default, Role.OPERATOR, "orders-prod", PROD_ID)
     assert not needs_approval(default, Role.REQUESTER, "orders-prod", PROD_ID)
-    assert describe(default) == ["No policy file: everyone may take backups directly (open default)."]
+    open_default = "No policy file: everyone may take backups directly (open default)."
+    assert describe(default, "en-us") == [open_default]
     assert members_needing_groups(default) == set()
 
 
@@ -203,7 +204,7 @@ def test_who_can_help(policy: Policy) -> None:
 
 
 def test_describe(policy: Policy) -> None:
-    lines = describe(policy)
+    lines = describe(policy, "en-us")
     assert "Approval is required for instances matching `*prod*`; requests expire after 30 min." in lines
     assert "Nobody approves their own request." in lines
     assert any(line.startswith("Requesters (everyone)") for line in lines)
@@ -211,7 +212,7 @@ def test_describe(policy: Policy) -> None:
 
 
 def test_describe_without_requesters_or_globs() -> None:
-    lines = describe(parse_policy("roles: {operator: ['@ops']}"))
+    lines = describe(parse_policy("roles: {operator: ['@ops']}"), "en-us")
     assert lines == [
         "Operators (@ops) take backups directly.",
         "Nothing needs an approval.",
@@ -221,8 +222,8 @@ def test_describe_without_requesters_or_globs() -> None:
 
 def test_describe_escapes_globs() -> None:
     policy = parse_policy("roles: {approver: [U0ABC]}\napproval: {required_for: ['<!channel>&*']}")
-    assert any("`&lt;!channel&gt;&amp;*`" in line for line in describe(policy))
-    assert not any("<!channel>" in line for line in describe(policy))
+    assert any("`&lt;!channel&gt;&amp;*`" in line for line in describe(policy, "en-us"))
+    assert not any("<!channel>" in line for line in describe(policy, "en-us"))
 
 
 # --- malformed files: the right line, the right key ------------------------------------------------
@@ -509,4 +510,4 @@ def test_valid_policies_round_trip(
     assert policy.members(Role.APPROVER) == tuple(dict.fromkeys(approvers))
     assert policy.required_for == tuple(dict.fromkeys(globs))
     assert (policy.expires_after, policy.allow_self_approval) == (expires, allow)
-    assert describe(policy)
+    assert describe(policy, "en-us")

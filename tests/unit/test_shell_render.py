@@ -11,6 +11,7 @@ import pytest
 
 from bot.domain.policy import Role, load_policy, needs_approval, role_of
 from bot.domain.request import BackupRequest, State
+from bot.i18n import t
 from bot.shell import payloads
 from bot.shell.forms import (
     FormField,
@@ -134,7 +135,9 @@ def test_final_reply_mentions_the_requester_by_name() -> None:
 
 
 def test_help_message_renders_usage_lines_and_notes() -> None:
-    lines = render_message(kit.help_message("/backup help\n/backup list <x>", ["a note"]).as_kwargs(), NAMES)
+    lines = render_message(
+        kit.help_message("/backup help\n/backup list <x>", ["a note"], lang="en-us").as_kwargs(), NAMES
+    )
     assert "/backup help" in lines and "/backup list <x>" in lines and "• a note" in lines
 
 
@@ -244,7 +247,7 @@ def test_private_messages_say_whom_they_are_for() -> None:
 
 # --- forms ----------------------------------------------------------------------------------------
 
-FORM = views.backup_form(default_name="pre-change-20261127-163005", channel_id=CHANNEL_ID)
+FORM = views.backup_form(default_name="pre-change-20261127-163005", channel_id=CHANNEL_ID, lang="en-us")
 
 
 def test_the_backup_form_becomes_fields_in_order() -> None:
@@ -257,7 +260,7 @@ def test_the_backup_form_becomes_fields_in_order() -> None:
         (views.REFERENCE_BLOCK, "plain_text_input", True),
     ]
     assert fields[0].external and fields[1].hint.startswith("4–64 characters")
-    assert display_blocks(FORM, NAMES) == [views.STRINGS["form.intro"]]
+    assert display_blocks(FORM, NAMES) == [t("en-us", "form.intro")]
 
 
 def test_text_fields_keep_their_default_skip_when_optional_and_check_lengths() -> None:

@@ -1,5 +1,6 @@
 """Approve and Reject buttons. ``ack()`` first; then the decision (Redis), then Slack: the buttons
-are replaced at once, refusals go privately to the clicker through the interaction's response_url."""
+are replaced at once, refusals go privately to the clicker through the interaction's response_url,
+in the clicker's own language (the thread stays in the requester's)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.i18n.readers import UserLanguages
 from bot.services import Services
 from bot.slack import blocks, views
 from bot.slack.decisions import check, decide
@@ -26,12 +28,16 @@ async def replace_buttons(client: AsyncWebClient, services: Services, request_id
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    languages = UserLanguages.of(services)
+
     async def approve(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         request_id = str(body["actions"][0]["value"])
-        decision = await decide(services, request_id, body["user"]["id"], approve=True)
+        user_id = body["user"]["id"]
+        lang = await languages.for_reply(user_id)
+        decision = await decide(services, request_id, user_id, approve=True, lang=lang)
         if decision.refusal is not None:
             await respond(
                 text=decision.refusal.text,
@@ -47,14 +53,17 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         request_id = str(body["actions"][0]["value"])
-        allowed = await check(services, request_id, body["user"]["id"])
+        user_id = body["user"]["id"]
+        lang = await languages.for_reply(user_id)
+        allowed = await check(services, request_id, user_id, lang=lang)
         if allowed.refusal is not None or allowed.request is None:
-            refusal = allowed.refusal or blocks.request_gone()
+            refusal = allowed.refusal or blocks.request_gone(lang=lang)
             await respond(
                 text=refusal.text, blocks=refusal.blocks, response_type="ephemeral", replace_original=False
             )
             return
-        await client.views_open(trigger_id=body["trigger_id"], view=views.reject_form(allowed.request))
+        view = views.reject_form(allowed.request, lang=lang)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     app.action(blocks.APPROVE_ACTION)(approve)
     app.action(blocks.REJECT_ACTION)(reject)

@@ -1,5 +1,6 @@
 """Modal submissions: the backup form and the reject-with-reason form. Field errors are answered
-inline (``response_action: errors``) before anything is recorded; nothing reaches the cloud."""
+inline (``response_action: errors``) before anything is recorded; nothing reaches the cloud. Errors
+and acknowledgements are in the language of the person who submitted."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.domain.form import validate_form
+from bot.i18n import Text
+from bot.i18n.readers import UserLanguages
 from bot.services import Services
 from bot.slack import views
 from bot.slack.decisions import decide
@@ -32,7 +35,12 @@ def _channel_and_url(body: dict[str, Any], view: dict[str, Any], values: dict[st
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    languages = UserLanguages.of(services)
+
     async def submit_backup(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        known = await languages.known(user_id)
+        lang = known or languages.default
         values = views.submitted_values(view)
         errors = validate_form(
             values,
@@ -43,14 +51,14 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         channel, response_url = _channel_and_url(body, view, values)
         if not channel and views.CHANNEL_BLOCK not in errors:
-            errors[views.CHANNEL_BLOCK] = "pick the channel for the request"
+            errors[views.CHANNEL_BLOCK] = Text("form.error.channel")
         if errors:
-            await ack(response_action="errors", errors=errors)
+            await ack(response_action="errors", errors=views.field_errors(errors, lang=lang))
             return
         ask = Ask(
             team_id=str(body.get("team", {}).get("id", "")),
             channel_id=channel,
-            user_id=body["user"]["id"],
+            user_id=user_id,
             instance_ref=values[views.INSTANCE_BLOCK],
             backup_name=values[views.NAME_BLOCK].strip(),
             description=values.get(views.DESCRIPTION_BLOCK, "").strip(),
@@ -58,10 +66,11 @@ def register(app: AsyncApp, services: Services) -> None:
             response_url=response_url,
         )
         # A double submit of the same view is one request.
-        taken = await take(services, ask, dedupe_key=f"view:{view['id']}")
+        taken = await take(services, ask, dedupe_key=f"view:{view['id']}", lang=lang, known=known)
         message = taken.message
         if taken.refused:
-            await ack(response_action="errors", errors={views.INSTANCE_BLOCK: message.text})
+            refused = {views.INSTANCE_BLOCK: message.text}
+            await ack(response_action="errors", errors=views.field_errors(refused, lang=lang))
             return
         await ack()
         if response_url:
@@ -80,9 +89,12 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         request_id = str(json.loads(view.get("private_metadata") or "{}").get("request_id", ""))
         reason = views.submitted_values(view).get(views.REASON_BLOCK, "").strip()
-        decision = await decide(services, request_id, body["user"]["id"], approve=False, reason=reason)
+        user_id = body["user"]["id"]
+        lang = await languages.for_reply(user_id)
+        decision = await decide(services, request_id, user_id, approve=False, lang=lang, reason=reason)
         if decision.refusal is not None:
-            await ack(response_action="errors", errors={views.REASON_BLOCK: decision.refusal.text})
+            errors = {views.REASON_BLOCK: decision.refusal.text}
+            await ack(response_action="errors", errors=views.field_errors(errors, lang=lang))
             return
         await ack()
         await replace_buttons(client, services, request_id)

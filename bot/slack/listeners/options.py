@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.cloud.models import Instance
+from bot.i18n.readers import UserLanguages
 from bot.services import Services
 from bot.slack import views
 from bot.worker.housekeeping import instances_key
@@ -30,8 +31,11 @@ async def cached_instances(services: Services) -> list[Instance]:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def instance_options(ack: AsyncAck, payload: dict[str, Any]) -> None:
+    languages = UserLanguages.of(services)
+
+    async def instance_options(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any]) -> None:
+        lang = await languages.for_reply(str((body.get("user") or {}).get("id", "")))
         instances = await cached_instances(services)
-        await ack(options=views.instance_options(instances, str(payload.get("value", ""))))
+        await ack(options=views.instance_options(instances, str(payload.get("value", "")), lang=lang))
 
     app.options(views.INSTANCE_ACTION)(instance_options)

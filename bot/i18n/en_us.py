@@ -1,0 +1,246 @@
+"""English (en-US): every sentence the bot says, by key. Slack mrkdwn; ``{name}`` placeholders are
+filled by :func:`bot.i18n.t` with text the caller has already escaped."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    # --- request states and cloud backup statuses (after an emoji) ---
+    "state.RECEIVED": "received",
+    "state.PENDING_APPROVAL": "waiting for approval",
+    "state.APPROVED": "approved",
+    "state.REJECTED": "rejected",
+    "state.EXPIRED": "expired",
+    "state.CREATING": "starting",
+    "state.BUILDING": "in progress",
+    "state.COMPLETED": "completed",
+    "state.FAILED": "failed",
+    "state.TIMED_OUT": "still running",
+    "state.CREATE_FAILED": "refused by the cloud",
+    "status.BUILDING": "in progress",
+    "status.COMPLETED": "completed",
+    "status.AVAILABLE": "available",
+    "status.FAILED": "failed",
+    # --- the parent message of a request ---
+    "parent.header": "{emoji} Backup {state}",
+    "parent.title": "Backup {name} of {instance}",
+    "parent.fallback": "{emoji} Backup {name} of {instance} {state} (requested by {requester})",
+    "field.requester": "*Requested by*\n{value}",
+    "field.instance": "*Instance*\n{value}",
+    "field.name": "*Backup name*\n{value}",
+    "field.state": "*State*\n{value}",
+    "field.reference": "*Reference*\n{value}",
+    "field.backup_id": "*Backup ID*\n{value}",
+    "field.job_id": "*Job ID*\n{value}",
+    "field.started": "*Started*\n{value}",
+    "field.finished": "*Finished*\n{value}",
+    "field.size": "*Size*\n{value}",
+    "field.duration": "*Duration*\n{value}",
+    "field.reason": "*Reason*\n{value}",
+    "field.error_code": "*Error code*\n{value}",
+    "field.status": "*Status*\n{value}",
+    "field.decided_by.approved": "*Approved by*\n{value}",
+    "field.decided_by.rejected": "*Rejected by*\n{value}",
+    "field.cloud_request_id": "*Cloud request ID*\n{value}",
+    "description": "*Description*\n{value}",
+    "progress": "*Progress*  {bar} {percent}%",
+    "progress.unknown": "*Progress*  waiting for the first report from the cloud",
+    "pending.note": "Waiting for an approver to approve or reject this request.",
+    "pending.expires": "Waiting for an approver; the request expires {when}.",
+    "pending.approvers": "*Approvers:* {who}",
+    "context": "Request {request_id} · asked {when}",
+    "instance.with_id": "{name} ({id})",
+    "unknown": "unknown",
+    # --- approving and rejecting ---
+    "button.approve": "Approve",
+    "button.reject": "Reject",
+    "confirm.title": "Approve this backup?",
+    "confirm.text": "Backup {name} of {instance} will start as soon as you confirm.",
+    "confirm.yes": "Approve",
+    "confirm.no": "Cancel",
+    "decision.approved": ":white_check_mark: Approved by {decider}. Starting the backup.",
+    "decision.not_approver": (
+        ":no_entry: You cannot approve or reject this request: only approvers can. {who_can_help}"
+    ),
+    "decision.own_request": ":no_entry: You cannot approve or reject your own request.",
+    "decision.already.approved": ":information_source: This request was already approved by {decider}.",
+    "decision.already.rejected": ":information_source: This request was already rejected by {decider}.",
+    "decision.expired": ":hourglass: This request has expired; nothing can be approved any more.",
+    "decision.gone": ":warning: This request no longer exists.",
+    "decision.closed": ":information_source: This request is already {state}.",
+    "refused.no_role": ":no_entry: You are not allowed to take backups with this bot. {who_can_help}",
+    "refused.who": "Ask {who}.",
+    "refused.nobody": "Ask whoever manages the bot's policy file.",
+    # --- thread replies ---
+    "created.text": ":rocket: Backup {name} started: backup ID {backup_id}, job ID {job_id}.",
+    "created.lead": ":rocket: The backup has started.",
+    "completed.text": (
+        "{requester} :white_check_mark: Backup {name} of {instance} completed ({size}, {duration})."
+    ),
+    "failed.text": "{requester} :x: Backup {name} of {instance} failed: {reason}",
+    "failed.no_reason": "the cloud gave no reason",
+    "create_failed.text": "{requester} :x: The cloud refused to create backup {name} of {instance}: {reason}",
+    "timed_out.text": (
+        "{requester} :alarm_clock: Backup {name} of {instance} is still running after {timeout}."
+    ),
+    "timed_out.next": (
+        "This is not a failure. The bot keeps watching the backup and will post the real result "
+        "in this thread when the cloud reports it."
+    ),
+    "timed_out.default_timeout": "the usual time",
+    "rejected.text": "{requester} :no_entry_sign: Your backup request was rejected by {decider}.",
+    "rejected.reason": "*Reason*\n{value}",
+    "expired.text": (
+        "{requester} :hourglass: Your backup request expired before anyone approved it; nothing was created."
+    ),
+    "busy.text": (
+        ":hourglass: The instance is busy ({reason}). The bot will try again by itself; "
+        "nothing needs to be done."
+    ),
+    "busy.no_reason": "another operation is running",
+    # why a request ended, for the bot's own error codes (the cloud's come with its own words)
+    "reason.not_in_channel": "the bot was never invited to the channel",
+    "reason.instance_not_found": "no TaurusDB instance is named {ref} or has that ID",
+    "reason.ambiguous": "several instances are named {ref}",
+    "reason.no_role": "the requester holds no role in the policy",
+    # --- private answers to commands ---
+    "error.text": ":warning: {problem}",
+    "error.usage": "Usage:\n```{usage}```",
+    "help.title": "*Take a manual TaurusDB backup*",
+    "help.usage": "```{usage}```",
+    "help.fallback": "How to use /backup",
+    "help.note": "• {note}",
+    "help.simulator": "No cloud credentials are configured: backups go to the built-in TaurusDB simulator.",
+    "received.text": ":inbox_tray: Request {request_id} received: backup {name} of {instance}.",
+    "received.next": "Progress will appear in a thread in {channel}.",
+    "received.approval": "An approver has to approve it first; you will be told in the thread.",
+    "looking_up.text": ":mag: Looking that up; the answer will appear here in a moment.",
+    "unavailable.text": (
+        ":warning: The bot cannot reach its database right now, so nothing was recorded. "
+        "Please try again in a minute."
+    ),
+    "instance_not_found.text": ":warning: No TaurusDB instance is named {ref} or has that ID.",
+    "instance_not_found.suggest": "Did you mean {names}?",
+    "instance.ambiguous": ":warning: {count} instances are named {ref}; use the instance ID: {choices}",
+    "not_in_channel.hint": (
+        ":wave: I cannot post in {channel} yet because I am not a member. "
+        "Invite me with `/invite @backup-bot` and your request {request_id} will continue there."
+    ),
+    "not_in_channel.gave_up": (
+        ":no_entry_sign: Request {request_id} was cancelled: I was never invited to {channel}, "
+        "so no backup was made. Invite me with `/invite @backup-bot` and ask again."
+    ),
+    "lookup.no_request": "no request with ID {ref}",
+    "lookup.no_backup": "no backup with ID {ref}",
+    "cloud.answered": "the cloud answered: {error}",
+    "audit.title": "*Audit log* (latest {count})",
+    "audit.empty": "The audit log is empty.",
+    "audit.not_allowed": ":no_entry: Only approvers can read the audit log.",
+    # --- /backup status and /backup list (backups as the cloud lists them) ---
+    "record.title": "{emoji} Backup {name} is {status}",
+    "record.fallback": "Backup {name} is {status}",
+    "list.title": "*Latest backups of {instance}* ({count})",
+    "list.fallback": "Latest backups of {instance}: {count}",
+    "list.empty": "No backups found for {instance}.",
+    "list.item": "{emoji} {name} · {status} · {when} · {size}\nID {backup_id}",
+    "list.more": "…and {count} more.",
+    # --- the audit trail, one line per entry ---
+    "auditlog.requested": "Backup requested",
+    "auditlog.refused": "Refused",
+    "auditlog.approval_requested": "Approval requested",
+    "auditlog.approved": "Approved",
+    "auditlog.rejected": "Rejected",
+    "auditlog.expired": "Approval expired",
+    "auditlog.create_called": "Create API called",
+    "auditlog.create_failed": "Create failed",
+    "auditlog.backup_started": "Backup started",
+    "auditlog.completed": "Backup completed",
+    "auditlog.failed": "Backup failed",
+    "auditlog.timed_out": "Backup timed out",
+    "auditlog.by": "{label} by {actor}",
+    "auditlog.request": "request {value}",
+    "auditlog.instance": "instance {value}",
+    "auditlog.backup": "backup {value}",
+    "auditlog.backup_id": "backup ID {value}",
+    "auditlog.cloud_request": "cloud request {value}",
+    # --- the backup form and the reject form (plain text: no mrkdwn in labels and hints) ---
+    "form.title": "Take a backup",
+    "form.submit": "Back up",
+    "form.close": "Cancel",
+    "form.intro": "A manual TaurusDB backup. Progress appears in a thread in the channel.",
+    "form.instance": "Instance",
+    "form.instance.placeholder": "Type to search instances",
+    "form.name": "Backup name",
+    "form.name.hint": "4–64 characters: starts with a letter, then letters, digits, - and _.",
+    "form.description": "Description",
+    "form.description.hint": "Up to 256 characters on one line, without ! < \" = ' > &.",
+    "form.reference": "Change or incident reference",
+    "form.reference.hint": "For example CHG-1234 or INC-42; shown with the request.",
+    "form.channel": "Post the request in",
+    "form.error.instance": "pick an instance",
+    "form.error.channel": "pick the channel for the request",
+    "reject.title": "Reject request",
+    "reject.submit": "Reject",
+    "reject.intro": "Reject backup {name} of {instance} requested by {requester}?",
+    "reject.reason": "Reason (optional)",
+    "option.description": "{status} · {engine}",
+    "option.engine": "MySQL {version}",
+    # --- /backup usage and what is wrong with a command ---
+    "usage.open_form": "open the backup form",
+    "what.instance": "instance",
+    "what.backup_name": "backup name",
+    "what.ref": "backup ID or request ID",
+    "problem.markup": (
+        "the {what} looks like a link or a mention (Slack turned it into `<…>`); "
+        "type it as plain text, without @, # or a link"
+    ),
+    "problem.name_missing": "the backup name is missing after the instance `{instance}`",
+    "problem.ref_missing": "the backup ID or request ID is missing",
+    "problem.status_words": "status takes one backup ID or request ID (got {count} words)",
+    "problem.ref": "`{ref}` is not a backup ID or a request ID (letters, digits, - and _ only)",
+    "problem.instance_missing": "the instance is missing",
+    "problem.list_words": "list takes an instance and an optional count (got {count} words)",
+    "problem.audit_words": "audit takes an optional count (got {count} words)",
+    "problem.count": "the count is a whole number from 1 to {maximum} (got `{value}`)",
+    "problem.instance": (
+        "`{value}` is not an instance ID or an instance name (1 to 64 letters, digits, `-`, `_` or `.`)"
+    ),
+    "problem.unknown_close": "unknown subcommand `{word}`: did you mean `{close}`?",
+    "problem.unknown": "unknown subcommand `{word}`; the subcommands are create, status, list and help",
+    # --- the API's input rules ---
+    "rule.project_id": "a project ID is exactly 32 letters or digits (got {length} characters)",
+    "rule.instance_id": "an instance ID is 36 letters or digits ending in `in07`",
+    "rule.name_required": "a backup name is required",
+    "rule.name_start": "a backup name must start with a letter",
+    "rule.name_length": "a backup name is 4 to 64 characters (got {length})",
+    "rule.name_chars": "a backup name may contain only letters, digits, hyphens (-) and underscores (_)",
+    "rule.description_length": "a description is at most {maximum} characters (got {length})",
+    "rule.description_line": "a description must be a single line (no line breaks)",
+    "rule.description_chars": "a description may not contain {found} (none of ! < \" = ' > & are allowed)",
+    "rule.reference_length": "a reference is at most {maximum} characters (got {length})",
+    "rule.reference_line": "a reference must be a single line",
+    # --- the policy, as /backup help explains it ---
+    "policy.open_default": "No policy file: everyone may take backups directly (open default).",
+    "policy.everyone": "everyone",
+    "policy.requesters": "Requesters ({who}) may ask for backups; each one needs an approval.",
+    "policy.operators": "Operators ({who}) take backups directly.",
+    "policy.operators_except": (
+        "Operators ({who}) take backups directly, except on instances that need an approval."
+    ),
+    "policy.approvers": "Approvers ({who}) approve or reject requests and take backups like operators.",
+    "policy.required_for": (
+        "Approval is required for instances matching {globs}; requests expire after {expiry}."
+    ),
+    "policy.no_gate": (
+        "Operators and approvers need no approval on any instance; requests expire after {expiry}."
+    ),
+    "policy.nothing_needs_approval": "Nothing needs an approval.",
+    "policy.self_approval": "Approvers may approve their own requests.",
+    "policy.no_self_approval": "Nobody approves their own request.",
+    "policy.nobody": "Nobody holds a role: every request is refused.",
+    "policy.others_refused": "Anyone else is refused.",
+    # --- sizes and durations ---
+    "unit.d": "{n} d",
+    "unit.h": "{n} h",
+    "unit.min": "{n} min",
+    "unit.s": "{n} s",
+}

@@ -1,0 +1,95 @@
+"""Each person's language from their Slack locale, cached in a real Redis, asked of the fake Slack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.i18n import Lang
+from bot.i18n.readers import LANGUAGE_TTL, UNKNOWN_TTL, UserLanguages, locale_key
+from bot.slack.fake_api import FakeSlack
+from bot.store import keys
+from bot.store.scheduler import Lease, Scheduler
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as server:
+        server.knobs.locales = {"UZH": "zh-CN", "UTW": "zh-TW", "UEN": "en-GB", "UJA": "ja-JP"}
+        yield server
+
+
+def web(redis: aioredis.Redis, default: Lang = "en-us") -> UserLanguages:
+    """As the web process holds it: a scheduler, no Slack client."""
+    return UserLanguages(redis, default=default, scheduler=Scheduler(redis))
+
+
+def worker(redis: aioredis.Redis, fake: FakeSlack, default: Lang = "en-us") -> UserLanguages:
+    """As a worker holds it: a Slack client."""
+    return UserLanguages(redis, default=default, slack=AsyncWebClient(token="xoxb-test", base_url=fake.url))
+
+
+async def test_a_worker_asks_slack_once_and_caches_for_a_day(redis: aioredis.Redis, fake: FakeSlack) -> None:
+    languages = worker(redis, fake)
+    assert await languages.resolve("UZH") == "zh-cn"
+    assert await languages.resolve("UZH") == "zh-cn"
+    assert [c.args for c in fake.calls("users.info")] == [{"user": "UZH", "include_locale": "1"}]
+    ttl = await redis.ttl(keys.user_language("UZH"))
+    assert LANGUAGE_TTL - 60 < ttl <= LANGUAGE_TTL
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"), [("UZH", "zh-cn"), ("UTW", "zh-cn"), ("UEN", "en-us"), ("UJA", "en-us")]
+)
+async def test_chinese_locales_read_chinese_any_other_english(
+    redis: aioredis.Redis, fake: FakeSlack, user: str, expected: str
+) -> None:
+    assert await worker(redis, fake, default="zh-cn").resolve(user) == expected
+
+
+async def test_the_web_process_never_asks_slack_it_schedules_a_worker(
+    redis: aioredis.Redis, fake: FakeSlack
+) -> None:
+    front = web(redis, default="zh-cn")
+    assert await front.known("UEN") is None
+    assert await front.for_reply("UEN") == "zh-cn"  # the default, until a worker knows better
+    assert fake.calls("users.info") == []
+    scheduler = Scheduler(redis)
+    assert await scheduler.is_scheduled(locale_key("UEN"))
+    [lease] = await scheduler.claim()
+    back = worker(redis, fake, default="zh-cn")
+    assert (await back.fill(lease)).done
+    assert await front.for_reply("UEN") == "en-us"
+    assert len(fake.calls("users.info")) == 1
+
+
+async def test_when_slack_refuses_the_default_is_used_and_asked_again_later(
+    redis: aioredis.Redis, fake: FakeSlack
+) -> None:
+    fake.knobs.error_next["users.info"] = ["user_not_found"]
+    languages = worker(redis, fake, default="zh-cn")
+    assert await languages.resolve("UEN") == "zh-cn"
+    assert 0 < await redis.ttl(keys.user_language("UEN")) <= UNKNOWN_TTL
+    assert await languages.resolve("UEN") == "zh-cn"  # cached: no second call while it is fresh
+    assert len(fake.calls("users.info")) == 1
+
+
+async def test_a_redis_failure_on_the_web_path_means_the_default(fake: FakeSlack) -> None:
+    broken = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    try:
+        front = UserLanguages(broken, default="zh-cn", scheduler=Scheduler(broken))
+        assert await front.known("UZH") is None
+        assert await front.for_reply("UZH") == "zh-cn"
+    finally:
+        await broken.aclose()
+
+
+async def test_no_slack_client_or_user_means_the_default(redis: aioredis.Redis) -> None:
+    languages = UserLanguages(redis, default="en-us")
+    assert await languages.resolve("UZH") == "en-us"
+    assert await languages.known("") is None
+    lease = Lease(locale_key("UZH"), {}, "token", 1)
+    assert (await languages.fill(lease)).done
