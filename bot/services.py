@@ -23,6 +23,7 @@ from bot.slack.client import build_web_client
 from bot.store.audit import AuditAction, AuditEntry, AuditLog, audit_line
 from bot.store.groups import GroupCache
 from bot.store.instances import InstanceCache
+from bot.store.intake import Intake
 from bot.store.requests import RequestStore
 from bot.store.scheduler import Scheduler
 
@@ -55,6 +56,7 @@ class Services:
     audit: AuditLog
     instances: InstanceCache
     counters: Counters
+    intake: Intake
     cloud: TaurusDB | None = None
     _closers: list[httpx.AsyncClient] = field(default_factory=list)
     _slack_session: aiohttp.ClientSession | None = None
@@ -106,6 +108,7 @@ def policy_from(settings: Settings) -> Policy:
 async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool) -> Services:
     policy = policy_from(settings)
     redis = redis_client(redis_url)
+    scheduler = Scheduler(redis)
     await warm(redis)
     slack_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     project_id = settings.project_id or LOCAL_PROJECT_ID
@@ -113,7 +116,7 @@ async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool)
         settings=settings,
         redis=redis,
         store=RequestStore(redis),
-        scheduler=Scheduler(redis),
+        scheduler=scheduler,
         slack=build_web_client(settings, session=slack_session),
         project_id=project_id,
         policy=policy,
@@ -121,6 +124,7 @@ async def open_services(settings: Settings, *, redis_url: str, with_cloud: bool)
         audit=AuditLog(redis),
         instances=InstanceCache(redis),
         counters=Counters(redis),
+        intake=Intake(redis, scheduler),
         _slack_session=slack_session,
     )
     if with_cloud:

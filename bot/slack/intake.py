@@ -1,5 +1,5 @@
 """Taking a backup request, the same way from the slash command and from the form: authorize from
-the policy, record it atomically (de-duplicated), schedule the worker, audit — Redis only.
+the policy, then record it, schedule the worker and audit it in one atomic step — Redis only.
 
 Answers are in the asker's language (``lang``). The request records that language only when the
 cache knew it; otherwise it stays empty and the worker asks Slack before posting anything."""
@@ -70,17 +70,19 @@ async def take(services: Services, ask: Ask, *, dedupe_key: str, lang: str, know
         language=known or "",
         role=-1 if role is None else int(role),
     )
-    request_id, created = await services.store.create(request, dedupe_key=dedupe_key)
-    if created:
-        await services.scheduler.schedule(request_key(request_id), {})
-        await services.record(
-            AuditEntry(
-                actor=ask.user_id,
-                action=AuditAction.REQUESTED,
-                request_id=request_id,
-                backup_name=ask.backup_name,
-                instance_name=ask.instance_ref,
-                detail=ask.reference,
-            )
-        )
+    # One script, one round trip: the request, its first work item, its audit entry and its count.
+    request_id, _ = await services.intake.record(
+        request,
+        dedupe_key=dedupe_key,
+        work_key=request_key(request.id),
+        audit=AuditEntry(
+            actor=ask.user_id,
+            action=AuditAction.REQUESTED,
+            request_id=request.id,
+            backup_name=ask.backup_name,
+            instance_name=ask.instance_ref,
+            detail=ask.reference,
+        ),
+        counter=f"event|{AuditAction.REQUESTED.value}",
+    )
     return Taken(blocks.received(request.model_copy(update={"id": request_id}), lang=lang))

@@ -16,7 +16,7 @@ import pytest
 
 from bot.cloud.auth import AkSkAuth, IamTokenAuth, StaticTokenAuth
 from bot.cloud.client import TaurusDB
-from bot.cloud.errors import AmbiguousInstance, ApiError, InstanceNotFound, InvalidRequest
+from bot.cloud.errors import AmbiguousInstance, ApiError, Category, InstanceNotFound, InvalidRequest
 from bot.cloud.factory import build_taurusdb
 from bot.cloud.models import BackupStatus, JobStatus
 from bot.cloud.retry import RetryPolicy
@@ -417,7 +417,7 @@ async def test_wrong_secret_key_is_refused_and_not_retried(sim: RunningSimulator
         with pytest.raises(ApiError) as refused:
             await cloud.list_backups()
     assert (refused.value.status, refused.value.error_code) == (401, "APIGW.0301")
-    assert refused.value.is_signature_failure
+    assert refused.value.category is Category.AUTH and not refused.value.retryable
     assert len(await admin.calls()) == 1
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from bot.cloud.auth import AkSkAuth, IamTokenAuth, StaticTokenAuth
 from bot.cloud.client import TaurusDB
-from bot.cloud.errors import ApiError, TransportError
+from bot.cloud.errors import ApiError, Category, TransportError
 from bot.cloud.retry import RetryPolicy
 
 PROJECT = "0123456789abcdef0123456789abcdef"
@@ -294,7 +294,7 @@ async def test_signature_failure_is_not_retried() -> None:
             await cloud.list_instances()
     assert len(requests) == 1
     assert sleeps == []
-    assert info.value.is_signature_failure
+    assert info.value.category is Category.AUTH and not info.value.retryable
     assert info.value.request_id == "req-1"
     assert requests[0].headers["Authorization"].startswith("SDK-HMAC-SHA256 Access=AK, ")
 
