@@ -22,6 +22,14 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def forget_remembered_languages() -> None:
+    """The web process remembers known languages for minutes; each test starts without that memory."""
+    from bot.i18n import readers
+
+    readers._MEMO.clear()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
     server = EmbeddedRedis(Path(tmp_path_factory.mktemp("redis")))

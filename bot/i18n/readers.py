@@ -13,6 +13,7 @@ deployment's default (``BACKUP_DEFAULT_LANGUAGE``) applies.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -42,6 +43,12 @@ after this long rather than on every message."""
 def locale_key(user_id: str) -> str:
     """Work key: fill the language cache for ``user_id``."""
     return f"locale:{user_id}"
+
+
+# user ID → (valid until, language): the web process's short memory of the Redis cache.
+_MEMO: dict[str, tuple[float, Lang]] = {}
+_MEMO_HIT_SECONDS = 300.0
+_MEMO_MAX = 10_000
 
 
 class UserLanguages:
@@ -79,18 +86,28 @@ class UserLanguages:
         return value if value in LANGUAGES else None
 
     async def known(self, user_id: str) -> Lang | None:
-        """The web process's lookup, one Redis read: the cached language, or None after scheduling a
-        worker to find it. Never raises: a failed lookup only means the default language."""
+        """The web process's lookup: the cached language, or None after scheduling a worker to find
+        it. Never raises: a failed lookup only means the default language. A known language is
+        remembered in this process for a few minutes (a locale rarely changes), so a busy user costs
+        no Redis read; a miss is not remembered, so the worker's answer is used as soon as it lands."""
         if not user_id:
             return None
+        now = time.monotonic()
+        if (memo := _MEMO.get(user_id)) is not None and memo[0] > now:
+            return memo[1]
+        found: Lang | None = None
         try:
-            if (found := await self.cached(user_id)) is not None:
-                return found
-            if self._scheduler is not None:
+            found = await self.cached(user_id)
+            if found is None and self._scheduler is not None:
                 await self._scheduler.schedule(locale_key(user_id), {})
         except RedisError as exc:
             log.info("language of %s unknown (%s); using the default", user_id, exc)
-        return None
+            return None
+        if found is not None:
+            if len(_MEMO) >= _MEMO_MAX:
+                _MEMO.clear()
+            _MEMO[user_id] = (now + _MEMO_HIT_SECONDS, found)
+        return found
 
     async def for_reply(self, user_id: str) -> Lang:
         """The language to answer ``user_id`` in now: cached, else the default (and a worker warms

@@ -23,7 +23,7 @@ from bot.store.audit import (
     stream_fields,
 )
 from bot.store.codec import as_text
-from bot.store.requests import DEDUPE_TTL_SECONDS, encode_fields
+from bot.store.requests import DEDUPE_TTL_SECONDS, encode_fields, stored_fields
 from bot.store.scheduler import NOW_FUNCTION, SCHEDULE_FUNCTION, Scheduler
 
 # KEYS: request, dedupe, audit stream, audit list, metrics, then the five scheduler keys.
@@ -86,7 +86,7 @@ class Intake:
             counter,
             len(stream) // 2,
             *stream,
-            *encode_fields(request.model_dump(mode="json")),
+            *encode_fields(stored_fields(request)),
         ]
         owner = as_text(
             await self._script(

@@ -82,6 +82,12 @@ def encode_fields(fields: Mapping[str, Any]) -> list[str]:
     return flat
 
 
+def stored_fields(request: BackupRequest) -> dict[str, Any]:
+    """What a new request writes: only the fields that differ from their defaults (a new request
+    sets about ten of its ~40; reading fills in the rest), plus ``state``, which every script reads."""
+    return request.model_dump(mode="json", exclude_defaults=True) | {"state": request.state.value}
+
+
 def _decode(raw: Mapping[bytes | str, bytes | str]) -> BackupRequest:
     return BackupRequest.model_validate({as_text(k): json.loads(v) for k, v in raw.items()})
 
@@ -98,7 +104,7 @@ class RequestStore:
     async def create(self, request: BackupRequest, *, dedupe_key: str | None = None) -> tuple[str, bool]:
         """Store a new request; with ``dedupe_key`` a repeat (Slack retry, double submit) returns the
         first request's id instead. Returns (request id, created)."""
-        fields = encode_fields(request.model_dump(mode="json"))
+        fields = encode_fields(stored_fields(request))
         owner = await self._create(
             keys=[keys.request(request.id), keys.dedupe(dedupe_key or "-")],
             args=[request.id, DEDUPE_TTL_SECONDS if dedupe_key else 0, *fields],
