@@ -26,6 +26,9 @@ class Message(Protocol):
     def blocks(self) -> list[dict[str, Any]]: ...
 
 
+_PARENT_GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found", "is_archived"})
+
+
 class NotInChannel(Exception):
     """The bot cannot post in the request's channel until someone invites it."""
 
@@ -49,11 +52,18 @@ class SlackOut:
         return str(response["ts"])
 
     async def update_parent(self, request: BackupRequest, message: Message) -> None:
+        """Show the request's state on its parent message. A parent someone deleted (or a channel
+        archived since) is not worth retrying: the thread replies still carry the news."""
         if not request.parent_ts:
             return
-        await self._client.chat_update(
-            channel=request.channel_id, ts=request.parent_ts, text=message.text, blocks=message.blocks
-        )
+        try:
+            await self._client.chat_update(
+                channel=request.channel_id, ts=request.parent_ts, text=message.text, blocks=message.blocks
+            )
+        except SlackApiError as exc:
+            if _error(exc) not in _PARENT_GONE:
+                raise
+            log.warning("%s: parent message cannot be updated (%s); carrying on", request.id, _error(exc))
 
     async def reply(
         self, request: BackupRequest, message: Message, *, event: str, broadcast: bool = False

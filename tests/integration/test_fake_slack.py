@@ -441,3 +441,22 @@ async def test_bolt_dispatches_a_signed_slash_command_against_the_fake(fake: Fak
 
     unsigned = await app.async_dispatch(AsyncBoltRequest(body=raw.decode(), headers={}))
     assert unsigned.status == 401
+
+
+async def test_a_deleted_parent_message_is_not_an_error_for_the_worker(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    from bot.domain.request import BackupRequest
+    from bot.slack.blocks import parent_message
+    from bot.worker.slack_out import SlackOut
+
+    request = BackupRequest(
+        channel_id="C1",
+        user_id="U1",
+        instance_ref="orders-dev",
+        backup_name="gone-parent",
+        parent_ts="1.000100",
+    )
+    await SlackOut(client).update_parent(request, parent_message(request))  # no such message: a warning
+    [call] = fake.calls("chat.update")
+    assert call.error == "message_not_found"

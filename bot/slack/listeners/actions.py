@@ -27,6 +27,11 @@ async def replace_buttons(client: AsyncWebClient, services: Services, request_id
         )
 
 
+async def tell_privately(respond: AsyncRespond, message: blocks.Message) -> None:
+    """Only the clicker sees it, and the message with the buttons stays as it is."""
+    await respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+
+
 def register(app: AsyncApp, services: Services) -> None:
     languages = UserLanguages.of(services)
 
@@ -39,12 +44,7 @@ def register(app: AsyncApp, services: Services) -> None:
         lang = await languages.for_reply(user_id)
         decision = await decide(services, request_id, user_id, approve=True, lang=lang)
         if decision.refusal is not None:
-            await respond(
-                text=decision.refusal.text,
-                blocks=decision.refusal.blocks,
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            await tell_privately(respond, decision.refusal)
             return
         await replace_buttons(client, services, request_id)
 
@@ -57,10 +57,7 @@ def register(app: AsyncApp, services: Services) -> None:
         lang = await languages.for_reply(user_id)
         allowed = await check(services, request_id, user_id, lang=lang)
         if allowed.refusal is not None or allowed.request is None:
-            refusal = allowed.refusal or blocks.request_gone(lang=lang)
-            await respond(
-                text=refusal.text, blocks=refusal.blocks, response_type="ephemeral", replace_original=False
-            )
+            await tell_privately(respond, allowed.refusal or blocks.request_gone(lang=lang))
             return
         view = views.reject_form(allowed.request, lang=lang)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
