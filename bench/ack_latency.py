@@ -258,6 +258,21 @@ async def count_requests(redis_url: str) -> int:
         await client.aclose()
 
 
+async def know_the_user(redis_url: str) -> None:
+    """What a worker leaves after the user's first request: their language in the cache. Without it
+    (``--cold-user``) every request also reads the cache and schedules a lookup, as the very first
+    request of a user the bot has never seen does."""
+    import redis.asyncio as aioredis
+
+    from bot.store import keys
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        await client.set(keys.user_language(USER), "en-us", ex=24 * 3600)
+    finally:
+        await client.aclose()
+
+
 async def run(args: argparse.Namespace) -> None:
     from bot.slack.fake_api import FakeSlack
 
@@ -265,6 +280,8 @@ async def run(args: argparse.Namespace) -> None:
     rounds: int = args.rounds
     scrub_environment()
     with private_redis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp:
+        if not args.cold_user:
+            await know_the_user(redis_url)
         async with FakeSlack() as fake:
             children: list[Child] = []
             targets: list[Target] = []
@@ -348,7 +365,12 @@ def report(
     print(
         f"{args.rounds} measured round(s) per level after one warm-up burst per server; the order of the "
         "three servers rotates each round. Latency = first byte sent → whole answer read, per request "
-        "(ms).\n"
+        "(ms). The user is "
+        + (
+            "one the bot has never seen (--cold-user: language not cached).\n"
+            if args.cold_user
+            else "a known one (language cached, as after their first request; --cold-user for the first).\n"
+        )
     )
     print(
         table(
@@ -398,6 +420,11 @@ def main() -> None:
         choices=("raw", "httpx"),
         default="raw",
         help="raw: pre-serialised HTTP/1.1 on kept-alive sockets (default); httpx: one httpx.AsyncClient",
+    )
+    parser.add_argument(
+        "--cold-user",
+        action="store_true",
+        help="the user's language is not cached (their first request); default: a known user",
     )
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -193,7 +193,6 @@ class ApiError(CloudError):
         super().__init__(f"HTTP {status} {self.error_code}: {error_msg}{rid}")
 
 
-
 class TransportError(CloudError):
     """No usable answer: timeout, refused or cut connection.
 
