@@ -43,6 +43,7 @@ from bot.worker.slack_out import NotInChannel, SlackOut
 log = logging.getLogger("bot.worker.flow")
 
 MAX_CREATE_TRIES = 8
+NAME_TAKEN_CODE = "DBS.201209"  # the service's own code for "the backup name already exists"
 NOT_IN_CHANNEL_RETRY_SECONDS = 30.0
 NOT_IN_CHANNEL_GIVE_UP_SECONDS = 3600.0
 
@@ -261,6 +262,14 @@ class RequestFlow:
 
     async def _create(self, request: BackupRequest) -> Outcome | None:
         try:
+            if not request.create_attempted and await self._name_taken(request):
+                await self._create_failed(
+                    request,
+                    NAME_TAKEN_CODE,
+                    f"a backup named {request.backup_name} already exists on this instance; "
+                    "choose another name",
+                )
+                return None
             result = await self._find_earlier_create(request)
             if result is None:
                 await self.store.update(
@@ -310,6 +319,14 @@ class RequestFlow:
                 audit_entry(started, AuditAction.BACKUP_STARTED, detail=f"job {result.job_id}")
             )
         return None
+
+    async def _name_taken(self, request: BackupRequest) -> bool:
+        """Before the first POST: is the name already used on the instance? Looking a backup up by
+        instance and name after an unclear create is only proof when the name was free before."""
+        found = await self.cloud.find_backup(
+            request.instance_id, request.backup_name, language=request.language
+        )
+        return found is not None
 
     async def _find_earlier_create(self, request: BackupRequest) -> CreateBackupResult | None:
         """After a crash or an unconfirmed POST, the backup may already exist: names are unique

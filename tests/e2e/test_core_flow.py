@@ -154,3 +154,19 @@ async def test_a_slack_retry_of_the_same_command_creates_one_backup(
     await wait_final_replies(fake_slack)
     assert len(await bot.backups()) == 1
     assert len([c for c in posts_in(fake_slack) if not c.args.get("thread_ts")]) == 1
+
+
+async def test_a_name_already_used_on_the_instance_is_refused_before_any_create(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    # After an unclear create the bot looks its backup up by instance and name: that is only proof
+    # when the name was free before, so a re-used name is refused instead of adopted.
+    bot = await deploy()
+    await bot.command("create orders-dev same-name-twice")
+    await wait_final_replies(fake_slack)
+    await bot.command("create orders-dev same-name-twice the second one")
+    finals = await wait_final_replies(fake_slack, count=2)
+    assert "already exists" in text_of(finals[-1])
+    assert len(await bot.backups()) == 1
+    creates = [c for c in await bot.cloud_calls() if c["method"] == "POST" and "backups/create" in c["path"]]
+    assert len(creates) == 1
