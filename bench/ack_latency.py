@@ -118,21 +118,12 @@ async def _serve(kind: str, port: int) -> None:
 
 
 def _bare_app(services: Any, identity: Any) -> Any:
-    """A Bolt app configured exactly like ``build_app`` whose only listener acks."""
-    from slack_bolt.async_app import AsyncAck, AsyncApp
+    """The bot's own app configuration (``configured_app``) whose only listener acks."""
+    from slack_bolt.async_app import AsyncAck
 
-    async def authorize(**_: Any) -> Any:
-        return identity
+    from bot.slack.app import configured_app
 
-    secret = services.settings.slack_signing_secret
-    app = AsyncApp(
-        client=services.slack,
-        signing_secret=secret.get_secret_value() if secret else None,
-        authorize=authorize,
-        request_verification_enabled=True,
-        ignoring_self_events_enabled=True,
-        url_verification_enabled=True,
-    )
+    app = configured_app(services, identity)
 
     async def only_ack(ack: AsyncAck) -> None:
         await ack()

@@ -36,6 +36,16 @@ async def identify_bot(services: Services) -> AuthorizeResult:
 
 
 def build_app(services: Services, identity: AuthorizeResult, *, socket_mode: bool = False) -> AsyncApp:
+    """The bot: a configured app with every listener registered."""
+    app = configured_app(services, identity, socket_mode=socket_mode)
+    register_listeners(app, services)
+    return app
+
+
+def configured_app(services: Services, identity: AuthorizeResult, *, socket_mode: bool = False) -> AsyncApp:
+    """An app with the bot's configuration and no listeners (the benchmark's bare reference uses
+    exactly this, so the two differ only by what the listeners do)."""
+
     async def authorize(**_: Any) -> AuthorizeResult:
         return identity
 
@@ -48,7 +58,6 @@ def build_app(services: Services, identity: AuthorizeResult, *, socket_mode: boo
         ignoring_self_events_enabled=True,
         url_verification_enabled=True,
     )
-    register_listeners(app, services)
     return app
 
 
