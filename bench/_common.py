@@ -118,7 +118,7 @@ def secs(seconds: float) -> str:
 @contextlib.contextmanager
 def private_redis() -> Iterator[str]:
     """An embedded Redis on a free loopback port (no persistence); yields its URL."""
-    from bot.store.embedded import EmbeddedRedis
+    from bot.local.embedded_redis import EmbeddedRedis
 
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp, EmbeddedRedis(Path(tmp)) as server:
         yield server.url
@@ -135,8 +135,8 @@ def bench_instance_name(index: int) -> str:
 def add_instances(state: Any, count: int, *, start: int = 0) -> list[tuple[str, str]]:
     """Add ``count`` plain ACTIVE instances to a simulator's state (the seed has only a handful, and the
     service allows one building backup per instance). Returns their (id, name)."""
-    from bot.simulator.seed import SeedInstance
-    from bot.simulator.state import InstanceState
+    from bot.local.simulator.seed import SeedInstance
+    from bot.local.simulator.state import InstanceState
 
     added = []
     for index in range(start, start + count):

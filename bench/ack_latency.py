@@ -185,7 +185,7 @@ _serial = 0
 
 def _bodies(target: Target, level: int) -> list[Any]:
     """Signed slash-command requests, serialised before the clock starts."""
-    from bot.slack.fake_api import sign_request, slash_command_body
+    from bot.local.fake_slack import sign_request, slash_command_body
 
     global _serial
     out = []
@@ -265,7 +265,7 @@ async def know_the_user(redis_url: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    from bot.slack.fake_api import FakeSlack
+    from bot.local.fake_slack import FakeSlack
 
     levels: Sequence[int] = args.levels
     rounds: int = args.rounds
@@ -395,7 +395,7 @@ def report(
 
 
 def _free_port() -> int:
-    from bot.store.embedded import free_port
+    from bot.local.embedded_redis import free_port
 
     return free_port()
 

@@ -83,10 +83,10 @@ async def run(args: argparse.Namespace) -> None:
 
     from bot.cloud.factory import build_taurusdb
     from bot.config import load_settings
-    from bot.simulator import SimulatorConfig, start_simulator
-    from bot.simulator.traffic import TRAFFIC
+    from bot.local.fake_slack import FakeSlack
+    from bot.local.simulator import SimulatorConfig, start_simulator
+    from bot.local.simulator.traffic import TRAFFIC
     from bot.slack.client import build_web_client
-    from bot.slack.fake_api import FakeSlack
     from bot.store import keys
     from bot.store.codec import as_text
     from bot.store.requests import RequestStore

@@ -139,10 +139,10 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
 
     from bot.cloud.factory import build_taurusdb
     from bot.config import load_settings
-    from bot.simulator import SimulatorConfig, start_simulator
-    from bot.simulator.traffic import TRAFFIC
+    from bot.local.fake_slack import Call, FakeSlack
+    from bot.local.simulator import SimulatorConfig, start_simulator
+    from bot.local.simulator.traffic import TRAFFIC
     from bot.slack.client import build_web_client
-    from bot.slack.fake_api import Call, FakeSlack
     from bot.store.requests import RequestStore
     from bot.store.scheduler import Scheduler
     from bot.worker.flow import poll_key
@@ -250,7 +250,7 @@ async def naive_poller(
     """Fresh backups on the same instances, the same finish pattern, read one by one by ID every
     interval until each is seen finished."""
     from bot.cloud.models import BackupStatus
-    from bot.simulator.traffic import TRAFFIC
+    from bot.local.simulator.traffic import TRAFFIC
 
     created = await asyncio.gather(
         *(cloud.create_backup(iid, f"naive{level.n}-{i:05d}") for i, (iid, _) in enumerate(instances))

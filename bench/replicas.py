@@ -88,7 +88,7 @@ CREATE_ROUTE = "POST /v3/{project_id}/backups/create"
 
 
 async def _serve_simulator(port: int, instances: int, backup_seconds: float) -> None:
-    from bot.simulator import SimulatorConfig, start_simulator
+    from bot.local.simulator import SimulatorConfig, start_simulator
 
     config = SimulatorConfig.from_env(os.environ, backup_seconds=backup_seconds)
     simulator = await start_simulator(config, "127.0.0.1", port)
@@ -147,8 +147,8 @@ def _ts_of(call: Any) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    from bot.slack.fake_api import FakeSlack, sign_request, slash_command_body
-    from bot.store.embedded import free_port
+    from bot.local.embedded_redis import free_port
+    from bot.local.fake_slack import FakeSlack, sign_request, slash_command_body
 
     scrub_environment()
     n = args.requests

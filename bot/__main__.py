@@ -23,9 +23,9 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.local.embedded_redis import EmbeddedRedis
 from bot.observability import configure_logging
 from bot.services import Services, open_services
-from bot.store.embedded import EmbeddedRedis
 
 log = logging.getLogger("bot")
 
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args else ""
     if command == "simulator":
-        from bot.simulator.cli import main as simulator_main
+        from bot.local.simulator.cli import main as simulator_main
 
         return simulator_main(args[1:])
     _configure_logging()
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "worker":
             asyncio.run(_serve(_worker_body, with_cloud=True, embedded_redis_ok=False))
         elif command == "shell" or (command == "" and not os.environ.get("SLACK_BOT_TOKEN")):
-            from bot.shell import main as shell_main
+            from bot.local.shell import main as shell_main
 
             return shell_main(args[1:] if command == "shell" else [])
         elif command == "":

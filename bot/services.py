@@ -17,8 +17,8 @@ from bot.cloud.client import TaurusDB
 from bot.cloud.factory import LOCAL_PROJECT_ID, build_taurusdb
 from bot.config import CloudAuth, ConfigError, Settings
 from bot.domain.policy import Policy, PolicyError, load_policy
+from bot.local.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from bot.observability import Counters
-from bot.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from bot.slack.client import build_web_client
 from bot.store.audit import AuditAction, AuditEntry, AuditLog, audit_line
 from bot.store.groups import GroupCache

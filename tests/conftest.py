@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.store.embedded import EmbeddedRedis
+from bot.local.embedded_redis import EmbeddedRedis
 
 # Never let a developer's real credentials reach a test.
 _CONTRACT_PREFIXES = ("SLACK_", "HUAWEICLOUD_", "TAURUSDB_", "REDIS_URL", "BACKUP_", "AUDIT_CHANNEL", "PORT")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.fake_api import FakeSlack
+from bot.local.fake_slack import FakeSlack
 from tests.e2e.harness import Deployment
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from bot.slack.fake_api import (
+from bot.local.embedded_redis import free_port
+from bot.local.fake_slack import (
     Call,
     FakeSlack,
     interaction_body,
@@ -24,7 +25,6 @@ from bot.slack.fake_api import (
     sign_request,
     slash_command_body,
 )
-from bot.store.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNING_SECRET = "e2e-signing-secret"

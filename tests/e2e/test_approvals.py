@@ -9,7 +9,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.slack.fake_api import FakeSlack
+from bot.local.fake_slack import FakeSlack
 from bot.store.audit import AuditLog
 from tests.e2e.conftest import DeploymentFactory
 from tests.e2e.harness import Deployment, final_replies, posts_in, text_of, wait_final_replies

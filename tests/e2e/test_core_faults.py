@@ -10,7 +10,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 
 from bot.domain.request import BackupRequest, State
-from bot.slack.fake_api import FakeSlack
+from bot.local.fake_slack import FakeSlack
 from bot.store import keys
 from bot.store.requests import RequestStore
 from tests.e2e.conftest import DeploymentFactory

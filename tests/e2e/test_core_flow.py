@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.slack.fake_api import FakeSlack
+from bot.local.fake_slack import FakeSlack
 from tests.e2e.conftest import DeploymentFactory
 from tests.e2e.harness import posts_in, text_of, wait_final_replies
 
@@ -129,7 +129,7 @@ async def test_unsigned_wrongly_signed_and_stale_requests_get_401(
 ) -> None:
     import time
 
-    from bot.slack.fake_api import sign_request, slash_command_body
+    from bot.local.fake_slack import sign_request, slash_command_body
 
     bot = await deploy()
     body = slash_command_body("create orders-prod sneaky-backup")

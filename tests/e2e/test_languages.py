@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from bot.slack.fake_api import FakeSlack
+from bot.local.fake_slack import FakeSlack
 from tests.e2e.conftest import DeploymentFactory
 from tests.e2e.harness import Deployment, text_of, wait_final_replies
 

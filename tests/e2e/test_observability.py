@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from bot.slack.fake_api import FakeSlack
+from bot.local.fake_slack import FakeSlack
 from tests.e2e.conftest import DeploymentFactory
 from tests.e2e.harness import SIGNING_SECRET, wait_final_replies
 

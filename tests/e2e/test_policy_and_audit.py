@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.slack.fake_api import FakeSlack, new_trigger_id
+from bot.local.fake_slack import FakeSlack, new_trigger_id
 from tests.e2e.conftest import DeploymentFactory
 from tests.e2e.harness import ROOT, wait_final_replies
 

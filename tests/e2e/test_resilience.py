@@ -8,8 +8,8 @@ import asyncio
 import random
 from pathlib import Path
 
-from bot.slack.fake_api import FakeSlack
-from bot.store.embedded import EmbeddedRedis
+from bot.local.embedded_redis import EmbeddedRedis
+from bot.local.fake_slack import FakeSlack
 from tests.e2e.conftest import DeploymentFactory
 from tests.e2e.harness import final_replies, text_of, wait_final_replies
 

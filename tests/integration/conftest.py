@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from bot.local.simulator import RunningSimulator, SimulatorConfig, start_simulator
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from bot.cloud.factory import build_taurusdb
 from bot.cloud.models import BackupStatus, JobStatus
 from bot.cloud.retry import RetryPolicy
 from bot.config import Settings
-from bot.simulator import RunningSimulator, SimulatorConfig, seed_id, start_simulator
+from bot.local.simulator import RunningSimulator, SimulatorConfig, seed_id, start_simulator
 
 PROJECT = "5f3a9c0e1b2d4e6f8a7b9c0d1e2f3a4b"
 AK, SK = "SIMULATORAK0000000001", "simulator-secret-key"

@@ -21,7 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.fake_api import (
+from bot.local.fake_slack import (
     FakeSlack,
     Knobs,
     interaction_body,

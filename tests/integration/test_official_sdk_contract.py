@@ -29,7 +29,7 @@ from huaweicloudsdkgaussdb.v3 import (
 
 from bot.cloud.auth import AkSkAuth
 from bot.cloud.client import TaurusDB
-from bot.simulator import RunningSimulator, SimulatorConfig, seed_id, start_simulator
+from bot.local.simulator import RunningSimulator, SimulatorConfig, seed_id, start_simulator
 
 # The SDK marks list_gauss_my_sql_instances deprecated (in favour of the /v3.1 "unify status"
 # variant) and warns on every call; the bot uses the /v3 API, so silence exactly that warning.

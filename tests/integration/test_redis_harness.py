@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.store.embedded import EmbeddedRedis
+from bot.local.embedded_redis import EmbeddedRedis
 
 
 async def test_real_server_answers_and_is_flushed_per_test(redis: aioredis.Redis) -> None:

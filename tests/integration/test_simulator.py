@@ -21,8 +21,8 @@ import pytest
 
 from bot.cloud import signing
 from bot.cloud.models import BackupPage, CreateBackupResult, InstancePage, Job, format_cloud_time
-from bot.simulator import SEED_INSTANCES, RunningSimulator, SimulatorConfig, seed_id, start_simulator
-from bot.store.embedded import free_port
+from bot.local.embedded_redis import free_port
+from bot.local.simulator import SEED_INSTANCES, RunningSimulator, SimulatorConfig, seed_id, start_simulator
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 OTHER_PROJECT = "fedcba9876543210fedcba9876543210"

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.i18n import Lang
 from bot.i18n.readers import LANGUAGE_TTL, UNKNOWN_TTL, UserLanguages, locale_key
-from bot.slack.fake_api import FakeSlack
+from bot.local.fake_slack import FakeSlack
 from bot.store import keys
 from bot.store.scheduler import Lease, Scheduler
 

@@ -12,8 +12,8 @@ import pytest
 from bot.domain.policy import Role, load_policy, needs_approval, role_of
 from bot.domain.request import BackupRequest, State
 from bot.i18n import t
-from bot.shell import payloads
-from bot.shell.forms import (
+from bot.local.shell import payloads
+from bot.local.shell.forms import (
     FormField,
     Option,
     Problem,
@@ -27,7 +27,7 @@ from bot.shell.forms import (
     shown_value,
     title_of,
 )
-from bot.shell.render import (
+from bot.local.shell.render import (
     Control,
     Names,
     changed_lines,
@@ -41,8 +41,8 @@ from bot.shell.render import (
     render_blocks,
     render_message,
 )
-from bot.shell.users import CHANNEL_ID, DEFAULT_USER, DEMO_POLICY, DEMO_USERS, find_user, user_names
-from bot.simulator import seed_id
+from bot.local.shell.users import CHANNEL_ID, DEFAULT_USER, DEMO_POLICY, DEMO_USERS, find_user, user_names
+from bot.local.simulator import seed_id
 from bot.slack import blocks as kit
 from bot.slack import views
 

@@ -18,10 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from bot.domain import rules
-from bot.simulator.apierror import ApiFailure
-from bot.simulator.config import SimulatorConfig
-from bot.simulator.persistence import read_snapshot, write_snapshot
-from bot.simulator.seed import SEED_INSTANCES, SeedInstance
+from bot.local.simulator.apierror import ApiFailure
+from bot.local.simulator.config import SimulatorConfig
+from bot.local.simulator.persistence import read_snapshot, write_snapshot
+from bot.local.simulator.seed import SEED_INSTANCES, SeedInstance
 
 SNAPSHOT_VERSION = 1
 

@@ -12,12 +12,12 @@ from types import TracebackType
 
 from aiohttp import web
 
-from bot.simulator import admin, iam, taurusdb
-from bot.simulator.auth import gateway_middleware
-from bot.simulator.config import SimulatorConfig
-from bot.simulator.faults import FAULTS, Faults, fault_middleware
-from bot.simulator.state import STATE, SimulatorState
-from bot.simulator.traffic import TRAFFIC, Traffic, traffic_middleware
+from bot.local.simulator import admin, iam, taurusdb
+from bot.local.simulator.auth import gateway_middleware
+from bot.local.simulator.config import SimulatorConfig
+from bot.local.simulator.faults import FAULTS, Faults, fault_middleware
+from bot.local.simulator.state import STATE, SimulatorState
+from bot.local.simulator.traffic import TRAFFIC, Traffic, traffic_middleware
 
 SHUTDOWN_TIMEOUT = 1.0  # seconds a hung request may delay stop()
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from bot.cloud.models import format_cloud_time
-from bot.simulator.seed import FAIL_REASON, stable_id
-from bot.simulator.state import InstanceState, IssuedToken, SimBackup
+from bot.local.simulator.seed import FAIL_REASON, stable_id
+from bot.local.simulator.state import InstanceState, IssuedToken, SimBackup
 
 CHINA_TIME = timezone(timedelta(hours=8))
 DATASTORE = {"type": "gaussdb-mysql", "version": "8.0", "kernel_version": "2.0.57.240900"}

@@ -1,9 +1,9 @@
 """Local shell mode: the real app, the simulator and an embedded Redis, driven from the terminal.
 
 ``python -m bot`` without Slack credentials (or ``python -m bot shell``) starts everything in this
-process (:mod:`bot.shell.local`) and opens a chat in the terminal (:mod:`bot.shell.session`). When
+process (:mod:`bot.local.shell.local`) and opens a chat in the terminal (:mod:`bot.local.shell.session`). When
 stdin is not a terminal, the session is read from it line by line and the transcript goes to
-stdout; the exit status is 0 unless the bot itself logged an error (:mod:`bot.shell.logs`).
+stdout; the exit status is 0 unless the bot itself logged an error (:mod:`bot.local.shell.logs`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError
-from bot.shell.console import Console
-from bot.shell.local import LocalOptions
-from bot.shell.logs import log_to_file
-from bot.shell.render import frame_note
-from bot.shell.session import Session
-from bot.shell.users import DEFAULT_USER, DEMO_POLICY, find_user
+from bot.local.shell.console import Console
+from bot.local.shell.local import LocalOptions
+from bot.local.shell.logs import log_to_file
+from bot.local.shell.render import frame_note
+from bot.local.shell.session import Session
+from bot.local.shell.users import DEFAULT_USER, DEMO_POLICY, find_user
 
 EXIT_BOT_FAILED = 1
 EXIT_CONFIG = 78
@@ -79,7 +79,7 @@ def main(argv: list[str]) -> int:
         console.write(frame_note("interrupted: everything is stopped", 0))
         return 130
     except Exception as exc:  # e.g. the embedded Redis or a port could not start
-        logging.getLogger("bot.shell").exception("local mode failed")
+        logging.getLogger("bot.local.shell").exception("local mode failed")
         print(f"backup-bot local mode failed: {exc} (details in {local_dir / 'bot.log'})", file=sys.stderr)
         return EXIT_BOT_FAILED
     return EXIT_BOT_FAILED if errors.count else 0

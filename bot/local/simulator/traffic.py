@@ -16,10 +16,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.simulator.apierror import ApiFailure, no_such_api
-from bot.simulator.auth import project_in_path
-from bot.simulator.faults import ADMIN_PREFIX
-from bot.simulator.notes import CURRENT, CallNotes
+from bot.local.simulator.apierror import ApiFailure, no_such_api
+from bot.local.simulator.auth import project_in_path
+from bot.local.simulator.faults import ADMIN_PREFIX
+from bot.local.simulator.notes import CURRENT, CallNotes
 
 logger = logging.getLogger(__name__)
 

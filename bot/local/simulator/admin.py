@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.simulator.apierror import ApiFailure
-from bot.simulator.faults import FAULTS, FaultKnobs
-from bot.simulator.state import STATE
-from bot.simulator.traffic import TRAFFIC
-from bot.simulator.views import backup_item
+from bot.local.simulator.apierror import ApiFailure
+from bot.local.simulator.faults import FAULTS, FaultKnobs
+from bot.local.simulator.state import STATE
+from bot.local.simulator.traffic import TRAFFIC
+from bot.local.simulator.views import backup_item
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:

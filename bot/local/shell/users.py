@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.slack.fake_api import BOT_USER_ID
+from bot.local.fake_slack import BOT_USER_ID
 
 DEMO_POLICY = Path(__file__).with_name("demo-policy.yaml")
 CHANNEL_ID = "C0BACKUPS"

@@ -19,10 +19,10 @@ from aiohttp.typedefs import Handler
 
 from bot.cloud import signing
 from bot.domain import rules
-from bot.simulator.apierror import ApiFailure, no_such_api
-from bot.simulator.config import SimulatorConfig
-from bot.simulator.notes import notes
-from bot.simulator.state import STATE, SimulatorState
+from bot.local.simulator.apierror import ApiFailure, no_such_api
+from bot.local.simulator.config import SimulatorConfig
+from bot.local.simulator.notes import notes
+from bot.local.simulator.state import STATE, SimulatorState
 
 MAX_CLOCK_SKEW = 15 * 60
 

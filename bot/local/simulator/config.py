@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.simulator.faults import FaultKnobs
+from bot.local.simulator.faults import FaultKnobs
 
 _ENV_FIELDS = {
     "project_id": "HUAWEICLOUD_SDK_PROJECT_ID",

@@ -2,7 +2,7 @@
 
 Shapes follow Slack's documented payloads for ``block_actions``, ``block_suggestion``,
 ``view_submission``, ``view_closed`` and global ``shortcut``; the shell wraps each in
-:func:`bot.slack.fake_api.interaction_body` and signs it like Slack does.
+:func:`bot.local.fake_slack.interaction_body` and signs it like Slack does.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.shell.render import Control
-from bot.shell.users import DemoUser
-from bot.slack.fake_api import APP_ID, TEAM_DOMAIN, TEAM_ID
+from bot.local.fake_slack import APP_ID, TEAM_DOMAIN, TEAM_ID
+from bot.local.shell.render import Control
+from bot.local.shell.users import DemoUser
 
 VERIFICATION_TOKEN = "fake-verification-token"
 

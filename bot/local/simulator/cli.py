@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.simulator.config import SimulatorConfig
-from bot.simulator.faults import FaultKnobs
-from bot.simulator.server import start_simulator
+from bot.local.simulator.config import SimulatorConfig
+from bot.local.simulator.faults import FaultKnobs
+from bot.local.simulator.server import start_simulator
 
 
 def build_parser() -> argparse.ArgumentParser:

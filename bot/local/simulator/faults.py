@@ -16,8 +16,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.simulator.apierror import ApiFailure
-from bot.simulator.notes import notes
+from bot.local.simulator.apierror import ApiFailure
+from bot.local.simulator.notes import notes
 
 ADMIN_PREFIX = "/_sim/"
 CREATE_SUFFIX = "/backups/create"

@@ -11,9 +11,9 @@ from aiohttp import web
 
 from bot.cloud.models import parse_cloud_time
 from bot.domain import rules
-from bot.simulator.apierror import ApiFailure, bad_parameter
-from bot.simulator.state import STATE, SimBackup
-from bot.simulator.views import backup_item, created_backup, instance_detail, instance_summary, job_view
+from bot.local.simulator.apierror import ApiFailure, bad_parameter
+from bot.local.simulator.state import STATE, SimBackup
+from bot.local.simulator.views import backup_item, created_backup, instance_detail, instance_summary, job_view
 
 PREFIX = "/v3/{project_id}"
 

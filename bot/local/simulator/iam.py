@@ -14,11 +14,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.domain import rules
-from bot.simulator.apierror import IamFailure
-from bot.simulator.config import SimulatorConfig
-from bot.simulator.seed import stable_id
-from bot.simulator.state import STATE
-from bot.simulator.views import token_body
+from bot.local.simulator.apierror import IamFailure
+from bot.local.simulator.config import SimulatorConfig
+from bot.local.simulator.seed import stable_id
+from bot.local.simulator.state import STATE
+from bot.local.simulator.views import token_body
 
 
 def _bad_request(detail: str) -> IamFailure:

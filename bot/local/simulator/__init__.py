@@ -7,10 +7,10 @@ inspect calls and inject faults.
 
 from __future__ import annotations
 
-from bot.simulator.config import SimulatorConfig
-from bot.simulator.faults import FailRule, FaultKnobs
-from bot.simulator.seed import FAIL_REASON, SEED_INSTANCES, SeedInstance, seed_id
-from bot.simulator.server import RunningSimulator, create_app, start_simulator
+from bot.local.simulator.config import SimulatorConfig
+from bot.local.simulator.faults import FailRule, FaultKnobs
+from bot.local.simulator.seed import FAIL_REASON, SEED_INSTANCES, SeedInstance, seed_id
+from bot.local.simulator.server import RunningSimulator, create_app, start_simulator
 
 __all__ = [
     "FAIL_REASON",

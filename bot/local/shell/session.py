@@ -23,9 +23,10 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from bot.shell import payloads
-from bot.shell.console import Console
-from bot.shell.forms import (
+from bot.local.fake_slack import Call, FakeSlack, interaction_body, new_trigger_id, slash_command_body
+from bot.local.shell import payloads
+from bot.local.shell.console import Console
+from bot.local.shell.forms import (
     FormField,
     Option,
     Problem,
@@ -39,8 +40,8 @@ from bot.shell.forms import (
     shown_value,
     title_of,
 )
-from bot.shell.local import LocalOptions, LocalStack, Reply, local_stack
-from bot.shell.render import (
+from bot.local.shell.local import LocalOptions, LocalStack, Reply, local_stack
+from bot.local.shell.render import (
     Control,
     Names,
     Numberer,
@@ -55,7 +56,7 @@ from bot.shell.render import (
     render_message,
     text_of,
 )
-from bot.shell.users import (
+from bot.local.shell.users import (
     BOT_NAME,
     CHANNEL_ID,
     CHANNEL_NAME,
@@ -66,7 +67,6 @@ from bot.shell.users import (
     find_user,
     user_names,
 )
-from bot.slack.fake_api import Call, FakeSlack, interaction_body, new_trigger_id, slash_command_body
 
 QUIET_SECONDS = 0.3
 """Output has settled when the fake Slack heard nothing for this long and no work is due or running."""

@@ -30,15 +30,15 @@ from aiohttp import web
 
 from bot.config import CloudAuth, Settings, load_settings
 from bot.domain.request import State
+from bot.local.embedded_redis import EmbeddedRedis
+from bot.local.fake_slack import FakeSlack, sign_request
+from bot.local.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from bot.services import Services, open_services
-from bot.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from bot.slack.app import build_app, build_web, identify_bot
-from bot.slack.fake_api import FakeSlack, sign_request
 from bot.store import keys
-from bot.store.embedded import EmbeddedRedis
 from bot.worker.main import run_worker
 
-log = logging.getLogger("bot.shell")
+log = logging.getLogger("bot.local.shell")
 
 LOCAL_BOT_TOKEN = "xoxb-local-shell"
 WORKER_STOP_TIMEOUT = 20.0
