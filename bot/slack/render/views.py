@@ -16,7 +16,7 @@ from typing import Any
 from bot.cloud.models import Instance
 from bot.domain.request import BackupRequest
 from bot.i18n import localize, t
-from bot.slack.text import escape
+from bot.slack.render.text import escape
 
 Block = dict[str, Any]
 
