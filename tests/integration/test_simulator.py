@@ -55,11 +55,16 @@ async def client(simulator: RunningSimulator) -> AsyncIterator[httpx.AsyncClient
         yield http
 
 
+def use_fake_clock(sim: RunningSimulator) -> FakeClock:
+    """Make ``sim`` (its backups, jobs, tokens and outages) follow a fake clock."""
+    fake = FakeClock()
+    sim.state.clock = fake
+    return fake
+
+
 @pytest.fixture
 def clock(simulator: RunningSimulator) -> FakeClock:
-    fake = FakeClock()
-    simulator.state.clock = fake
-    return fake
+    return use_fake_clock(simulator)
 
 
 def api(path: str, project: str = PROJECT) -> str:
