@@ -29,7 +29,14 @@ from bot.local.simulator import (
     start_simulator,
 )
 from bot.local.simulator.cli import _banner, build_parser, config_from_args
-from tests.integration.test_simulator import HEADERS, FakeClock, assert_error, token_request, use_fake_clock
+from tests.integration.test_simulator import (
+    HEADERS,
+    FakeClock,
+    assert_error,
+    cli_simulator,
+    token_request,
+    use_fake_clock,
+)
 
 HK, BJ = "ap-southeast-1", "cn-north-4"
 HK_PROJECT, BJ_PROJECT = project_id_for(HK), project_id_for(BJ)
@@ -274,6 +281,17 @@ async def test_command_line_regions_projects_and_knobs(monkeypatch: pytest.Monke
     for bad in (["--project", "no-equals"], ["--outage", f"{BJ}=soon"], ["--iam-projects", f"{BJ}=x"]):
         with pytest.raises(SystemExit):
             _args(*bad)
+
+
+async def test_cli_serves_several_regions() -> None:
+    args = ("--regions", f"{HK},{BJ}", "--project", f"{BJ}={CONFIGURED}", "--outage", f"{HK}=600")
+    async with (
+        cli_simulator(*args) as (url, banner),
+        httpx.AsyncClient(base_url=url, headers=HEADERS) as http,
+    ):
+        assert f"regions {HK}={HK_PROJECT}, {BJ}={CONFIGURED}" in banner, banner
+        assert await names_in(http, CONFIGURED) == list(OTHER_REGION_NAMES)
+        assert_error(await http.get(at(HK_PROJECT, "/instances")), 503, "DBS.108000")
 
 
 # faults scoped to a region or a project
