@@ -6,14 +6,14 @@ from bot.domain.audit import BOT_ACTOR, AuditEntry
 from bot.domain.people import is_user_id
 from bot.i18n import SOURCE, t
 from bot.slack.render.states import AUDIT_ICONS
-from bot.slack.render.text import escape, format_time
+from bot.slack.render.text import GRAVE, escape, format_time, inert
 
 _LINE_DETAIL_MAX = 200
 
 
 def _code(text: str) -> str:
     """Inline code with the text made inert (a backtick inside would end the span early)."""
-    return f"`{escape(text.replace('`', 'ˋ'))}`"
+    return f"`{escape(text.replace('`', GRAVE))}`"
 
 
 def _one_line(text: str) -> str:
@@ -50,6 +50,6 @@ def audit_line(entry: AuditEntry, *, lang: str = SOURCE) -> str:
         detail = _one_line(entry.detail)
         if len(detail) > _LINE_DETAIL_MAX:
             detail = detail[: _LINE_DETAIL_MAX - 1] + "…"
-        parts.append(escape(detail))
+        parts.append(inert(detail))
     parts.append(format_time(entry.at))
     return " · ".join(parts)

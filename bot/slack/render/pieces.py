@@ -22,7 +22,7 @@ from bot.domain.request import (
     BackupRequest,
 )
 from bot.i18n import as_lang, t
-from bot.slack.render.text import escape, format_duration
+from bot.slack.render.text import GRAVE, escape, format_duration, inert
 
 Block = dict[str, Any]
 
@@ -61,16 +61,16 @@ def clip(value: str, limit: int) -> str:
 
 
 def user_text(value: str, limit: int) -> str:
-    """User or cloud text for mrkdwn: clipped, then escaped (never the other way round)."""
-    return escape(clip(value, limit))
+    """User or cloud text for mrkdwn: clipped, then made inert (never the other way round): it reads
+    as typed, never as formatting, a mention or a link."""
+    return inert(clip(value, limit))
 
 
 def code(value: str, limit: int = MAX_ID) -> str:
-    """An identifier in a code span; a backtick inside would end the span, so then it is plain."""
+    """An identifier in a code span (a backtick inside would end the span early: it becomes ``ˋ``)."""
     if not value:
         return NONE
-    safe = user_text(value, limit)
-    return safe if "`" in value else f"`{safe}`"
+    return f"`{escape(clip(value, limit).replace('`', GRAVE))}`"
 
 
 def mention(user_id: str, lang: str) -> str:

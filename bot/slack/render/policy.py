@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from bot.app.people import People
 from bot.domain.policy import EVERYONE, ROLE_NAMES, Policy
 from bot.i18n import t
-from bot.slack.render.text import escape, format_duration
+from bot.slack.render.text import GRAVE, escape, format_duration
 
 
 def mentions(people: People) -> list[str]:
@@ -46,7 +46,7 @@ def describe(policy: Policy, lang: str) -> list[str]:
         lines.append(t(lang, "policy.approvers", who=_who(approvers, lang)))
     expiry = format_duration(policy.expires_after, lang)
     if policy.required_for:
-        globs = ", ".join(f"`{escape(g)}`" for g in policy.required_for)
+        globs = ", ".join(f"`{escape(g.replace('`', GRAVE))}`" for g in policy.required_for)
         lines.append(t(lang, "policy.required_for", globs=globs, expiry=expiry))
     elif requesters:
         lines.append(t(lang, "policy.no_gate", expiry=expiry))

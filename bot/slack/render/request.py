@@ -11,7 +11,7 @@ from bot.domain.request import BackupRequest, State
 from bot.i18n import t
 from bot.slack.render import pieces as p
 from bot.slack.render import states as s
-from bot.slack.render.text import escape, format_duration, format_size, format_time
+from bot.slack.render.text import format_duration, format_size, format_time
 
 
 def _request_fields(req: BackupRequest, lang: str) -> list[str]:
@@ -85,7 +85,7 @@ REJECT_ACTION = "reject_request"
 
 def _decision_buttons(req: BackupRequest, lang: str) -> p.Block:
     """Approve (with a confirmation) and Reject; the value carries only the request id."""
-    plain = escape(p.clip(req.backup_name, p.MAX_NAME))
+    plain = p.code(req.backup_name, p.MAX_NAME)
     return {
         "type": "actions",
         "block_id": f"decide:{req.id}",
