@@ -27,20 +27,9 @@ from bot.local.shell.forms import (
     shown_value,
     title_of,
 )
-from bot.local.shell.render import (
-    Control,
-    Names,
-    changed_lines,
-    channel_label,
-    columns,
-    controls_in,
-    frame_post,
-    frame_private,
-    frame_update,
-    mrkdwn,
-    render_blocks,
-    render_message,
-)
+from bot.local.shell.frames import changed_lines, channel_label, frame_post, frame_private, frame_update
+from bot.local.shell.render import Control, controls_in, render_blocks, render_message
+from bot.local.shell.text import Names, columns, mrkdwn
 from bot.local.shell.users import CHANNEL_ID, DEFAULT_USER, DEMO_POLICY, DEMO_USERS, find_user, user_names
 from bot.local.simulator import seed_id
 from bot.slack import blocks as kit

@@ -50,3 +50,13 @@ def user_names() -> dict[str, str]:
 
 def channel_names() -> dict[str, str]:
     return {CHANNEL_ID: CHANNEL_NAME}
+
+
+def people_by_name() -> dict[str, str]:
+    """Display name → user ID, for what the reader types into a people picker."""
+    return {u.name: u.id for u in DEMO_USERS}
+
+
+def channels_by_name() -> dict[str, str]:
+    """Channel name → ID, for what the reader types into a conversation picker."""
+    return {CHANNEL_NAME: CHANNEL_ID}
