@@ -4,17 +4,30 @@
 does (form, JSON or query arguments; ``ok``/``error`` bodies; HTTP 429 with ``Retry-After``) and
 recording every call in order (:mod:`.recording`). Point ``AsyncWebClient(base_url=fake.url)`` at
 it. :class:`Knobs` (:mod:`.knobs`), settable from Python or over HTTP (``POST /_fake/knobs``), make
-it refuse like Slack: ``not_in_channel`` until the bot joins, rate limits, server errors and any
-error code for the next calls of a method. The methods themselves live by area: :mod:`.chat`,
-:mod:`.views`, :mod:`.users`, :mod:`.conversations`, over the state in :mod:`.workspace`.
+it look and refuse like Slack: who is a guest and who is in which channel, which workspace or org
+it is, ``not_in_channel`` until the bot joins, Slack's rate limits (:mod:`.limits`), server errors
+and any error code for the next calls of a method. The methods themselves live by area:
+:mod:`.chat`, :mod:`.views` (modals and each person's Home), :mod:`.users`, :mod:`.conversations`,
+over the state in :mod:`.workspace`.
 
 :mod:`.bodies` builds what Slack sends *to* the bot: :func:`slash_command_body`,
-:func:`interaction_body` and the signature headers of :func:`sign_request`.
+:func:`interaction_body`, :func:`home_block_actions`, :func:`app_home_opened_body` and the
+signature headers of :func:`sign_request`.
 """
 
 from __future__ import annotations
 
-from bot.local.fake_slack.bodies import interaction_body, new_trigger_id, sign_request, slash_command_body
+from bot.local.fake_slack.bodies import (
+    app_home_opened_body,
+    app_home_opened_event,
+    event_envelope,
+    home_block_actions,
+    interaction_body,
+    interaction_envelope,
+    new_trigger_id,
+    sign_request,
+    slash_command_body,
+)
 from bot.local.fake_slack.identity import (
     APP_ID,
     BOT_ID,
@@ -24,9 +37,13 @@ from bot.local.fake_slack.identity import (
     TEAM_DOMAIN,
     TEAM_ID,
     TRIGGER_TTL_SECONDS,
+    VERIFICATION_TOKEN,
+    dm_channel_id,
+    group_dm_id,
     usergroup_id,
 )
-from bot.local.fake_slack.knobs import Knobs
+from bot.local.fake_slack.knobs import GUEST_KINDS, Knobs
+from bot.local.fake_slack.limits import SLACK_TIERS, TIER_PER_MINUTE, slack_tier_limits
 from bot.local.fake_slack.recording import Call, CallPredicate
 from bot.local.fake_slack.server import FakeSlack
 from bot.local.fake_slack.workspace import Answer
@@ -37,17 +54,29 @@ __all__ = [
     "BOT_USER_ID",
     "DEFAULT_LOCALE",
     "DEFAULT_TZ",
+    "GUEST_KINDS",
+    "SLACK_TIERS",
     "TEAM_DOMAIN",
     "TEAM_ID",
+    "TIER_PER_MINUTE",
     "TRIGGER_TTL_SECONDS",
+    "VERIFICATION_TOKEN",
     "Answer",
     "Call",
     "CallPredicate",
     "FakeSlack",
     "Knobs",
+    "app_home_opened_body",
+    "app_home_opened_event",
+    "dm_channel_id",
+    "event_envelope",
+    "group_dm_id",
+    "home_block_actions",
     "interaction_body",
+    "interaction_envelope",
     "new_trigger_id",
     "sign_request",
+    "slack_tier_limits",
     "slash_command_body",
     "usergroup_id",
 ]

@@ -1,10 +1,12 @@
-"""``chat.*``: posting, updating, ephemeral messages and permalinks, as Slack answers them."""
+"""``chat.*``: posting (into a channel, a thread, or a person's DM by their user ID), updating,
+ephemeral messages and permalinks, as Slack answers them."""
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
-from bot.local.fake_slack.identity import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+from bot.local.fake_slack.identity import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, USER_ID_RE
 from bot.local.fake_slack.workspace import Answer, Args, Handler, Workspace
 
 
@@ -17,8 +19,8 @@ def _has_content(args: Args) -> bool:
 
 
 def post_message(ws: Workspace, args: Args) -> Answer:
-    channel = str(args.get("channel") or "")
-    if not channel:
+    channel = ws.resolve_channel(str(args.get("channel") or ""))
+    if not channel or USER_ID_RE.match(channel):  # no channel, or a user who does not exist
         return {"ok": False, "error": "channel_not_found"}
     if refusal := _not_in_channel(ws, channel):
         return refusal
@@ -31,7 +33,7 @@ def post_message(ws: Workspace, args: Args) -> Answer:
         "user": BOT_USER_ID,
         "bot_id": BOT_ID,
         "app_id": APP_ID,
-        "team": TEAM_ID,
+        "team": ws.knobs.team_id,
         "text": str(args.get("text") or ""),
         "ts": ts,
     }
@@ -63,10 +65,14 @@ def update(ws: Workspace, args: Args) -> Answer:
 
 
 def post_ephemeral(ws: Workspace, args: Args) -> Answer:
-    if not args.get("channel"):
+    channel = str(args.get("channel") or "")
+    user = str(args.get("user") or "")
+    if not channel:
         return {"ok": False, "error": "channel_not_found"}
-    if not args.get("user"):
+    if not user or not ws.knows_user(user):
         return {"ok": False, "error": "user_not_found"}
+    if not ws.person_in(channel, user):
+        return {"ok": False, "error": "user_not_in_channel"}
     if not _has_content(args):
         return {"ok": False, "error": "no_text"}
     return {"ok": True, "message_ts": ws.next_ts()}
@@ -75,9 +81,13 @@ def post_ephemeral(ws: Workspace, args: Args) -> Answer:
 def get_permalink(ws: Workspace, args: Args) -> Answer:
     channel = str(args.get("channel") or "")
     ts = str(args.get("message_ts") or "")
-    if (channel, ts) not in ws.messages:
+    message = ws.messages.get((channel, ts))
+    if message is None:
         return {"ok": False, "error": "message_not_found"}
     link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+    thread_ts = message.get("thread_ts")
+    if thread_ts and thread_ts != ts:  # a reply: Slack's link opens it in its thread
+        link += "?" + urllib.parse.urlencode({"thread_ts": thread_ts, "cid": channel})
     return {"ok": True, "channel": channel, "permalink": link}
 
 

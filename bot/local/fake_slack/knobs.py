@@ -1,4 +1,5 @@
-"""How the fake misbehaves: the knobs tests set from Python or over HTTP (``POST /_fake/knobs``)."""
+"""How the fake workspace looks and misbehaves: the knobs tests set from Python or over HTTP
+(``POST /_fake/knobs``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.local.fake_slack.identity import TEAM_ID
+
+GUEST_KINDS = frozenset({"multi", "single"})
+"""``multi``: a multi-channel guest (``is_restricted``); ``single``: a single-channel guest (also
+``is_ultra_restricted``)."""
+
 
 @dataclass
 class Knobs:
-    """How the fake misbehaves. Change fields directly, or :meth:`update` from JSON."""
+    """How the fake looks and misbehaves. Change fields directly, or :meth:`update` from JSON."""
 
     not_member: set[str] = field(default_factory=set)
     """Channels the bot is not in: chat.postMessage/chat.update answer ``not_in_channel`` until
@@ -30,6 +37,31 @@ class Knobs:
     require_token: bool = True
     """Answer ``not_authed`` to Web API calls without a token."""
 
+    # who the workspace is (auth.test, and the team ID in every answer)
+    team_id: str = TEAM_ID
+    enterprise_id: str | None = None
+    """An Enterprise Grid org's ID (``E…``); ``None``: a workspace outside any org."""
+    enterprise_install: bool = False
+    """The app is installed org-wide (auth.test ``is_enterprise_install``)."""
+
+    # people and where they are
+    known_users: set[str] | None = None
+    """The workspace's people; ``None``: every ID shaped like a user's (``U…``/``W…``). Others get
+    ``user_not_found``."""
+    guests: dict[str, str] = field(default_factory=dict)
+    """user ID → guest kind (``multi`` or ``single``) for users.info."""
+    channel_members: dict[str, list[str]] = field(default_factory=dict)
+    """channel → its members' user IDs; a channel not listed has every known person in it."""
+
+    # Slack's rate limits (off unless set)
+    post_rate: float = 0.0
+    """chat.postMessage posts per second per channel (Slack: about 1); 0 = unlimited."""
+    post_burst: int = 3
+    """How many posts in a row one channel tolerates before ``post_rate`` applies."""
+    tier_limits: dict[str, int] = field(default_factory=dict)
+    """method → calls per minute (a bucket of that size refilled over a minute; see
+    :func:`~bot.local.fake_slack.limits.slack_tier_limits`)."""
+
     def update(self, values: Mapping[str, Any]) -> None:
         """Replace the given knobs (JSON-shaped values); unknown names raise ``ValueError``."""
         unknown = set(values) - set(_KNOB_TYPES)
@@ -41,6 +73,7 @@ class Knobs:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["not_member"] = sorted(self.not_member)
+        data["known_users"] = None if self.known_users is None else sorted(self.known_users)
         return data
 
 
@@ -54,4 +87,20 @@ _KNOB_TYPES: dict[str, Callable[[Any], Any]] = {
     "timezones": lambda v: {str(k): str(x) for k, x in dict(v).items()},
     "usergroups": lambda v: {str(k): [str(u) for u in users] for k, users in dict(v).items()},
     "require_token": bool,
+    "team_id": str,
+    "enterprise_id": lambda v: None if v is None else str(v),
+    "enterprise_install": bool,
+    "known_users": lambda v: None if v is None else {str(u) for u in v},
+    "guests": lambda v: {str(k): _guest_kind(x) for k, x in dict(v).items()},
+    "channel_members": lambda v: {str(k): [str(u) for u in users] for k, users in dict(v).items()},
+    "post_rate": float,
+    "post_burst": int,
+    "tier_limits": lambda v: {str(k): int(n) for k, n in dict(v).items()},
 }
+
+
+def _guest_kind(value: Any) -> str:
+    kind = str(value)
+    if kind not in GUEST_KINDS:
+        raise ValueError(f"guest kind must be one of {', '.join(sorted(GUEST_KINDS))}, not {kind!r}")
+    return kind

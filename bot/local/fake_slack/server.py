@@ -1,6 +1,6 @@
-"""The fake Web API server: aiohttp routes, the order in which Slack refuses a call (rate limit,
-server error, scripted error, missing token), the control endpoints under ``/_fake/``, and the
-queries tests ask of it."""
+"""The fake Web API server: aiohttp routes, the order in which Slack refuses a call (a scripted 429,
+Slack's rate limits, a server error, a scripted error, a missing token), the control endpoints under
+``/_fake/``, and the queries tests ask of it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.local.fake_slack import chat, conversations, users, views
 from bot.local.fake_slack.args import bearer, pop_str, read_args
 from bot.local.fake_slack.knobs import Knobs
+from bot.local.fake_slack.limits import Limits
 from bot.local.fake_slack.recording import Call, CallLog
 from bot.local.fake_slack.workspace import Answer, Args, Handler, Workspace
 
@@ -30,11 +31,13 @@ _METHODS: dict[str, Handler] = {
 class FakeSlack(CallLog):
     """The fake Web API. ``async with FakeSlack() as fake: AsyncWebClient(base_url=fake.url)``."""
 
-    def __init__(self, knobs: Knobs | None = None) -> None:
+    def __init__(self, knobs: Knobs | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock`` (seconds) drives the rate limits; a test may pass one it moves by hand."""
         super().__init__()
         self.knobs = knobs or Knobs()
         self.app = web.Application()
         self.workspace = Workspace(self.knobs)
+        self.limits = Limits(self.knobs, clock)
         self._runner: web.AppRunner | None = None
         self._base = ""
         # Bound per instance so a benchmark may wrap one method's handler.
@@ -48,6 +51,7 @@ class FakeSlack(CallLog):
                 web.get("/_fake/knobs", self._get_knobs),
                 web.post("/_fake/knobs", self._post_knobs),
                 web.get("/_fake/messages", self._get_messages),
+                web.get("/_fake/home", self._get_home),
                 web.post("/response/{response_id}", self._response_url),
                 web.route("*", "/api/{method:[A-Za-z0-9_.]+}", self._api),
                 web.route("*", "/{method:[A-Za-z0-9_.]+}", self._api),
@@ -116,6 +120,15 @@ class FakeSlack(CallLog):
     def is_member(self, channel: str) -> bool:
         return self.workspace.is_member(channel)
 
+    def conversation_of(self, channel: str) -> str:
+        """Where a post to ``channel`` lands (a person's user ID: the bot's DM with them, ``D…``)."""
+        return self.workspace.conversation_of(channel)
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home view last published for ``user_id`` (with its ``id`` and ``hash``), if any."""
+        found = self.workspace.home_views.get(user_id)
+        return dict(found) if found else None
+
     # HTTP: the Web API
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
@@ -129,6 +142,11 @@ class FakeSlack(CallLog):
             self.knobs.rate_limit_next[method] -= 1
             answer = {"ok": False, "error": "ratelimited"}
             headers = {"Retry-After": str(self.knobs.retry_after)}
+            return await self._answer(method, args, token, request.path, answer, status=429, headers=headers)
+        channel = self.workspace.conversation_of(str(args.get("channel") or ""))
+        if (wait := self.limits.check(method, channel)) is not None:
+            answer = {"ok": False, "error": "ratelimited"}
+            headers = {"Retry-After": str(wait)}
             return await self._answer(method, args, token, request.path, answer, status=429, headers=headers)
         if self.knobs.fail_next.get(method, 0) > 0:
             self.knobs.fail_next[method] -= 1
@@ -191,3 +209,10 @@ class FakeSlack(CallLog):
 
     async def _get_messages(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "messages": self.messages(request.query.get("channel"))})
+
+    async def _get_home(self, request: web.Request) -> web.Response:
+        """``?user=U…``: that person's Home view (``null`` when none); else every published Home."""
+        user = request.query.get("user")
+        if user is not None:
+            return web.json_response({"ok": True, "view": self.home_view(user)})
+        return web.json_response({"ok": True, "views": self.workspace.home_views})

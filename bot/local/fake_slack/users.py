@@ -1,5 +1,5 @@
-"""Who is who: ``auth.test`` (the bot), ``users.info`` (people, their locale and time zone) and
-``usergroups.*`` (the groups a policy names)."""
+"""Who is who: ``auth.test`` (the bot and the workspace or org it is installed in), ``users.info``
+(people: guests, locale, time zone) and ``usergroups.*`` (the groups a policy names)."""
 
 from __future__ import annotations
 
@@ -14,23 +14,26 @@ from bot.local.fake_slack.identity import (
     DEFAULT_LOCALE,
     DEFAULT_TZ,
     TEAM_DOMAIN,
-    TEAM_ID,
     usergroup_id,
 )
 from bot.local.fake_slack.workspace import Answer, Args, Handler, Workspace
 
 
 def auth_test(ws: Workspace, args: Args) -> Answer:
-    return {
+    knobs = ws.knobs
+    answer: Answer = {
         "ok": True,
         "url": f"https://{TEAM_DOMAIN}.slack.com/",
         "team": "Fake Workspace",
         "user": "backup-bot",
-        "team_id": TEAM_ID,
+        "team_id": knobs.team_id,
         "user_id": BOT_USER_ID,
         "bot_id": BOT_ID,
-        "is_enterprise_install": False,
+        "is_enterprise_install": knobs.enterprise_install,
     }
+    if knobs.enterprise_id is not None:  # Slack names the org only inside Enterprise Grid
+        answer["enterprise_id"] = knobs.enterprise_id
+    return answer
 
 
 def _tz_offset(name: str) -> int:
@@ -43,16 +46,22 @@ def _tz_offset(name: str) -> int:
 
 def users_info(ws: Workspace, args: Args) -> Answer:
     user_id = str(args.get("user") or "")
-    if not user_id:
+    if not ws.knows_user(user_id):
         return {"ok": False, "error": "user_not_found"}
     tz_name = ws.knobs.timezones.get(user_id, DEFAULT_TZ)
+    guest = ws.knobs.guests.get(user_id)
     user: dict[str, Any] = {
         "id": user_id,
-        "team_id": TEAM_ID,
+        "team_id": ws.knobs.team_id,
         "name": user_id.lower(),
         "real_name": f"User {user_id}",
         "deleted": False,
         "is_bot": user_id == BOT_USER_ID,
+        "is_admin": False,
+        "is_owner": False,
+        # A single-channel guest is a kind of restricted account: Slack sets both flags for one.
+        "is_restricted": guest is not None,
+        "is_ultra_restricted": guest == "single",
         "tz": tz_name,
         "tz_label": tz_name,
         "tz_offset": _tz_offset(tz_name),
@@ -68,7 +77,7 @@ def usergroups_list(ws: Workspace, args: Args) -> Answer:
     for handle, users in ws.knobs.usergroups.items():
         group: dict[str, Any] = {
             "id": usergroup_id(handle),
-            "team_id": TEAM_ID,
+            "team_id": ws.knobs.team_id,
             "handle": handle,
             "name": handle,
             "user_count": len(users),
