@@ -22,11 +22,11 @@ def changed_lines(old: Sequence[str], new: Sequence[str]) -> list[str]:
 
 
 def channel_label(channel_id: str, names: Names) -> str:
-    """``#backups``, or ``DM with carol`` for a direct message."""
+    """``#backups``, or ``DM with carol`` for a direct message (``names`` knows whose DMs)."""
     if channel_id.startswith(("U", "W")):
         return f"DM with {names.user(channel_id)}"
     if channel_id.startswith("D"):
-        return f"DM {channel_id}"
+        return f"DM with {names.channels[channel_id]}" if channel_id in names.channels else f"DM {channel_id}"
     return "#" + names.channel(channel_id)
 
 

@@ -87,6 +87,7 @@ class Transcript:
             return
         channel = str(call.args.get("channel") or "")
         if call.method == "chat.postMessage":
+            channel = fake.conversation_of(channel)  # a post to a user ID lands in their DM
             posted = fake.messages(channel)
             if posted:
                 self.show_post(posted[-1])
