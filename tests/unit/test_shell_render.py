@@ -13,6 +13,7 @@ from bot.domain.policy import Role, needs_approval, role_of
 from bot.domain.policy_file import load_policy
 from bot.domain.request import BackupRequest, State
 from bot.i18n import t
+from bot.local.fake_slack import dm_channel_id
 from bot.local.shell import payloads
 from bot.local.shell.forms import (
     FormField,
@@ -28,21 +29,18 @@ from bot.local.shell.forms import (
     shown_value,
     title_of,
 )
-from bot.local.shell.render import (
-    Control,
-    Names,
-    changed_lines,
-    channel_label,
-    columns,
-    controls_in,
-    frame_post,
-    frame_private,
-    frame_update,
-    mrkdwn,
-    render_blocks,
-    render_message,
+from bot.local.shell.frames import changed_lines, channel_label, frame_post, frame_private, frame_update
+from bot.local.shell.render import Control, controls_in, render_blocks, render_message
+from bot.local.shell.text import Names, columns, mrkdwn
+from bot.local.shell.users import (
+    CHANNEL_ID,
+    DEFAULT_USER,
+    DEMO_POLICY,
+    DEMO_USERS,
+    channel_names,
+    find_user,
+    user_names,
 )
-from bot.local.shell.users import CHANNEL_ID, DEFAULT_USER, DEMO_POLICY, DEMO_USERS, find_user, user_names
 from bot.local.simulator import seed_id
 from bot.slack.render import answers, views
 from bot.slack.render import request as kit
@@ -244,6 +242,9 @@ def test_private_messages_say_whom_they_are_for() -> None:
     assert framed == ["  🔒 only oscar sees this · backup-bot", "    │ only you"]
     assert channel_label("C0BACKUPS", NAMES) == "#backups"
     assert channel_label("U0CAROL01", NAMES) == "DM with carol"
+    demo = Names(users=user_names(), channels=channel_names())
+    assert channel_label(dm_channel_id("U0CAROL01"), demo) == "DM with carol"  # a post to U… lands there
+    assert channel_label("D0UNKNOWN", demo) == "DM D0UNKNOWN"
 
 
 # --- forms ----------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from bot.local.shell.console import Console
+from bot.local.shell.frames import frame_note
 from bot.local.shell.local import LocalOptions
 from bot.local.shell.logs import log_to_file
-from bot.local.shell.render import frame_note
 from bot.local.shell.session import Session
 from bot.local.shell.users import DEFAULT_USER, DEMO_POLICY, find_user
 

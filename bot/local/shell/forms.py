@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from bot.local.shell.render import Names, block_id_of, render_blocks, text_of
+from bot.local.shell.render import block_id_of, render_blocks
+from bot.local.shell.text import Names, text_of
 
 TEXT_KINDS = frozenset({"plain_text_input", "email_text_input", "url_text_input", "number_input"})
 SINGLE_CHOICE = frozenset({"static_select", "external_select", "radio_buttons", "overflow"})

@@ -11,11 +11,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.local.fake_slack import APP_ID, TEAM_DOMAIN, TEAM_ID
+from bot.local.fake_slack import interaction_envelope
 from bot.local.shell.render import Control
 from bot.local.shell.users import DemoUser
-
-VERIFICATION_TOKEN = "fake-verification-token"
 
 Payload = dict[str, Any]
 
@@ -24,20 +22,8 @@ def action_ts() -> str:
     return f"{time.time():.6f}"
 
 
-def user_object(user: DemoUser) -> Payload:
-    return {"id": user.id, "username": user.name, "name": user.name, "team_id": TEAM_ID}
-
-
 def _common(kind: str, user: DemoUser) -> Payload:
-    return {
-        "type": kind,
-        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-        "user": user_object(user),
-        "api_app_id": APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
+    return interaction_envelope(kind, user_id=user.id, user_name=user.name)
 
 
 def action(control: Control, choice: Mapping[str, Any] | None = None) -> Payload:

@@ -1,24 +1,20 @@
-"""Slack messages as terminal text. Pure: Block Kit and mrkdwn in, lines out, no I/O.
+"""Block Kit as terminal lines. Pure: blocks and messages in, lines out, no I/O.
 
-What Slack would draw, told in plain lines: mentions, channels and dates become names and their
-fallback text, Slack's ``&amp;``/``&lt;``/``&gt;`` escaping is undone, section fields are laid out in two
-columns (``Label: value``), context is marked ``›``, dividers are a rule, and every button, menu or
-select is shown numbered (``[2 Approve]``) so the reader can press it. The number comes from the
-caller (``number``), which keeps this module free of state.
-
-The ``frame_*`` functions put a heading above rendered lines and indent them: thread replies sit
-deeper than channel messages, updates say what changed (``✎ updated``), private messages say whom
-they are for.
+Section fields are laid out in two columns, context is marked ``›``, dividers are a rule, and every
+button, menu or select is shown numbered (``[2 Approve]``) so the reader can press it. The number
+comes from the caller (``number``), which keeps this module free of state. Text inside the blocks
+is read by :mod:`bot.local.shell.text`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.local.shell.text import Names, columns, emojize, field_text, is_label_and_value, mrkdwn, text_of
 
 Block = Mapping[str, Any]
 
@@ -38,51 +34,6 @@ PRESSABLE = frozenset(
         "timepicker",
     }
 )
-
-_EMOJI = {
-    "alarm_clock": "⏰",
-    "ballot_box_with_check": "☑️",
-    "bell": "🔔",
-    "eyes": "👀",
-    "gear": "⚙️",
-    "heavy_check_mark": "✔️",
-    "hourglass": "⌛",
-    "hourglass_flowing_sand": "⏳",
-    "inbox_tray": "📥",
-    "information_source": "ℹ️",
-    "lock": "🔒",
-    "mag": "🔍",
-    "no_entry": "⛔",
-    "no_entry_sign": "🚫",
-    "raised_hand": "✋",
-    "rocket": "🚀",
-    "tada": "🎉",
-    "warning": "⚠️",
-    "wave": "👋",
-    "white_check_mark": "✅",
-    "x": "❌",
-}
-_EMOJI_RE = re.compile(r":([a-z0-9_+-]+):")
-_MARKUP_RE = re.compile(r"<([^<>\n]+)>")
-_BOLD_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
-_LABELLED_RE = re.compile(r"^\*([^*\n]+)\*\s*\n(.*)$", re.DOTALL)
-_BUTTON_ROW_RE = re.compile(r"^\[\d+ [^\]]*\](  \[\d+ [^\]]*\])*$")
-_FIELD_COLUMN = 40
-_GUTTER = "│ "
-
-
-@dataclass(frozen=True)
-class Names:
-    """Who and where IDs stand for: user ID → name, channel ID → name."""
-
-    users: Mapping[str, str] = field(default_factory=dict)
-    channels: Mapping[str, str] = field(default_factory=dict)
-
-    def user(self, user_id: str) -> str:
-        return self.users.get(user_id, user_id)
-
-    def channel(self, channel_id: str) -> str:
-        return self.channels.get(channel_id, channel_id)
 
 
 @dataclass(frozen=True)
@@ -107,94 +58,6 @@ Numberer = Callable[[Control], int]
 
 def _no_numbers(control: Control) -> int:
     return 0
-
-
-# --- text -----------------------------------------------------------------------------------------
-
-
-def emojize(text: str) -> str:
-    """``:white_check_mark:`` → ``✅`` for the emoji the bot uses; others stay as typed."""
-    return _EMOJI_RE.sub(lambda m: _EMOJI.get(m.group(1), m.group(0)), text)
-
-
-def unescape(text: str) -> str:
-    """Undo Slack's escaping (``&amp;`` last, so ``&amp;lt;`` stays ``&lt;``)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _markup(inner: str, names: Names) -> str:
-    target, _, label = inner.partition("|")
-    if target.startswith("@"):
-        return "@" + (label or names.user(target[1:]))
-    if target.startswith("#"):
-        return "#" + (label or names.channel(target[1:]))
-    if target.startswith("!subteam^"):
-        return label or "@" + target.removeprefix("!subteam^")
-    if target.startswith("!date^"):
-        return label or target
-    if target.startswith("!"):
-        return "@" + (label or target[1:])
-    return f"{label} ({target})" if label else target
-
-
-def _prose(text: str) -> str:
-    """Bold markers dropped and emoji drawn, outside inline code."""
-    parts = text.split("`")
-    for i in range(0, len(parts), 2):
-        parts[i] = emojize(_BOLD_RE.sub(r"\1", parts[i]))
-    return "`".join(parts)
-
-
-def mrkdwn(text: str, names: Names) -> str:
-    """Slack mrkdwn → readable text (code blocks keep their content, fences dropped)."""
-    text = _MARKUP_RE.sub(lambda m: _markup(m.group(1), names), text)
-    pieces = text.split("```")
-    if len(pieces) == 1:
-        return unescape(_prose(text))
-    shown = []
-    for i, piece in enumerate(pieces):
-        piece = piece.strip("\n")
-        if piece:
-            shown.append(piece if i % 2 else _prose(piece))
-    return unescape("\n".join(shown))
-
-
-def text_of(obj: Any, names: Names) -> str:
-    """A Block Kit text object (``plain_text`` or ``mrkdwn``), or a bare string, as text."""
-    if isinstance(obj, str):
-        return mrkdwn(obj, names)
-    if not isinstance(obj, Mapping):
-        return ""
-    raw = str(obj.get("text", ""))
-    if obj.get("type") == "plain_text":
-        return emojize(raw) if obj.get("emoji", True) else raw
-    return mrkdwn(raw, names)
-
-
-def field_text(obj: Any, names: Names) -> str:
-    """A section field on one line: ``*Label*\\nvalue`` → ``Label: value``."""
-    raw = obj.get("text", "") if isinstance(obj, Mapping) else str(obj)
-    if isinstance(obj, Mapping) and obj.get("type") == "mrkdwn" and (m := _LABELLED_RE.match(str(raw))):
-        value = " ".join(line.strip() for line in mrkdwn(m.group(2), names).splitlines() if line.strip())
-        return f"{mrkdwn(m.group(1), names)}: {value}"
-    return " ".join(line.strip() for line in text_of(obj, names).splitlines() if line.strip())
-
-
-def _is_label_and_value(obj: Any) -> bool:
-    """``*Label*\\nvalue`` with a one-line value: shown as one ``Label: value`` line."""
-    if not isinstance(obj, Mapping) or obj.get("type") != "mrkdwn":
-        return False
-    match = _LABELLED_RE.match(str(obj.get("text", "")))
-    return match is not None and "\n" not in match.group(2).strip()
-
-
-def columns(cells: Sequence[str], width: int = _FIELD_COLUMN) -> list[str]:
-    """Cells two per line, the left one padded, as Slack lays out section fields."""
-    lines = []
-    for i in range(0, len(cells), 2):
-        left, right = cells[i], cells[i + 1] if i + 1 < len(cells) else ""
-        lines.append(left + " " * max(3, width - len(left)) + right if right else left)
-    return lines
 
 
 # --- controls -------------------------------------------------------------------------------------
@@ -287,7 +150,7 @@ def render_block(block: Block, names: Names, number: Numberer = _no_numbers) -> 
         return ["───"]
     if kind == "section":
         text = block.get("text")
-        if _is_label_and_value(text):
+        if is_label_and_value(text):
             lines = [field_text(text, names)]
         else:
             lines = _lines(text_of(text, names)) if text else []
@@ -351,75 +214,3 @@ def render_message(message: Mapping[str, Any], names: Names, number: Numberer = 
         )
         lines += ["▎ " + line for line in inner]
     return lines
-
-
-def changed_lines(old: Sequence[str], new: Sequence[str]) -> list[str]:
-    """The lines of ``new`` a reader of ``old`` has not seen yet, in order."""
-    seen = set(old)
-    return [line for line in new if line not in seen]
-
-
-# --- frames ---------------------------------------------------------------------------------------
-
-
-def channel_label(channel_id: str, names: Names) -> str:
-    """``#backups``, or ``DM with carol`` for a direct message."""
-    if channel_id.startswith(("U", "W")):
-        return f"DM with {names.user(channel_id)}"
-    if channel_id.startswith("D"):
-        return f"DM {channel_id}"
-    return "#" + names.channel(channel_id)
-
-
-def _framed(heading: str, lines: Sequence[str], indent: int) -> list[str]:
-    pad = " " * indent
-    return [pad + heading, *(pad + "  " + (_GUTTER + line).rstrip() for line in lines)]
-
-
-def frame_post(
-    lines: Sequence[str],
-    *,
-    where: str,
-    number: int,
-    author: str,
-    thread_of: int | None = None,
-    in_thread: bool = False,
-) -> list[str]:
-    """A new message in a channel, or a reply (indented) in the thread of message ``thread_of``."""
-    if not in_thread:
-        return _framed(f"{where} · message {number} · {author}", lines, 0)
-    parent = f"the thread of message {thread_of}" if thread_of else "a thread from an earlier session"
-    return _framed(f"↳ message {number}, in {parent} ({where}) · {author}", lines, 4)
-
-
-def frame_update(
-    old: Sequence[str], new: Sequence[str], *, where: str, number: int, in_thread: bool = False
-) -> list[str]:
-    """``✎ updated: message N`` and the lines that changed (all of them if none stayed)."""
-    fresh = changed_lines(old, new)
-    gone = changed_lines(new, old)
-    buttons_gone = [line for line in gone if _BUTTON_ROW_RE.match(line)]
-    if buttons_gone:
-        fresh.append("(buttons removed: " + "  ".join(buttons_gone) + ")")
-    elif not fresh and gone:
-        fresh = ["(some lines were removed)"]
-    return _framed(f"✎ updated: message {number} ({where})", fresh, 4 if in_thread else 0)
-
-
-def frame_deleted(*, where: str, number: int, in_thread: bool = False) -> list[str]:
-    return _framed(f"🗑 deleted: message {number} ({where})", [], 4 if in_thread else 0)
-
-
-def frame_private(lines: Sequence[str], *, user: str, author: str, note: str = "") -> list[str]:
-    """A message only ``user`` sees (ephemeral, a command's answer, a response_url post)."""
-    return _framed(f"🔒 only {user} sees this{note} · {author}", lines, 2)
-
-
-def frame_form(lines: Sequence[str], *, title: str, user: str) -> list[str]:
-    """A modal opened for ``user``; its fields are asked below it, one at a time."""
-    return _framed(f"▢ form “{title}” for {user}", lines, 2)
-
-
-def frame_note(text: str, indent: int = 2) -> list[str]:
-    """A line from the shell itself, not from the bot."""
-    return [" " * indent + "(" + text + ")"]

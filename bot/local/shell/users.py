@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.local.fake_slack import BOT_USER_ID
+from bot.local.fake_slack import BOT_USER_ID, dm_channel_id
 
 DEMO_POLICY = Path(__file__).with_name("demo-policy.yaml")
 CHANNEL_ID = "C0BACKUPS"
@@ -49,4 +49,15 @@ def user_names() -> dict[str, str]:
 
 
 def channel_names() -> dict[str, str]:
-    return {CHANNEL_ID: CHANNEL_NAME}
+    """Channel ID → name; the bot's DM with each demo user is named after them."""
+    return {CHANNEL_ID: CHANNEL_NAME, **{dm_channel_id(u.id): u.name for u in DEMO_USERS}}
+
+
+def people_by_name() -> dict[str, str]:
+    """Display name → user ID, for what the reader types into a people picker."""
+    return {u.name: u.id for u in DEMO_USERS}
+
+
+def channels_by_name() -> dict[str, str]:
+    """Channel name → ID, for what the reader types into a conversation picker."""
+    return {CHANNEL_NAME: CHANNEL_ID}

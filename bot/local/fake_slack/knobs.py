@@ -1,0 +1,106 @@
+"""How the fake workspace looks and misbehaves: the knobs tests set from Python or over HTTP
+(``POST /_fake/knobs``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.local.fake_slack.identity import TEAM_ID
+
+GUEST_KINDS = frozenset({"multi", "single"})
+"""``multi``: a multi-channel guest (``is_restricted``); ``single``: a single-channel guest (also
+``is_ultra_restricted``)."""
+
+
+@dataclass
+class Knobs:
+    """How the fake looks and misbehaves. Change fields directly, or :meth:`update` from JSON."""
+
+    not_member: set[str] = field(default_factory=set)
+    """Channels the bot is not in: chat.postMessage/chat.update answer ``not_in_channel`` until
+    ``conversations.join`` (public ``C…`` channels only; ``D…`` DMs are always fine)."""
+    rate_limit_next: dict[str, int] = field(default_factory=dict)
+    """method → how many next calls answer HTTP 429 with ``Retry-After: retry_after``."""
+    retry_after: int = 1
+    fail_next: dict[str, int] = field(default_factory=dict)
+    """method → how many next calls answer HTTP 500."""
+    error_next: dict[str, list[str]] = field(default_factory=dict)
+    """method → error codes the next calls answer with ``{"ok": false, "error": code}``, in order."""
+    locales: dict[str, str] = field(default_factory=dict)
+    """user ID → locale for users.info (default ``en-US``)."""
+    timezones: dict[str, str] = field(default_factory=dict)
+    """user ID → IANA time zone for users.info (default ``Etc/UTC``)."""
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    """user group handle → member user IDs."""
+    require_token: bool = True
+    """Answer ``not_authed`` to Web API calls without a token."""
+
+    # who the workspace is (auth.test, and the team ID in every answer)
+    team_id: str = TEAM_ID
+    enterprise_id: str | None = None
+    """An Enterprise Grid org's ID (``E…``); ``None``: a workspace outside any org."""
+    enterprise_install: bool = False
+    """The app is installed org-wide (auth.test ``is_enterprise_install``)."""
+
+    # people and where they are
+    known_users: set[str] | None = None
+    """The workspace's people; ``None``: every ID shaped like a user's (``U…``/``W…``). Others get
+    ``user_not_found``."""
+    guests: dict[str, str] = field(default_factory=dict)
+    """user ID → guest kind (``multi`` or ``single``) for users.info."""
+    channel_members: dict[str, list[str]] = field(default_factory=dict)
+    """channel → its members' user IDs; a channel not listed has every known person in it."""
+
+    # Slack's rate limits (off unless set)
+    post_rate: float = 0.0
+    """chat.postMessage posts per second per channel (Slack: about 1); 0 = unlimited."""
+    post_burst: int = 3
+    """How many posts in a row one channel tolerates before ``post_rate`` applies."""
+    tier_limits: dict[str, int] = field(default_factory=dict)
+    """method → calls per minute (a bucket of that size refilled over a minute; see
+    :func:`~bot.local.fake_slack.limits.slack_tier_limits`)."""
+
+    def update(self, values: Mapping[str, Any]) -> None:
+        """Replace the given knobs (JSON-shaped values); unknown names raise ``ValueError``."""
+        unknown = set(values) - set(_KNOB_TYPES)
+        if unknown:
+            raise ValueError(f"unknown knobs: {', '.join(sorted(unknown))}")
+        for name, value in values.items():
+            setattr(self, name, _KNOB_TYPES[name](value))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["not_member"] = sorted(self.not_member)
+        data["known_users"] = None if self.known_users is None else sorted(self.known_users)
+        return data
+
+
+_KNOB_TYPES: dict[str, Callable[[Any], Any]] = {
+    "not_member": lambda v: {str(c) for c in v},
+    "rate_limit_next": lambda v: {str(k): int(n) for k, n in dict(v).items()},
+    "retry_after": int,
+    "fail_next": lambda v: {str(k): int(n) for k, n in dict(v).items()},
+    "error_next": lambda v: {str(k): [str(e) for e in errs] for k, errs in dict(v).items()},
+    "locales": lambda v: {str(k): str(x) for k, x in dict(v).items()},
+    "timezones": lambda v: {str(k): str(x) for k, x in dict(v).items()},
+    "usergroups": lambda v: {str(k): [str(u) for u in users] for k, users in dict(v).items()},
+    "require_token": bool,
+    "team_id": str,
+    "enterprise_id": lambda v: None if v is None else str(v),
+    "enterprise_install": bool,
+    "known_users": lambda v: None if v is None else {str(u) for u in v},
+    "guests": lambda v: {str(k): _guest_kind(x) for k, x in dict(v).items()},
+    "channel_members": lambda v: {str(k): [str(u) for u in users] for k, users in dict(v).items()},
+    "post_rate": float,
+    "post_burst": int,
+    "tier_limits": lambda v: {str(k): int(n) for k, n in dict(v).items()},
+}
+
+
+def _guest_kind(value: Any) -> str:
+    kind = str(value)
+    if kind not in GUEST_KINDS:
+        raise ValueError(f"guest kind must be one of {', '.join(sorted(GUEST_KINDS))}, not {kind!r}")
+    return kind
