@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MaxConnectionsError, MovedError, RedisClusterException
+from redis.exceptions import MaxConnectionsError, MovedError, NoPermissionError, RedisClusterException
 
 from bot.local.embedded_redis import EmbeddedRedis
 from bot.local.redis_cluster import LocalCluster
@@ -107,3 +107,24 @@ async def test_warm_connects_to_the_node_that_serves_bb(cluster: LocalCluster) -
         assert connections() - before >= 6
     finally:
         await client.aclose()
+
+
+async def test_cluster_mode_is_told_apart_where_info_is_denied(
+    redis_server: EmbeddedRedis, cluster: LocalCluster
+) -> None:
+    """Some managed services deny INFO to the application's user; CLUSTER INFO decides then."""
+    for node, clustered in ((redis_server, False), (cluster.live()[0], True)):
+        admin = aioredis.Redis.from_url(node.url)
+        await admin.acl_setuser(
+            "no-info", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-info"]
+        )
+        try:
+            url = node.url.replace("redis://", "redis://no-info:pw@")
+            limited = aioredis.Redis.from_url(url)
+            with pytest.raises(NoPermissionError):
+                await limited.info("cluster")
+            await limited.aclose()
+            assert await is_cluster(url) is clustered
+        finally:
+            await admin.acl_deluser("no-info")
+            await admin.aclose()
