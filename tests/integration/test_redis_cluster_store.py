@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from bot.domain.request import BackupRequest, State
+from bot.domain.request import State
 from bot.observability import Counters
 from bot.store import keys
 from bot.store.audit import AuditAction, AuditEntry, AuditLog
@@ -13,20 +13,11 @@ from bot.store.groups import GroupCache
 from bot.store.intake import Intake
 from bot.store.requests import RequestStore, TransitionRefused
 from bot.store.scheduler import Scheduler
+from tests.integration.test_request_store import _request
 
 pytest_plugins = ["tests.integration.test_redis_cluster_fixtures"]  # the shared clusters
 
 PROJECT = "p" * 32
-
-
-def _request(**overrides: object) -> BackupRequest:
-    fields: dict[str, object] = {
-        "channel_id": "C1",
-        "user_id": "U1",
-        "instance_ref": "orders-prod",
-        "backup_name": "pre-change-42",
-    }
-    return BackupRequest.model_validate(fields | overrides)
 
 
 async def test_the_scheduler_schedules_claims_retries_and_completes(
