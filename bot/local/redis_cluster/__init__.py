@@ -8,8 +8,9 @@ replicas; :meth:`LocalCluster.start` returns once every node says ``cluster_stat
 replica's link is up and all nodes agree on who owns which slot.
 
 It can then do to a live cluster what operators and failures do: move a slot with its keys
-(:meth:`LocalCluster.migrate_slot`, the IMPORTING/MIGRATING/MIGRATE/SETSLOT NODE sequence), SIGKILL a
-node (:meth:`LocalCluster.kill`) and promote its replica (:meth:`LocalCluster.promote_replica`).
+(:meth:`LocalCluster.migrate_slot`: IMPORTING/MIGRATING/MIGRATE/SETSLOT NODE, or Valkey 9's atomic
+``CLUSTER MIGRATESLOTS``), SIGKILL a node (:meth:`LocalCluster.kill`), promote its replica
+(:meth:`LocalCluster.promote_replica`) and bring it back as a replica (:meth:`LocalCluster.revive`).
 Control calls are synchronous (their own short-lived connections), so a test can run one in a
 thread while its event loop keeps talking to the cluster.
 
