@@ -1,0 +1,192 @@
+"""The one way the bot connects to Redis: a single server, or Redis Cluster, told apart at start-up.
+
+``REDIS_URL`` may name a plain server or any node of a cluster (``INFO cluster`` says
+``cluster_enabled:1``); no other setting is needed. On a cluster the client learns the topology from
+that node and follows ``MOVED``/``ASK`` redirections itself, so the bot's ``{bb}`` keys are reached
+wherever their slot lives now: after a reshard, after a failover.
+
+Both clients are bounded the same way: at most ``max_connections`` commands in flight per process,
+and a caller beyond that waits up to ``pool_timeout`` seconds for a turn, then gets
+``redis.exceptions.ConnectionError``. redis-py gives a single server that through
+``BlockingConnectionPool``; its cluster client raises ``MaxConnectionsError`` at once instead of
+waiting, so :class:`BoundedRedisCluster` adds the wait.
+
+:func:`probe` is what ``/healthz`` should call: a write and a read of a ``{bb}`` key, bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import secrets
+from typing import Any, TypeAlias
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterPipeline
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.typing import EncodableT
+
+from bot.store import keys
+from bot.store.codec import as_text
+
+RedisClient: TypeAlias = aioredis.Redis | aioredis.RedisCluster
+
+# A command sent on behalf of one already holding a turn (a pipeline re-sending a redirected
+# command, a script loading itself after NOSCRIPT) must not wait for a second turn: with every turn
+# taken, it would wait for itself.
+_holding_turn: contextvars.ContextVar[bool] = contextvars.ContextVar("holding_turn", default=False)
+
+
+class _Turns:
+    """At most ``size`` callers at once; the rest wait up to ``timeout`` seconds."""
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self._semaphore = asyncio.Semaphore(size)
+        self._timeout = timeout
+
+    async def run(self, call: Any) -> Any:
+        if _holding_turn.get():
+            return await call()
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise RedisConnectionError("No connection available.") from None  # as BlockingConnectionPool says
+        token = _holding_turn.set(True)
+        try:
+            return await call()
+        finally:
+            _holding_turn.reset(token)
+            self._semaphore.release()
+
+
+class BoundedRedisCluster(aioredis.RedisCluster):
+    """``RedisCluster`` whose callers wait for a free connection instead of failing at once."""
+
+    def __init__(self, *args: Any, pool_timeout: float = 2.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each node allows max_connections; a little headroom covers the client's own topology
+        # queries (CLUSTER SLOTS) made while every turn is taken.
+        self._turns = _Turns(max(1, self.connection_kwargs["max_connections"] - 4), pool_timeout)
+
+    async def execute_command(self, *args: EncodableT, **kwargs: Any) -> Any:
+        command = super().execute_command
+        return await self._turns.run(lambda: command(*args, **kwargs))
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> ClusterPipeline:
+        if shard_hint:
+            return super().pipeline(transaction, shard_hint)  # raises, as redis-py does
+        return _BoundedPipeline(self, transaction)  # type: ignore[abstract]  # as redis-py builds its own
+
+
+class _BoundedPipeline(ClusterPipeline):
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list[Any]:
+        client = self.cluster_client
+        assert isinstance(client, BoundedRedisCluster)
+        run = super().execute
+        result: list[Any] = await client._turns.run(lambda: run(raise_on_error, allow_redirections))
+        return result
+
+
+async def is_cluster(url: str, *, connect_timeout: float = 2.0) -> bool:
+    """Whether the server at ``url`` runs in cluster mode (``INFO cluster`` → ``cluster_enabled:1``).
+
+    Where ``INFO`` is not allowed (renamed or denied by an ACL, as some managed services do),
+    ``CLUSTER INFO`` decides: only a cluster node answers it.
+    """
+    # INFO is about the whole server: ask on database 0, which every server has (a cluster node
+    # refuses SELECT of any other, and the question would go unanswered).
+    probe_client = aioredis.Redis.from_url(
+        urlsplit(url)._replace(path="").geturl(),
+        socket_connect_timeout=connect_timeout,
+        socket_timeout=connect_timeout,
+        single_connection_client=True,
+    )
+    try:
+        try:
+            info = await probe_client.info("cluster")
+        except ResponseError:
+            try:
+                await probe_client.cluster("INFO")
+            except ResponseError:
+                return False
+            return True
+        return str(info.get("cluster_enabled", 0)) == "1"
+    finally:
+        await probe_client.aclose()
+
+
+async def open_redis(
+    url: str,
+    *,
+    max_connections: int = 64,
+    pool_timeout: float = 2.0,
+    connect_timeout: float = 2.0,
+    socket_timeout: float = 5.0,
+    cluster_retries: int = 3,
+) -> RedisClient:
+    """A client for ``url``: ``RedisCluster`` seeded from it when it is a cluster node, else a
+    client on a bounded ``BlockingConnectionPool``. Fails here, not on first use, when the server
+    cannot be reached.
+
+    ``cluster_retries``: how often one cluster command is retried after a connection error or
+    ``CLUSTERDOWN`` (refreshing the slot map each time) before the caller sees the error; a failover
+    takes longer than that, and the caller's own retry (the scheduler's runner) covers the rest.
+    """
+    if not await is_cluster(url, connect_timeout=connect_timeout):
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=pool_timeout,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+        )
+        return aioredis.Redis(connection_pool=pool, decode_responses=False)
+    cluster = BoundedRedisCluster.from_url(
+        url,
+        pool_timeout=pool_timeout,
+        max_connections=max_connections + 4,
+        socket_connect_timeout=connect_timeout,
+        socket_timeout=socket_timeout,
+        decode_responses=False,
+        # Only the {bb} slot matters to the bot: a shard that lost all its nodes elsewhere must not
+        # stop the client from starting.
+        require_full_coverage=False,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), cluster_retries),
+    )
+    try:
+        await cluster.initialize()
+    except BaseException:
+        await cluster.aclose()
+        raise
+    return cluster
+
+
+async def warm(redis: RedisClient, connections: int = 8) -> None:
+    """Open a few connections now (a cold pool costs a connect per request in a burst). On a cluster
+    they go to the node that serves the ``{bb}`` slot: every command of the bot goes there."""
+    if isinstance(redis, aioredis.RedisCluster):
+        await asyncio.gather(*(redis.exists(keys.tagged("warm")) for _ in range(connections)))
+    else:
+        await asyncio.gather(*(redis.ping() for _ in range(connections)))
+
+
+async def probe(redis: RedisClient, *, within: float = 0.8) -> None:
+    """Write, read back and delete a ``{bb}`` key within ``within`` seconds, or raise.
+
+    ``PING`` proves little: on a single server it passes while writes fail (a read-only replica, a
+    full disk), and on a cluster redis-py sends it to every node, so it fails when an unrelated node
+    is down and passes when the ``{bb}`` slot is unreachable. The key is unique per call (no two
+    probes race) and expires on its own if the delete never happens.
+    """
+    key = keys.tagged("health", secrets.token_hex(8))
+    token = secrets.token_hex(8)
+    async with asyncio.timeout(within):
+        await redis.set(key, token, ex=30)
+        back = await redis.getdel(key)
+    if back is None or as_text(back) != token:
+        raise RedisConnectionError(f"health probe read back {back!r} instead of what it wrote")
