@@ -24,7 +24,8 @@ from redis.exceptions import ClusterError, TryAgainError
 
 from bot.local.redis_cluster import LocalCluster
 from bot.store import keys
-from bot.store.scheduler import Lease, Outcome, Runner, Scheduler
+from bot.store.scheduler import Lease, Outcome, Scheduler
+from bot.worker.runner import Runner
 from tests.integration.test_redis_cluster_fixtures import BB_SLOT, other_primary
 
 pytest_plugins = ["tests.integration.test_redis_cluster_fixtures"]  # the shared clusters

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
+from bot.domain.audit import AuditAction, AuditEntry
 from bot.domain.request import State
-from bot.observability import Counters
 from bot.store import keys
-from bot.store.audit import AuditAction, AuditEntry, AuditLog
+from bot.store.audit import AuditLog
+from bot.store.counters import Counters
 from bot.store.groups import GroupCache
 from bot.store.intake import Intake
 from bot.store.requests import RequestStore, TransitionRefused
@@ -78,7 +79,12 @@ async def test_intake_records_everything_in_one_script_of_ten_keys(
     request = _request()
     entry = AuditEntry(actor="U1", action=AuditAction.REQUESTED, request_id=request.id)
     recorded = await intake.record(
-        request, dedupe_key="t-1", work_key=f"req:{request.id}", audit=entry, counter="event|requested"
+        request,
+        dedupe_key="t-1",
+        work_key=f"req:{request.id}",
+        work_payload="{}",
+        audit=entry,
+        counter="event|requested",
     )
     assert recorded == (request.id, True)
     assert await scheduler.is_scheduled(f"req:{request.id}")
