@@ -11,6 +11,7 @@ import re
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,16 @@ async def client(simulator: RunningSimulator) -> AsyncIterator[httpx.AsyncClient
         yield http
 
 
+def use_fake_clock(sim: RunningSimulator) -> FakeClock:
+    """Make ``sim`` (its backups, jobs, tokens and outages) follow a fake clock."""
+    fake = FakeClock()
+    sim.state.clock = fake
+    return fake
+
+
 @pytest.fixture
 def clock(simulator: RunningSimulator) -> FakeClock:
-    fake = FakeClock()
-    simulator.state.clock = fake
-    return fake
+    return use_fake_clock(simulator)
 
 
 def api(path: str, project: str = PROJECT) -> str:
@@ -657,10 +663,13 @@ async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
         assert_error(await create(http, ORDERS_DEV, "another"), 409, "DBS.201205")
 
 
-async def test_cli_serves_until_terminated() -> None:
+@asynccontextmanager
+async def cli_simulator(*args: str) -> AsyncIterator[tuple[str, str]]:
+    """``python -m bot simulator --port N *args`` as a child process: yields (its URL, its banner),
+    then stops it with SIGTERM and checks that it exits cleanly."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "simulator", "--port", str(port), "--backup-seconds", "0.2",
+        sys.executable, "-m", "bot", "simulator", "--port", str(port), *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=ROOT,
@@ -668,11 +677,7 @@ async def test_cli_serves_until_terminated() -> None:
     assert process.stdout is not None and process.stderr is not None
     try:
         banner = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
-        assert f"TaurusDB simulator listening on http://127.0.0.1:{port}" in banner, banner
-        async with httpx.AsyncClient(headers=HEADERS) as http:
-            answer = await http.get(f"http://127.0.0.1:{port}{api('/instances')}")
-        assert answer.status_code == 200
-        assert answer.json()["total_count"] == len(SEED_INSTANCES)
+        yield f"http://127.0.0.1:{port}", banner
     finally:
         if process.returncode is None:
             process.terminate()
@@ -683,3 +688,12 @@ async def test_cli_serves_until_terminated() -> None:
             await process.wait()
             raise
     assert code == 0, (await process.stderr.read()).decode()
+
+
+async def test_cli_serves_until_terminated() -> None:
+    async with cli_simulator("--backup-seconds", "0.2") as (url, banner):
+        assert f"TaurusDB simulator listening on {url}" in banner, banner
+        async with httpx.AsyncClient(headers=HEADERS) as http:
+            answer = await http.get(f"{url}{api('/instances')}")
+        assert answer.status_code == 200
+        assert answer.json()["total_count"] == len(SEED_INSTANCES)

@@ -1,17 +1,21 @@
-"""The unauthenticated ``/_sim/`` API for tests and benchmarks: inspect calls and backups, set
-faults, expire tokens, change an instance, reset. Not part of the simulated cloud."""
+"""The unauthenticated ``/_sim/`` API for tests and benchmarks: inspect regions, calls and backups,
+set faults, expire tokens, change an instance, add an automated backup, delete a backup "by hand"
+(as someone using the console would), reset. Not part of the simulated cloud."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.local.simulator.apierror import ApiFailure
-from bot.local.simulator.faults import FAULTS, FaultKnobs
-from bot.local.simulator.state import STATE
+from bot.local.simulator.apierror import ApiFailure, backup_not_found
+from bot.local.simulator.faults import FAULTS
+from bot.local.simulator.knobs import FaultKnobs, unknown_regions
+from bot.local.simulator.records import SimBackup
+from bot.local.simulator.state import STATE, SimulatorState
 from bot.local.simulator.traffic import TRAFFIC
 from bot.local.simulator.views import backup_item
 
@@ -45,11 +49,14 @@ async def show_faults(request: web.Request) -> web.Response:
 
 async def set_faults(request: web.Request) -> web.Response:
     changes = await _json_object(request)
+    faults = request.app[FAULTS]
     try:
-        knobs = request.app[FAULTS].update(changes)
+        wanted = FaultKnobs.model_validate(faults.knobs.model_dump() | changes)
     except ValidationError as exc:
         raise ApiFailure(400, "SIM.0001", str(exc)) from None
-    return web.json_response(knobs.model_dump())
+    if unknown := unknown_regions(wanted, request.app[STATE].projects.regions):
+        raise ApiFailure(400, "SIM.0001", f"faults name regions that are not served: {unknown}")
+    return web.json_response(faults.update(changes).model_dump())
 
 
 async def clear_faults(request: web.Request) -> web.Response:
@@ -61,11 +68,62 @@ async def expire_tokens(request: web.Request) -> web.Response:
     return web.json_response({"expired": request.app[STATE].expire_tokens()})
 
 
-async def backups(request: web.Request) -> web.Response:
+def _where(state: SimulatorState, region: str) -> dict[str, str]:
+    project = state.projects.by_region(region)
+    return {"region": region, "project_id": project.id if project else ""}
+
+
+def _admin_item(state: SimulatorState, backup: SimBackup) -> dict[str, Any]:
+    return backup_item(backup, state.now()) | {"job_id": backup.job_id} | _where(state, backup.region)
+
+
+async def regions(request: web.Request) -> web.Response:
+    """Every served region with its project ID and seeded instances; ``open`` when any ID is accepted."""
     state = request.app[STATE]
-    now = state.now()
-    items = [backup_item(b, now) | {"job_id": b.job_id} for b in state.newest_first()]
+    served = [
+        _where(state, region)
+        | {"instances": [{"id": i.id, "name": i.name} for i in state.instances_in(region)]}
+        for region in state.projects.regions
+    ]
+    return web.json_response({"regions": served, "open": state.projects.open})
+
+
+async def backups(request: web.Request) -> web.Response:
+    """Every live backup (of one region with ``?region=``), newest first."""
+    state = request.app[STATE]
+    items = [_admin_item(state, b) for b in state.newest_first(request.query.get("region"))]
     return web.json_response({"backups": items, "total_count": len(items)})
+
+
+async def delete_by_hand(request: web.Request) -> web.Response:
+    """Delete a backup the way the console would (same rules as the API), logged in the calls as
+    ``auth: "console"`` so a test can tell it from the bot's own calls."""
+    state = request.app[STATE]
+    backup = state.backups.get(request.match_info["backup_id"])
+    if backup is None:
+        raise backup_not_found()
+    state.delete_backup(backup.region, backup.id)
+    where = _where(state, backup.region)
+    request.app[TRAFFIC].note(
+        {
+            "method": "DELETE",
+            "path": f"/v3/{where['project_id']}/backups/{backup.id}",
+            "query": {},
+            "status": 200,
+            "x_language": None,
+            "request_id": uuid.uuid4().hex,
+            "auth": "console",
+        }
+        | where
+    )
+    return web.json_response({"backup_id": backup.id, "backup_name": backup.name} | where)
+
+
+async def add_auto_backup(request: web.Request) -> web.Response:
+    """A finished automated backup of the instance (the API refuses to delete those)."""
+    state = request.app[STATE]
+    backup = state.add_auto_backup(request.match_info["instance_id"])
+    return web.json_response(_admin_item(state, backup), status=201)
 
 
 async def change_instance(request: web.Request) -> web.Response:
@@ -104,7 +162,10 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/_sim/faults", set_faults)
     router.add_delete("/_sim/faults", clear_faults)
     router.add_post("/_sim/expire-tokens", expire_tokens)
+    router.add_get("/_sim/regions", regions)
     router.add_get("/_sim/backups", backups)
+    router.add_delete("/_sim/backups/{backup_id}", delete_by_hand)
     router.add_post("/_sim/instances/{instance_id}", change_instance)
+    router.add_post("/_sim/instances/{instance_id}/auto-backups", add_auto_backup)
     router.add_post("/_sim/reset", reset)
     router.add_get("/_sim/stats", stats)

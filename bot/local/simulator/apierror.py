@@ -44,3 +44,21 @@ def no_such_api() -> ApiFailure:
     return ApiFailure(
         404, "APIGW.0101", "The API does not exist or has not been published in the environment."
     )
+
+
+def bad_instance_id() -> ApiFailure:
+    return ApiFailure(400, "DBS.280404", "Invalid DB instance ID or node ID format.")
+
+
+def instance_not_found() -> ApiFailure:
+    return ApiFailure(404, "DBS.200002", "The DB instance does not exist.")
+
+
+def backup_not_found() -> ApiFailure:
+    """The delete API documents only 400 and 500 answers, so the 400 "backup does not exist" code."""
+    return ApiFailure(400, "DBS.280214", "The backup does not exist.")
+
+
+def project_unavailable() -> ApiFailure:
+    """A path whose project the gateway does not serve (no such project, or another account's)."""
+    return ApiFailure(403, "APIGW.0310", "The project is unavailable.")

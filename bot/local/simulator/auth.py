@@ -3,8 +3,11 @@
 A request passes with an ``X-Auth-Token`` (one we issued and that has not expired, the configured
 ``auth_token``, or any token when no credential is configured) or with an ``SDK-HMAC-SHA256``
 signature, verified with :mod:`bot.cloud.signing` over the raw path, the decoded query pairs and the
-raw body. Refusals use the gateway's codes: ``APIGW.0301`` (bad credentials), ``APIGW.0307``
-(expired token), ``APIGW.0101`` (no such API) and ``APIGW.0310`` (project not available).
+raw body. The path's project must be one the simulator serves, and the credentials must be for it: a
+token's project scope, a signed ``X-Project-Id``. Refusals use the gateway's codes: ``APIGW.0301``
+(bad credentials, or a signed ``X-Project-Id`` for another project), ``APIGW.0307`` (expired token,
+or a token of another project or region, fact sheet §3.2), ``APIGW.0101`` (no such API) and
+``APIGW.0310`` (a project not served).
 """
 
 from __future__ import annotations
@@ -19,18 +22,20 @@ from aiohttp.typedefs import Handler
 
 from bot.cloud import signing
 from bot.domain import rules
-from bot.local.simulator.apierror import ApiFailure, no_such_api
+from bot.local.simulator.apierror import ApiFailure, no_such_api, project_unavailable
 from bot.local.simulator.config import SimulatorConfig
 from bot.local.simulator.notes import notes
 from bot.local.simulator.state import STATE, SimulatorState
 
 MAX_CLOCK_SKEW = 15 * 60
+PROJECT_HEADER = "X-Project-Id"
 
 
 @dataclass(frozen=True)
 class Caller:
     kind: str  # "aksk" | "token"
     project_id: str | None = None  # the token's scope, when we issued it
+    domain: str | None = None  # the token's account, when we issued it
 
 
 def _refused(detail: str) -> ApiFailure:
@@ -55,6 +60,20 @@ def authenticate(
     return _verify_token(state, headers.get("X-Auth-Token", ""))
 
 
+async def authenticate_request(request: web.Request) -> Caller:
+    """:func:`authenticate` for an aiohttp request; notes how the caller authenticated for the log."""
+    caller = authenticate(
+        request.app[STATE],
+        request.method,
+        request.rel_url.raw_path,
+        request.query.items(),
+        request.headers,
+        await request.read(),
+    )
+    notes().auth = caller.kind
+    return caller
+
+
 def _verify_token(state: SimulatorState, token: str) -> Caller:
     if not token:
         raise _refused("x-auth-token not found")
@@ -62,7 +81,7 @@ def _verify_token(state: SimulatorState, token: str) -> Caller:
     if issued is not None:
         if issued.expires <= state.now():
             raise ApiFailure(401, "APIGW.0307", "The token must be updated.")
-        return Caller("token", issued.project_id)
+        return Caller("token", issued.project_id, issued.domain)
     config = state.config
     if config.auth_token is not None and _same(token, config.auth_token):
         return Caller("token")
@@ -112,12 +131,19 @@ def _verify_signature(
         raise _refused("verify aksk signature fail")
 
 
-def check_project(config: SimulatorConfig, caller: Caller, project_id: str) -> None:
+def check_project(state: SimulatorState, caller: Caller, project_id: str, headers: Mapping[str, str]) -> str:
+    """The region that the path's ``project_id`` selects, if this caller may use that project."""
     if rules.check_project_id(project_id) is not None:
         raise no_such_api()
-    wanted = config.project_id or caller.project_id
-    if wanted is not None and project_id != wanted:
-        raise ApiFailure(403, "APIGW.0310", "The project is unavailable.")
+    region = state.region_of(project_id)
+    if region is None:
+        raise project_unavailable()
+    if caller.project_id is not None and caller.project_id != project_id:
+        raise ApiFailure(401, "APIGW.0307", "The token must be updated: it is for another project or region.")
+    signed_for = headers.get(PROJECT_HEADER)
+    if caller.kind == "aksk" and signed_for is not None and signed_for != project_id:
+        raise _refused(f"the {PROJECT_HEADER} header is not the project in the URL")
+    return region
 
 
 def project_in_path(path: str) -> str | None:
@@ -128,20 +154,19 @@ def project_in_path(path: str) -> str | None:
     return None
 
 
+def path_project(state: SimulatorState, path: str) -> tuple[str | None, str | None]:
+    """(project ID, region) of a ``/v3/{project_id}/…`` path; None for what is not served or no project."""
+    project_id = project_in_path(path)
+    if project_id is None or rules.check_project_id(project_id) is not None:
+        return project_id, None
+    return project_id, state.region_of(project_id)
+
+
 @web.middleware
 async def gateway_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     project_id = project_in_path(request.path)
     if project_id is None:
         return await handler(request)
-    state = request.app[STATE]
-    caller = authenticate(
-        state,
-        request.method,
-        request.rel_url.raw_path,
-        request.query.items(),
-        request.headers,
-        await request.read(),
-    )
-    notes().auth = caller.kind
-    check_project(state.config, caller, project_id)
+    caller = await authenticate_request(request)
+    check_project(request.app[STATE], caller, project_id, request.headers)
     return await handler(request)

@@ -1,60 +1,35 @@
 """Injected misbehaviour: latency, hangs, random 5xx and 429 on reads, deterministic failure bursts,
-and creates that are committed but never answered.
+outages of one project or region for a while, creates that are committed but never answered, and an
+IAM that finds no project or two for a region.
 
-The knobs are a pydantic model (set at start-up through the config, changed at run time through
-``POST /_sim/faults``); :class:`Faults` consumes them per request and :func:`fault_middleware` applies
-them to every request that is not an admin (``/_sim/``) call.
+The knobs (:mod:`bot.local.simulator.knobs`) are a pydantic model (set at start-up through the
+config, changed at run time through ``POST /_sim/faults``); :class:`Faults` consumes them per request
+and :func:`fault_middleware` applies them to every request that is not an admin (``/_sim/``) call.
+Burst rules and outages may be scoped to a ``region`` or a ``project_id``; a scoped one only hits
+``/v3/{project_id}/…`` calls of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from pydantic import BaseModel, ConfigDict, Field
 
 from bot.local.simulator.apierror import ApiFailure
+from bot.local.simulator.auth import path_project
+from bot.local.simulator.knobs import FailRule, FaultKnobs, Outage, Where
 from bot.local.simulator.notes import notes
+from bot.local.simulator.state import STATE
+
+__all__ = ["FAULTS", "FailRule", "FaultKnobs", "Faults", "Outage", "Where", "failure_for", "fault_middleware"]
 
 ADMIN_PREFIX = "/_sim/"
 CREATE_SUFFIX = "/backups/create"
-
-
-class FailRule(BaseModel):
-    """Fail the next ``count`` requests that match ``method`` and ``path_contains``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    count: int = Field(default=1, ge=1)
-    status: int = Field(default=503, ge=400, le=599)
-    method: str = "*"
-    path_contains: str = ""
-    retry_after: float | None = None
-    error_code: str | None = None
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.method.upper() in ("*", method.upper()) and self.path_contains in path
-
-
-class FaultKnobs(BaseModel):
-    """Every fault knob. Rates are probabilities in [0, 1] and apply to reads (GET) only."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    latency_ms: float = Field(default=0.0, ge=0)
-    error_rate: float = Field(default=0.0, ge=0, le=1)
-    error_status: int = Field(default=503, ge=500, le=599)
-    throttle_rate: float = Field(default=0.0, ge=0, le=1)
-    retry_after: float | None = Field(default=1.0, ge=0)
-    fail_next: list[FailRule] = Field(default_factory=list)
-    drop_after_create: int = Field(default=0, ge=0)
-    hang_ms: float = Field(default=0.0, ge=0)
-    hang_count: int = Field(default=1, ge=0)
-    hang_path_contains: str = ""
-    seed: int | None = None
 
 
 def failure_for(status: int, *, code: str | None = None, retry_after: float | None = None) -> ApiFailure:
@@ -73,16 +48,26 @@ def _seconds(value: float) -> str:
 
 
 class Faults:
-    """The live knobs plus their random source; counters are consumed as requests arrive."""
+    """The live knobs plus their random source; counters are consumed as requests arrive.
 
-    def __init__(self, knobs: FaultKnobs | None = None) -> None:
+    ``clock`` is the simulator's (epoch seconds), so an outage lasts as long as the state sees."""
+
+    def __init__(self, knobs: FaultKnobs | None = None, clock: Callable[[], float] = time.time) -> None:
         self.knobs = FaultKnobs()
         self._random = random.Random()
+        self._clock = clock
         self.replace(knobs or FaultKnobs())
 
     def replace(self, knobs: FaultKnobs) -> None:
         self.knobs = knobs.model_copy(deep=True)
         self._random = random.Random(self.knobs.seed)
+        self._arm()
+
+    def _arm(self) -> None:
+        now = self._clock()
+        for outage in self.knobs.outages:
+            if outage.until is None:
+                outage.until = now + outage.seconds
 
     def update(self, changes: dict[str, Any]) -> FaultKnobs:
         """Apply a partial update (validated); a new ``hang_ms`` re-arms one hang unless counted."""
@@ -94,6 +79,7 @@ class Faults:
             self.replace(knobs)
         else:
             self.knobs = knobs
+            self._arm()
         return self.knobs
 
     def take_hang(self, path: str) -> float:
@@ -104,11 +90,19 @@ class Faults:
         knobs.hang_count -= 1
         return knobs.hang_ms / 1000
 
-    def take_failure(self, method: str, path: str) -> ApiFailure | None:
-        """A burst rule first, then random throttling, then random server errors (reads only)."""
+    def take_failure(
+        self, method: str, path: str, project: tuple[str | None, str | None] = (None, None)
+    ) -> ApiFailure | None:
+        """An outage or a burst rule first, then random throttling, then random server errors (reads
+        only). ``project`` is the (project ID, region) of the path."""
         knobs = self.knobs
+        now = self._clock()
+        knobs.outages = [o for o in knobs.outages if o.until is None or o.until > now]
+        for outage in knobs.outages:
+            if outage.matches(method, path, project):
+                return failure_for(outage.status, code=outage.error_code, retry_after=outage.retry_after)
         for rule in knobs.fail_next:
-            if rule.matches(method, path):
+            if rule.matches(method, path, project):
                 rule.count -= 1
                 if rule.count == 0:
                     knobs.fail_next.remove(rule)
@@ -140,7 +134,8 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         await asyncio.sleep(hang)
     if faults.knobs.latency_ms:
         await asyncio.sleep(faults.knobs.latency_ms / 1000)
-    if failure := faults.take_failure(request.method, request.path):
+    project = path_project(request.app[STATE], request.path)
+    if failure := faults.take_failure(request.method, request.path, project):
         raise failure
     response = await handler(request)
     if (

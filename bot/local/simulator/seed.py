@@ -1,7 +1,10 @@
 """The simulator's fixed TaurusDB instances: same IDs on every run, so tests and docs can name them.
 
-Each kind of case the bot must handle has one: plain ``ACTIVE`` instances, one whose backups always
-fail, one that is ``FROZEN``, and two that share the name ``shared-staging`` (ambiguous by name).
+The first region served gets :data:`SEED_INSTANCES`, one instance for each kind of case the bot must
+handle: plain ``ACTIVE`` instances, one whose backups always fail, one that is ``FROZEN``, and two that
+share the name ``shared-staging`` (ambiguous by name). Every other region gets
+:data:`OTHER_REGION_NAMES`: ``orders-prod`` again (the same name in two regions, under another ID) and
+two names of its own, with IDs derived from the region and the name.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ SEED_INSTANCES: tuple[SeedInstance, ...] = (
     ),
 )
 
+# Names seeded in every region after the first; orders-prod is also in the first region.
+OTHER_REGION_NAMES = ("orders-prod", "payments-prod", "payments-dev")
+_OTHER_REGION_SIZES = {"orders-prod": 4096.0, "payments-prod": 8192.0, "payments-dev": 512.0}
+
 FAIL_REASON = "Failed to acquire the backup lock on the instance after one retry."
 
 
@@ -55,6 +62,26 @@ def seed_id(name: str) -> str:
     if len(ids) != 1:
         raise ValueError(f"{len(ids)} seeded instances are named {name!r}")
     return ids[0]
+
+
+def regional_instance_id(region: str, name: str) -> str:
+    """The ID of the instance ``name`` seeded in a region that is not the first one."""
+    return stable_id("instance", f"{region}/{name}") + "in07"
+
+
+def region_seeds(region: str, *, first: bool) -> tuple[SeedInstance, ...]:
+    """The instances seeded in ``region``: today's set in the first region, three in any other."""
+    if first:
+        return SEED_INSTANCES
+    return tuple(
+        SeedInstance(
+            regional_instance_id(region, name),
+            name,
+            data_mb=_OTHER_REGION_SIZES[name],
+            private_ip=f"10.1.0.{11 + n}",
+        )
+        for n, name in enumerate(OTHER_REGION_NAMES)
+    )
 
 
 def stable_id(kind: str, name: str) -> str:

@@ -2,7 +2,7 @@
 
 Requests pass three middlewares, outermost first: traffic (request ID, error bodies, call log),
 faults (latency, hangs, injected errors, swallowed answers) and the gateway (authentication and the
-project check). IAM, TaurusDB and the ``/_sim/`` admin API share one server.
+project check). IAM, TaurusDB of every served region and the ``/_sim/`` admin API share one server.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ SHUTDOWN_TIMEOUT = 1.0  # seconds a hung request may delay stop()
 def create_app(config: SimulatorConfig) -> web.Application:
     """A fresh simulator; with ``config.state_file`` it resumes the saved backups and tokens."""
     app = web.Application(middlewares=[traffic_middleware, fault_middleware, gateway_middleware])
-    app[STATE] = SimulatorState(config)
-    app[FAULTS] = Faults(config.faults)
+    state = SimulatorState(config)
+    app[STATE] = state
+    app[FAULTS] = Faults(config.faults, clock=state.now)  # state.now follows a swapped clock
     app[TRAFFIC] = Traffic()
-    app.router.add_post("/v3/auth/tokens", iam.issue_token)
+    iam.add_routes(app.router)
     taurusdb.add_routes(app.router)
     admin.add_routes(app.router)
     return app
@@ -55,6 +56,11 @@ class RunningSimulator:
     @property
     def faults(self) -> Faults:
         return self.app[FAULTS]
+
+    def project_id_of(self, region: str | None = None) -> str:
+        """The project ID a region (default: the first) is served under."""
+        config = self.state.config
+        return config.project_id_of(region or config.region)
 
     async def stop(self) -> None:
         await self._runner.cleanup()

@@ -1,89 +1,36 @@
-"""The simulated cloud's data and rules: instances, backups (with their jobs) and issued tokens.
+"""The simulated cloud's data and rules: each region's instances, backups (with their jobs), and
+the issued tokens.
 
-Status is derived from the clock when read (a backup is ``BUILDING`` until its finish time), so no
-background task runs and a restarted simulator resumes where it stopped. Every mutation is saved to
-the state file when one is configured. Refusals are raised as :class:`ApiFailure` with DBS codes.
+Instances, backups and jobs belong to one region; a handler passes the region its path's project
+selects, so one project never sees another's. Status is derived from the clock when read (a backup is
+``BUILDING`` until its finish time), so no background task runs and a restarted simulator resumes
+where it stopped. Every mutation is saved to the state file when one is configured. Refusals are
+raised as :class:`ApiFailure` with DBS codes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.domain import rules
-from bot.local.simulator.apierror import ApiFailure
+from bot.local.simulator.apierror import ApiFailure, backup_not_found, bad_parameter, instance_not_found
 from bot.local.simulator.config import SimulatorConfig
 from bot.local.simulator.persistence import read_snapshot, write_snapshot
-from bot.local.simulator.seed import SEED_INSTANCES, SeedInstance
+from bot.local.simulator.records import InstanceState, IssuedToken, SimBackup, backup_size
+from bot.local.simulator.regions import ProjectMap
+from bot.local.simulator.seed import region_seeds
+from bot.local.simulator.validation import create_request
+
+__all__ = ["STATE", "InstanceState", "IssuedToken", "SimBackup", "SimulatorState"]
 
 SNAPSHOT_VERSION = 1
-
-
-@dataclass
-class InstanceState:
-    """A seeded instance plus what the admin API changed about it."""
-
-    seed: SeedInstance
-    status: str
-    fails_backups: bool
-
-    @property
-    def id(self) -> str:
-        return self.seed.id
-
-    @property
-    def name(self) -> str:
-        return self.seed.name
-
-
-@dataclass
-class SimBackup:
-    """A manual backup and its job; times are epoch seconds."""
-
-    id: str
-    name: str
-    description: str
-    instance_id: str
-    instance_name: str
-    begin: float
-    finish: float
-    fails: bool
-    size_mb: float
-    job_id: str
-    job_visible: float
-    type: str = "manual"
-
-    def status(self, now: float) -> str:
-        if now < self.finish:
-            return "BUILDING"
-        return "FAILED" if self.fails else "COMPLETED"
-
-    def running(self, now: float) -> bool:
-        return now < self.finish
-
-    def progress(self, now: float) -> int:
-        """Percent done while running, kept within 1–99."""
-        span = self.finish - self.begin
-        done = (now - self.begin) / span if span > 0 else 1.0
-        return max(1, min(99, int(done * 100)))
-
-
-@dataclass
-class IssuedToken:
-    value: str
-    user: str
-    domain: str
-    project_id: str
-    project_name: str
-    issued: float
-    expires: float
 
 
 @dataclass
@@ -94,11 +41,14 @@ class SimulatorState:
     clock: Callable[[], float] = time.time
     instances: dict[str, InstanceState] = field(default_factory=dict)
     backups: dict[str, SimBackup] = field(default_factory=dict)
+    deleted: dict[str, SimBackup] = field(default_factory=dict)  # kept so their jobs can be read
     jobs: dict[str, str] = field(default_factory=dict)  # job id → backup id
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
     token_issues: int = 0
+    projects: ProjectMap = field(init=False)
 
     def __post_init__(self) -> None:
+        self.projects = self.config.project_map()
         self._seed_instances()
         if self.config.state_file is not None:
             snapshot = read_snapshot(self.config.state_file)
@@ -108,10 +58,23 @@ class SimulatorState:
     def now(self) -> float:
         return self.clock()
 
-    # instances
+    # regions and instances
 
-    def instance(self, instance_id: str) -> InstanceState | None:
-        return self.instances.get(instance_id)
+    def region_of(self, project_id: str) -> str | None:
+        return self.projects.region_of(project_id)
+
+    def home(self, instance: InstanceState) -> str:
+        return instance.region or self.projects.first.region
+
+    def instances_in(self, region: str) -> list[InstanceState]:
+        return [i for i in self.instances.values() if self.home(i) == region]
+
+    def instance(self, instance_id: str, region: str | None = None) -> InstanceState | None:
+        """The instance, if it exists (in ``region``, when one is given)."""
+        instance = self.instances.get(instance_id)
+        if instance is None or (region is not None and self.home(instance) != region):
+            return None
+        return instance
 
     def running_backup(self, instance_id: str, now: float) -> SimBackup | None:
         for backup in self.backups.values():
@@ -129,7 +92,7 @@ class SimulatorState:
     ) -> InstanceState:
         instance = self.instances.get(instance_id)
         if instance is None:
-            raise ApiFailure(404, "DBS.200002", "The DB instance does not exist.")
+            raise instance_not_found()
         if status is not None:
             instance.status = status
         if fails_backups is not None:
@@ -139,62 +102,90 @@ class SimulatorState:
 
     # backups
 
-    def create_backup(self, body: Any) -> SimBackup:
+    def create_backup(self, region: str, body: Any) -> SimBackup:
         """Validate like the service (seed rules first, then instance state) and start a backup."""
-        if not isinstance(body, Mapping):
-            raise ApiFailure(400, "DBS.200006", "The request body is empty or not a JSON object.")
-        instance_id = body.get("instance_id")
-        if not isinstance(instance_id, str) or not rules.is_instance_id(instance_id):
-            raise ApiFailure(400, "DBS.280404", "Invalid DB instance ID or node ID format.")
-        name = body.get("name")
-        if not isinstance(name, str):
-            raise ApiFailure(400, "DBS.280277", "Invalid backup name: a backup name is required.")
-        if problem := rules.check_backup_name(name):
-            raise ApiFailure(400, "DBS.280277", f"Invalid backup name: {problem}.")
-        description = body.get("description")
-        if description is not None:
-            wrong = rules.check_description(description) if isinstance(description, str) else "not text"
-            if wrong:
-                raise ApiFailure(400, "DBS.280127", f"Invalid backup description: {wrong}.")
-        instance = self.instances.get(instance_id)
+        wanted = create_request(body)
+        instance = self.instance(wanted.instance_id, region)
         if instance is None:
-            raise ApiFailure(404, "DBS.200002", "The DB instance does not exist.")
+            raise instance_not_found()
         now = self.now()
         if instance.status == "FROZEN":
             raise ApiFailure(400, "DBS.280449", "Operation not allowed on frozen objects.")
-        if self.running_backup(instance_id, now):
+        if self.running_backup(instance.id, now):
             raise ApiFailure(409, "DBS.201205", "Backup is in progress. Please wait.")
         if instance.status != "ACTIVE":
             raise ApiFailure(400, "DBS.201014", "Operation not allowed by the instance status.")
-        if any(b.instance_id == instance_id and b.name == name for b in self.backups.values()):
+        if any(b.instance_id == instance.id and b.name == wanted.name for b in self.backups.values()):
             raise ApiFailure(409, "DBS.201209", "The backup name already exists.")
-        backup_id = uuid.uuid4().hex + "br07"
-        backup = SimBackup(
-            id=backup_id,
-            name=name,
-            description=description or "",
-            instance_id=instance_id,
-            instance_name=instance.name,
-            begin=now,
-            finish=now + self.config.backup_seconds,
-            fails=instance.fails_backups,
-            size_mb=_backup_size(instance.seed.data_mb, backup_id),
-            job_id=str(uuid.uuid4()),
-            job_visible=now + self.config.job_invisible_seconds,
-        )
-        self.backups[backup.id] = backup
+        backup = self._new_backup(instance, now, name=wanted.name, description=wanted.description)
         self.jobs[backup.job_id] = backup.id
         self.save()
         return backup
 
-    def newest_first(self) -> list[SimBackup]:
-        return sorted(self.backups.values(), key=lambda b: b.begin, reverse=True)
+    def add_auto_backup(self, instance_id: str) -> SimBackup:
+        """A finished automated backup of the instance, as the backup policy would have taken."""
+        instance = self.instances.get(instance_id)
+        if instance is None:
+            raise instance_not_found()
+        now = self.now()
+        stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M%S")
+        backup = self._new_backup(instance, now - 60, name=f"autobackup-{stamp}", kind="auto", finish=now)
+        self.save()
+        return backup
 
-    def job(self, job_id: str, now: float) -> SimBackup | None:
-        """The backup behind a visible job; None while it is still invisible or unknown."""
-        backup = self.backups.get(self.jobs.get(job_id, ""))
-        if backup is None or now < backup.job_visible:
+    def delete_backup(self, region: str, backup_id: str) -> SimBackup:
+        """Delete a manual backup that is not building (fact sheet §2.5); it leaves every list."""
+        backup = self.backups.get(backup_id)
+        if backup is None or backup.region != region:
+            raise backup_not_found()
+        if backup.type != "manual":
+            raise bad_parameter("backup_id", "an automated backup cannot be deleted manually")
+        if backup.running(self.now()):
+            raise ApiFailure(400, "DBS.201208", "Operation not allowed by the backup status.")
+        del self.backups[backup_id]
+        self.deleted[backup_id] = backup
+        self.save()
+        return backup
+
+    def newest_first(self, region: str | None = None) -> list[SimBackup]:
+        found = [b for b in self.backups.values() if region is None or b.region == region]
+        return sorted(found, key=lambda b: b.begin, reverse=True)
+
+    def job(self, region: str, job_id: str, now: float) -> SimBackup | None:
+        """The backup behind a visible job of ``region``; None while invisible, or unknown there."""
+        backup_id = self.jobs.get(job_id, "")
+        backup = self.backups.get(backup_id) or self.deleted.get(backup_id)
+        if backup is None or backup.region != region or now < backup.job_visible:
             return None
+        return backup
+
+    def _new_backup(
+        self,
+        instance: InstanceState,
+        begin: float,
+        *,
+        name: str,
+        description: str = "",
+        kind: str = "manual",
+        finish: float | None = None,
+    ) -> SimBackup:
+        backup_id = uuid.uuid4().hex + "br07"
+        backup = SimBackup(
+            id=backup_id,
+            name=name,
+            description=description,
+            instance_id=instance.id,
+            instance_name=instance.name,
+            begin=begin,
+            finish=begin + self.config.backup_seconds if finish is None else finish,
+            fails=instance.fails_backups and kind == "manual",
+            size_mb=backup_size(instance.seed.data_mb, backup_id),
+            job_id=str(uuid.uuid4()),
+            job_visible=begin + self.config.job_invisible_seconds,
+            type=kind,
+            region=self.home(instance),
+        )
+        self.backups[backup.id] = backup
         return backup
 
     # tokens
@@ -227,6 +218,7 @@ class SimulatorState:
     def reset(self) -> None:
         """Back to the seed: no backups or jobs, instances as seeded. Issued tokens stay valid."""
         self.backups.clear()
+        self.deleted.clear()
         self.jobs.clear()
         self._seed_instances()
         self.save()
@@ -242,6 +234,7 @@ class SimulatorState:
                 i.id: {"status": i.status, "fails_backups": i.fails_backups} for i in self.instances.values()
             },
             "backups": [asdict(b) for b in self.backups.values()],
+            "deleted": [asdict(b) for b in self.deleted.values()],
             "tokens": [asdict(t) for t in self.tokens.values()],
             "token_issues": self.token_issues,
         }
@@ -252,25 +245,26 @@ class SimulatorState:
         for instance_id, changes in snapshot.get("instances", {}).items():
             if instance_id in self.instances:
                 self.instances[instance_id] = replace(self.instances[instance_id], **changes)
-        for item in snapshot.get("backups", []):
-            backup = SimBackup(**item)
-            self.backups[backup.id] = backup
-            self.jobs[backup.job_id] = backup.id
+        for key, into in (("backups", self.backups), ("deleted", self.deleted)):
+            for item in snapshot.get(key, []):
+                # files written before regions existed hold the first region's backups only
+                backup = SimBackup(**item)
+                backup.region = backup.region or self.projects.first.region
+                into[backup.id] = backup
+                if backup.type == "manual":  # automated backups have no job to query
+                    self.jobs[backup.job_id] = backup.id
         for item in snapshot.get("tokens", []):
             token = IssuedToken(**item)
             self.tokens[token.value] = token
         self.token_issues = int(snapshot.get("token_issues", 0))
 
     def _seed_instances(self) -> None:
+        first = self.projects.first.region
         self.instances = {
-            seed.id: InstanceState(seed, seed.status, seed.fails_backups) for seed in SEED_INSTANCES
+            seed.id: InstanceState(seed, seed.status, seed.fails_backups, region)
+            for region in self.projects.regions
+            for seed in region_seeds(region, first=region == first)
         }
-
-
-def _backup_size(data_mb: float, backup_id: str) -> float:
-    """A stable size within ±5% of the instance's data, derived from the backup ID."""
-    spread = int(hashlib.sha256(backup_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return round(data_mb * (0.95 + 0.1 * spread), 2)
 
 
 STATE = web.AppKey("state", SimulatorState)

@@ -1,5 +1,6 @@
-"""TaurusDB's ``/v3/{project_id}/…`` operations: list and show instances, create and list backups,
-show a job. The gateway middleware has already authenticated the caller and checked the project."""
+"""TaurusDB's ``/v3/{project_id}/…`` operations: list and show instances, create, list and delete
+backups, show a job. The gateway middleware has already authenticated the caller and checked the
+project; each handler sees only the region that project selects."""
 
 from __future__ import annotations
 
@@ -11,11 +12,25 @@ from aiohttp import web
 
 from bot.cloud.models import parse_cloud_time
 from bot.domain import rules
-from bot.local.simulator.apierror import ApiFailure, bad_parameter
+from bot.local.simulator.apierror import (
+    ApiFailure,
+    bad_instance_id,
+    bad_parameter,
+    instance_not_found,
+    project_unavailable,
+)
 from bot.local.simulator.state import STATE, SimBackup
 from bot.local.simulator.views import backup_item, created_backup, instance_detail, instance_summary, job_view
 
 PREFIX = "/v3/{project_id}"
+
+
+def _region(request: web.Request) -> str:
+    """The region of the path's project (the gateway has checked it is served)."""
+    region = request.app[STATE].region_of(request.match_info["project_id"])
+    if region is None:
+        raise project_unavailable()
+    return region
 
 
 def _paging(query: Mapping[str, str]) -> tuple[int, int]:
@@ -52,19 +67,20 @@ def _matches(value: str, text: str, fuzzy: bool) -> bool:
 
 async def list_instances(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    region = _region(request)
     query = request.query
     offset, limit = _paging(query)
     filters = [(field, *_name_filter(field, query[field])) for field in ("id", "name") if field in query]
     now = state.now()
     found = [
         instance
-        for instance in state.instances.values()
+        for instance in state.instances_in(region)
         if all(_matches(getattr(instance, field), text, fuzzy) for field, text, fuzzy in filters)
         and query.get("type", "Cluster") == "Cluster"
         and query.get("datastore_type", "gaussdb-mysql") == "gaussdb-mysql"
     ]
     page = [
-        instance_summary(instance, state.instance_status(instance, now), state.config.region)
+        instance_summary(instance, state.instance_status(instance, now), region)
         for instance in found[offset : offset + limit]
     ]
     return web.json_response({"instances": page, "total_count": len(found)})
@@ -72,21 +88,20 @@ async def list_instances(request: web.Request) -> web.Response:
 
 async def show_instance(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    region = _region(request)
     instance_id = request.match_info["instance_id"]
     if not rules.is_instance_id(instance_id):
-        raise ApiFailure(400, "DBS.280404", "Invalid DB instance ID or node ID format.")
-    instance = state.instance(instance_id)
+        raise bad_instance_id()
+    instance = state.instance(instance_id, region)
     if instance is None:
-        raise ApiFailure(404, "DBS.200002", "The DB instance does not exist.")
+        raise instance_not_found()
     now = state.now()
     used_gb = sum(
         b.size_mb
         for b in state.backups.values()
         if b.instance_id == instance_id and b.status(now) == "COMPLETED"
     )
-    detail = instance_detail(
-        instance, state.instance_status(instance, now), state.config.region, used_gb / 1024
-    )
+    detail = instance_detail(instance, state.instance_status(instance, now), region, used_gb / 1024)
     return web.json_response({"instance": detail})
 
 
@@ -97,8 +112,14 @@ async def create_backup(request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"null")
     except ValueError:
         body = None
-    backup = state.create_backup(body)
+    backup = state.create_backup(_region(request), body)
     return web.json_response({"backup": created_backup(backup), "job_id": backup.job_id}, status=201)
+
+
+async def delete_backup(request: web.Request) -> web.Response:
+    """``DELETE …/backups/{backup_id}`` (fact sheet §2.5): a manual backup that is not building."""
+    backup = request.app[STATE].delete_backup(_region(request), request.match_info["backup_id"])
+    return web.json_response({"backup_id": backup.id, "backup_name": backup.name})
 
 
 def _time_filter(query: Mapping[str, str], field: str) -> int | None:
@@ -115,7 +136,7 @@ def _time_filter(query: Mapping[str, str], field: str) -> int | None:
 def _backup_filter(query: Mapping[str, str]) -> list[tuple[str, str]]:
     instance_id = query.get("instance_id")
     if instance_id is not None and not rules.is_instance_id(instance_id):
-        raise ApiFailure(400, "DBS.280404", "Invalid DB instance ID or node ID format.")
+        raise bad_instance_id()
     if query.get("backup_type", "manual") not in ("auto", "manual"):
         raise bad_parameter("backup_type", "must be auto or manual")
     fields = {
@@ -130,6 +151,7 @@ def _backup_filter(query: Mapping[str, str]) -> list[tuple[str, str]]:
 
 async def list_backups(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    region = _region(request)
     query = request.query
     offset, limit = _paging(query)
     exact = _backup_filter(query)
@@ -146,7 +168,7 @@ async def list_backups(request: web.Request) -> web.Response:
         )
 
     now = state.now()
-    found = [backup for backup in state.newest_first() if wanted(backup)]
+    found = [backup for backup in state.newest_first(region) if wanted(backup)]
     page = [backup_item(backup, now) for backup in found[offset : offset + limit]]
     return web.json_response({"backups": page, "total_count": len(found)})
 
@@ -157,7 +179,7 @@ async def show_job(request: web.Request) -> web.Response:
     if not job_id:
         raise bad_parameter("id", "a job ID is required")
     now = state.now()
-    backup = state.job(job_id, now)
+    backup = state.job(_region(request), job_id, now)
     if backup is None:
         raise ApiFailure(400, "DBS.200543", "The job does not exist.")
     return web.json_response({"job": job_view(backup, now)})
@@ -168,4 +190,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(f"{PREFIX}/instances/{{instance_id}}", show_instance)
     router.add_post(f"{PREFIX}/backups/create", create_backup)
     router.add_get(f"{PREFIX}/backups", list_backups)
+    router.add_delete(f"{PREFIX}/backups/{{backup_id}}", delete_backup)
     router.add_get(f"{PREFIX}/jobs", show_job)

@@ -2,7 +2,9 @@
 
 :func:`traffic_middleware` is the outermost layer: it gives every response an ``X-Request-Id``,
 turns refusals (:class:`ApiFailure`, aiohttp's 404/405) into the service's error bodies, and records
-each non-admin request. A create whose answer was swallowed on purpose is logged with status 0.
+each non-admin request with the project and region its path names. A create whose answer was
+swallowed on purpose is logged with status 0; a deletion made "by hand" through the admin API is
+logged with ``auth`` ``"console"`` (in the call log only, not in the route counts).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.local.simulator.apierror import ApiFailure, no_such_api
-from bot.local.simulator.auth import project_in_path
+from bot.local.simulator.auth import path_project, project_in_path
 from bot.local.simulator.faults import ADMIN_PREFIX
 from bot.local.simulator.notes import CURRENT, CallNotes
+from bot.local.simulator.state import STATE
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,10 @@ class Traffic:
     def record(self, call: dict[str, Any], route: str) -> None:
         self.calls.append(call)
         self.counts[route][str(call["status"])] += 1
+
+    def note(self, call: dict[str, Any]) -> None:
+        """Log something that happened to the cloud without an API request (a console action)."""
+        self.calls.append(call)
 
     def clear(self) -> None:
         self.calls.clear()
@@ -64,6 +71,7 @@ async def _call(request: web.Request, status: int, request_id: str, auth: str | 
         "request_id": request_id,
         "auth": auth,
     }
+    call["project_id"], call["region"] = path_project(request.app[STATE], request.path)
     if request.method == "POST" and project_in_path(request.path) is not None:
         try:
             call["body"] = json.loads(await request.read() or b"null")

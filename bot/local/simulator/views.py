@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from bot.cloud.models import format_cloud_time
+from bot.local.simulator.records import InstanceState, IssuedToken, SimBackup
 from bot.local.simulator.seed import FAIL_REASON, stable_id
-from bot.local.simulator.state import InstanceState, IssuedToken, SimBackup
 
 CHINA_TIME = timezone(timedelta(hours=8))
 DATASTORE = {"type": "gaussdb-mysql", "version": "8.0", "kernel_version": "2.0.57.240900"}
@@ -160,3 +160,17 @@ def token_body(token: IssuedToken, *, catalog: bool) -> dict[str, Any]:
     if catalog:
         body["catalog"] = []
     return {"token": body}
+
+
+def project_item(project_id: str, name: str, domain_id: str, base_url: str) -> dict[str, Any]:
+    """One project of IAM's ``GET /v3/projects``; a region's project is a child of the account."""
+    return {
+        "is_domain": False,
+        "description": "",
+        "links": {"self": f"{base_url}/v3/projects/{project_id}"},
+        "enabled": True,
+        "id": project_id,
+        "parent_id": domain_id,
+        "domain_id": domain_id,
+        "name": name,
+    }
