@@ -231,3 +231,26 @@ async def test_delete_answered_503_is_checked_before_it_is_sent_again(fleet: Fle
     ]
     assert calls[-3:] == [("DELETE", 503), ("GET", 200), ("DELETE", 200)]
     assert await fleet.locate_backup(created.backup.id) is None
+
+
+# -- simulator mode (no credentials) -----------------------------------------------------------------
+
+
+async def test_without_credentials_the_simulators_iam_names_the_projects() -> None:
+    async with await start_simulator(SimulatorConfig(regions=[HK, BJ]), port=0) as open_sim:
+        settings = load_settings(HUAWEICLOUD_REGION=f"{HK},{BJ}", TAURUSDB_ENDPOINT=open_sim.url)
+        async with await open_fleet(settings, retry=FAST) as fleet:
+            assert fleet.projects == (
+                Project(HK, open_sim.project_id_of(HK)),
+                Project(BJ, open_sim.project_id_of(BJ)),
+            )
+            assert (await fleet.find_instance("payments-prod")).region == BJ
+
+
+async def test_without_credentials_or_region_the_one_local_project_as_before() -> None:
+    async with await start_simulator(SimulatorConfig(), port=0) as open_sim:
+        single = await open_fleet(load_settings(), endpoint_override=open_sim.url, retry=FAST)
+        async with single:
+            assert single.projects == (Project("local", "0" * 32),) and not single.multi_region
+            found = await single.find_instance("orders-dev")
+            assert (found.id, single.label(found)) == (ORDERS_DEV, "orders-dev")
