@@ -2,7 +2,7 @@
 """The project's two commands, for a fresh machine with only Python 3.11+.
 
     python3 dev.py run    set up .venv (runtime deps) and start the bot (`python -m bot`)
-    python3 dev.py test   set up .venv (with dev deps), then ruff, mypy and pytest
+    python3 dev.py test   set up .venv (with dev deps), then ruff, mypy, lint-imports and pytest
 
 Extra arguments after the command go to `python -m bot` or to pytest.
 """
@@ -58,6 +58,7 @@ def main(argv: list[str]) -> int:
             [str(PY), "-m", "ruff", "check", "bot", "tests", "bench", "dev.py"],
             [str(PY), "-m", "ruff", "format", "--check", "bot", "tests", "bench", "dev.py"],
             [str(PY), "-m", "mypy"],
+            [str(BIN / "lint-imports")],  # the layer contract in pyproject.toml
         ):
             if (code := _run(*step)) != 0:
                 return code

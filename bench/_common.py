@@ -369,10 +369,11 @@ async def start_backups_in_flight(
     The request hash carries every field the bot stores, with realistic values (a Slack response_url,
     a description), so memory figures are those of a real request.
     """
+    from bot.app.requests import audit_entry
+    from bot.domain.audit import AuditAction, AuditEntry
     from bot.domain.request import BackupRequest, State, utcnow
-    from bot.slack import blocks
-    from bot.store.audit import AuditAction, AuditEntry, AuditLog
-    from bot.worker.flow import audit_entry
+    from bot.slack.render import request as blocks
+    from bot.store.audit import AuditLog
 
     audit = AuditLog(store._redis)
 

@@ -77,9 +77,10 @@ INSTANCE = "orders-dev"
 
 
 async def _serve(kind: str, port: int) -> None:
+    from bot.bootstrap import open_runtime
     from bot.config import load_settings
-    from bot.services import open_services
-    from bot.slack.app import build_app, build_web, identify_bot
+    from bot.slack.app import build_app, identify_bot
+    from bot.slack.web import build_web
 
     services = None
     if kind == "null":
@@ -97,9 +98,13 @@ async def _serve(kind: str, port: int) -> None:
     else:
         settings = load_settings()
         assert settings.redis_url is not None
-        services = await open_services(settings, redis_url=settings.redis_url, with_cloud=False)
-        identity = await identify_bot(services)
-        bolt = build_app(services, identity) if kind == "real" else _bare_app(services, identity)
+        runtime = await open_runtime(settings, redis_url=settings.redis_url, with_cloud=False)
+        services = runtime.services
+        identity = await identify_bot(settings, runtime.slack)
+        if kind == "real":
+            bolt = build_app(runtime.front, runtime.slack, identity)
+        else:
+            bolt = _bare_app(runtime, identity)
         app = build_web(bolt, services)
 
     runner = web.AppRunner(app, access_log=None)
@@ -117,13 +122,13 @@ async def _serve(kind: str, port: int) -> None:
             await services.close()
 
 
-def _bare_app(services: Any, identity: Any) -> Any:
+def _bare_app(runtime: Any, identity: Any) -> Any:
     """The bot's own app configuration (``configured_app``) whose only listener acks."""
     from slack_bolt.async_app import AsyncAck
 
     from bot.slack.app import configured_app
 
-    app = configured_app(services, identity)
+    app = configured_app(runtime.services.settings, runtime.slack, identity)
 
     async def only_ack(ack: AsyncAck) -> None:
         await ack()

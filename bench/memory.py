@@ -81,6 +81,7 @@ async def measure_worker(
 async def run(args: argparse.Namespace) -> None:
     import redis.asyncio as aioredis
 
+    from bot.app.work import PollProject
     from bot.cloud.factory import build_taurusdb
     from bot.config import load_settings
     from bot.local.fake_slack import FakeSlack
@@ -91,7 +92,6 @@ async def run(args: argparse.Namespace) -> None:
     from bot.store.codec import as_text
     from bot.store.requests import RequestStore
     from bot.store.scheduler import Scheduler
-    from bot.worker.flow import poll_key
 
     scrub_environment()
     n = args.count
@@ -166,7 +166,11 @@ async def run(args: argparse.Namespace) -> None:
                         enough.set()
 
             on_simulator_call(sim.app[TRAFFIC], count)
-            await Scheduler(admin).schedule(poll_key(PROJECT_ID), {}, delay=0)
+            await Scheduler(admin).schedule(
+                str(PollProject(project_id=PROJECT_ID).key),
+                PollProject(project_id=PROJECT_ID).payload(),
+                delay=0,
+            )
 
             async def ticking() -> dict[str, Any]:
                 with contextlib.suppress(TimeoutError):

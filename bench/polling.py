@@ -137,6 +137,7 @@ def tick_period(level: Level) -> float:
 async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: Path) -> Level:
     import redis.asyncio as aioredis
 
+    from bot.app.work import PollProject
     from bot.cloud.factory import build_taurusdb
     from bot.config import load_settings
     from bot.local.fake_slack import Call, FakeSlack
@@ -145,7 +146,6 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
     from bot.slack.client import build_web_client
     from bot.store.requests import RequestStore
     from bot.store.scheduler import Scheduler
-    from bot.worker.flow import poll_key
 
     level = Level(n)
     admin = aioredis.Redis.from_url(redis_url)
@@ -211,7 +211,11 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
             sim.state.backups[item.backup_id].finish = t0 + offset
             finish[item.parent_ts] = t0 + offset
         sim.app[TRAFFIC].clear()
-        await scheduler.schedule(poll_key(PROJECT_ID), {}, delay=args.interval)
+        await scheduler.schedule(
+            str(PollProject(project_id=PROJECT_ID).key),
+            PollProject(project_id=PROJECT_ID).payload(),
+            delay=args.interval,
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(all_in.wait(), args.duration + args.interval + args.patience)
         await asyncio.sleep(args.interval * 2)  # anything posted twice would show up now

@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     default_language: str = Field(default="en-us", validation_alias="BACKUP_DEFAULT_LANGUAGE")
     audit_channel: str | None = _env("AUDIT_CHANNEL")
 
+    # How the processes run (not part of the DESIGN.md contract, but read here like everything else).
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
+    local_dir: Path = Field(default=Path(".local"), validation_alias="BACKUP_BOT_LOCAL_DIR")
+
     @field_validator("huaweicloud_region")
     @classmethod
     def _regions(cls, value: str | None) -> str | None:
@@ -211,6 +216,21 @@ class Settings(BaseSettings):
         if lowered.startswith("en"):
             return "en-us"
         raise ValueError(f"must be en-us or zh-cn, got {value!r}")
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.strip().lower() not in ("json", "text"):
+            raise ValueError(f"must be json or text, got {value!r}")
+        return value.strip().lower()
 
     @field_validator("policy_file")
     @classmethod

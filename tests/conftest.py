@@ -25,9 +25,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def forget_remembered_languages() -> None:
     """The web process remembers known languages for minutes; each test starts without that memory."""
-    from bot.i18n import readers
+    from bot.app.languages import forget_remembered
 
-    readers._MEMO.clear()
+    forget_remembered()
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.domain import rules
+from bot.domain.grammar import INSTANCE_NAME_RE
 from bot.i18n import Text
 
 REFERENCE_MAX = 200
+REASON_MAX = 500
 
 
 def check_reference(value: str) -> Text | None:
@@ -16,7 +18,23 @@ def check_reference(value: str) -> Text | None:
         return Text("rule.reference_length", maximum=REFERENCE_MAX, length=len(value))
     if "\r" in value or "\n" in value:
         return Text("rule.reference_line")
-    return None
+    return rules.check_free_text(value)
+
+
+def check_reason(value: str) -> Text | None:
+    """A decision's reason (reject, break glass): several lines allowed, nothing hidden."""
+    if len(value) > REASON_MAX:
+        return Text("rule.reason_length", maximum=REASON_MAX, length=len(value))
+    return rules.check_free_text(value, allow="\n")
+
+
+def check_instance_choice(value: str) -> Text | None:
+    """The form's instance (an option value the bot offered: an instance ID, or a name as typed)."""
+    if not value.strip():
+        return Text("form.error.instance")
+    if rules.is_instance_id(value) or INSTANCE_NAME_RE.fullmatch(value):
+        return None
+    return Text("problem.instance", value=value[:39] + "…" if len(value) > 40 else value)
 
 
 def validate_form(
@@ -30,8 +48,8 @@ def validate_form(
     """``{block_id: problem}`` for every field that breaks a rule; empty when all is well. Problems
     are :class:`~bot.i18n.Text`: render them in the reader's language."""
     errors: dict[str, Text] = {}
-    if not values.get(instance_block, "").strip():
-        errors[instance_block] = Text("form.error.instance")
+    if (problem := check_instance_choice(values.get(instance_block, ""))) is not None:
+        errors[instance_block] = problem
     name = values.get(name_block, "").strip()
     if (problem := rules.check_backup_name(name)) is not None:
         errors[name_block] = problem

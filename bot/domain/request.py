@@ -43,6 +43,15 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 
+# The bot's own error codes, stored in ``BackupRequest.error_code`` beside the cloud's (``DBS.…``); the
+# reason shown for them is the catalog's, in the reader's language.
+NOT_IN_CHANNEL = "slack.not_in_channel"
+INSTANCE_NOT_FOUND = "InstanceNotFound"
+AMBIGUOUS_INSTANCE = "AmbiguousInstance"
+NOT_AUTHORIZED = "not_authorized"
+NAME_TAKEN = "DBS.201209"  # the service's own code for "the backup name already exists"
+
+
 def can_move(current: State, target: State) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 

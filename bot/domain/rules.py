@@ -8,6 +8,7 @@ Slack layer, the modal and the cloud models all say the same thing.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bot.i18n import Text
 
@@ -46,6 +47,29 @@ def check_backup_name(value: str) -> Text | None:
     return Text("rule.name_chars")
 
 
+# Characters that can make text read as something else: control characters (NUL, BEL, ESC…), format
+# characters (bidi overrides such as U+202E, zero-width spaces and joiners, soft hyphens), line and
+# paragraph separators, surrogates, private-use and unassigned code points.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def hidden_characters(value: str, *, allow: str = "") -> list[str]:
+    """The characters of ``value`` that do not show as themselves (``allow`` lists exceptions, e.g.
+    a newline in a multi-line reason), each once, as ``U+XXXX`` in order of appearance."""
+    found: dict[str, None] = {}
+    for char in value:
+        if char not in allow and unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            found[f"U+{ord(char):04X}"] = None
+    return list(found)
+
+
+def check_free_text(value: str, *, allow: str = "") -> Text | None:
+    """Free text people type (descriptions, references, reasons) shows as itself or is refused."""
+    if hidden := hidden_characters(value, allow=allow):
+        return Text("rule.hidden_chars", found=", ".join(hidden[:5]))
+    return None
+
+
 def check_description(value: str) -> Text | None:
     if len(value) > DESCRIPTION_MAX:
         return Text("rule.description_length", maximum=DESCRIPTION_MAX, length=len(value))
@@ -54,4 +78,4 @@ def check_description(value: str) -> Text | None:
     bad = sorted({c for c in value if c in DESCRIPTION_FORBIDDEN})
     if bad:
         return Text("rule.description_chars", found=" ".join(bad))
-    return None
+    return check_free_text(value)

@@ -218,6 +218,11 @@ MESSAGES: dict[str, str] = {
     "rule.description_chars": "a description may not contain {found} (none of ! < \" = ' > & are allowed)",
     "rule.reference_length": "a reference is at most {maximum} characters (got {length})",
     "rule.reference_line": "a reference must be a single line",
+    "rule.hidden_chars": (
+        "the text holds characters that do not show as themselves ({found}): "
+        "control, bidi and zero-width characters are not allowed"
+    ),
+    "rule.reason_length": "a reason is at most {maximum} characters (got {length})",
     # --- the policy, as /backup help explains it ---
     "policy.open_default": "No policy file: everyone may take backups directly (open default).",
     "policy.everyone": "everyone",

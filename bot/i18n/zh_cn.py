@@ -203,6 +203,8 @@ MESSAGES: dict[str, str] = {
     "rule.description_chars": "描述中不能出现 {found}（! < \" = ' > & 都不允许）",
     "rule.reference_length": "单号最多 {maximum} 个字符（当前为 {length} 个）",
     "rule.reference_line": "单号必须是一行",
+    "rule.hidden_chars": "包含无法正常显示的字符（{found}）：不允许使用控制字符、双向控制字符或零宽字符",
+    "rule.reason_length": "理由最多 {maximum} 个字符（当前 {length} 个）",
     # --- /backup help 中对策略的说明 ---
     "policy.open_default": "未配置策略文件：所有人都可以直接创建备份（开放的默认设置）。",
     "policy.everyone": "所有人",

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.text import escape
+from bot.slack.render.text import escape
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "B1"

@@ -1,5 +1,4 @@
-"""Build the Bolt ``AsyncApp`` and serve it over HTTP (``POST /slack/events``, ``GET /healthz``,
-``GET /metrics``).
+"""Build the Bolt ``AsyncApp``.
 
 The app authorizes every request from a result computed once at start-up (one ``auth.test``), so no
 listener ever waits on Slack before its ``ack()``.
@@ -10,22 +9,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.observability import render_metrics
-from bot.services import Services
-from bot.slack.listeners import register_listeners
+from bot.config import Settings
+from bot.slack.listeners import Front, register_listeners
 
 log = logging.getLogger("bot.slack.app")
 
 
-async def identify_bot(services: Services) -> AuthorizeResult:
-    token = services.settings.slack_bot_token
+async def identify_bot(settings: Settings, client: AsyncWebClient) -> AuthorizeResult:
+    token = settings.slack_bot_token
     assert token is not None
-    me = await services.slack.auth_test()
+    me = await client.auth_test()
     return AuthorizeResult(
         enterprise_id=me.get("enterprise_id"),
         team_id=me.get("team_id"),
@@ -35,49 +32,30 @@ async def identify_bot(services: Services) -> AuthorizeResult:
     )
 
 
-def build_app(services: Services, identity: AuthorizeResult, *, socket_mode: bool = False) -> AsyncApp:
+def build_app(
+    front: Front, client: AsyncWebClient, identity: AuthorizeResult, *, socket_mode: bool = False
+) -> AsyncApp:
     """The bot: a configured app with every listener registered."""
-    app = configured_app(services, identity, socket_mode=socket_mode)
-    register_listeners(app, services)
+    app = configured_app(front.services.settings, client, identity, socket_mode=socket_mode)
+    register_listeners(app, front)
     return app
 
 
-def configured_app(services: Services, identity: AuthorizeResult, *, socket_mode: bool = False) -> AsyncApp:
+def configured_app(
+    settings: Settings, client: AsyncWebClient, identity: AuthorizeResult, *, socket_mode: bool = False
+) -> AsyncApp:
     """An app with the bot's configuration and no listeners (the benchmark's bare reference uses
     exactly this, so the two differ only by what the listeners do)."""
 
     async def authorize(**_: Any) -> AuthorizeResult:
         return identity
 
-    secret = services.settings.slack_signing_secret
-    app = AsyncApp(
-        client=services.slack,
+    secret = settings.slack_signing_secret
+    return AsyncApp(
+        client=client,
         signing_secret=secret.get_secret_value() if secret else None,
         authorize=authorize,
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=True,
         url_verification_enabled=True,
     )
-    return app
-
-
-def build_web(app: AsyncApp, services: Services) -> web.Application:
-    async def slack_events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
-
-    async def healthz(_: web.Request) -> web.Response:
-        try:
-            await services.redis.ping()
-        except Exception as exc:
-            return web.json_response({"ok": False, "redis": f"unreachable: {type(exc).__name__}"}, status=503)
-        return web.json_response({"ok": True, "redis": "ok"})
-
-    async def metrics(_: web.Request) -> web.Response:
-        body = await render_metrics(services.redis, services.project_id)
-        return web.Response(body=body, content_type="text/plain", charset="utf-8")
-
-    web_app = web.Application()
-    web_app.router.add_post("/slack/events", slack_events)
-    web_app.router.add_get("/healthz", healthz)
-    web_app.router.add_get("/metrics", metrics)
-    return web_app

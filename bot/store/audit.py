@@ -1,84 +1,41 @@
-"""The audit trail: who did what to which backup, and when, in a Redis stream.
+"""The audit trail in Redis: one stream of every :class:`~bot.domain.audit.AuditEntry`, and a small
+list per request.
 
-Every request, decision, cloud result and final state is one :class:`AuditEntry`. Entries go to one
-stream, trimmed to an approximate maximum length so it stays bounded, and, when they belong to a
-request, to a small per-request list as well: ``for_request`` costs O(entries of that request) and
-still answers after the stream has trimmed them away. Both writes happen in one MULTI. The keys
-share the ``{bb}`` hash tag, so this also works on a clustered Redis.
-
-:func:`audit_line` renders an entry as one line of Slack mrkdwn for the optional ``AUDIT_CHANNEL`` and
-``/backup audit``, in a catalog language (:mod:`bot.i18n`).
+Entries go to one stream, trimmed to an approximate maximum length so it stays bounded, and, when
+they belong to a request, to a per-request list as well: ``for_request`` costs O(entries of that
+request) and still answers after the stream has trimmed them away. Both writes are one script
+(:data:`bot.store.lua.AUDIT_APPEND`, shared with the intake script). The keys share the ``{bb}`` hash
+tag, so this also works on a clustered Redis.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from enum import StrEnum
 from typing import cast
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from redis.typing import EncodableT, FieldT
 
-from bot.domain.request import utcnow
-from bot.i18n import SOURCE, t
-from bot.slack.text import escape, format_time
-from bot.store import keys
+from bot.domain.audit import AuditEntry
+from bot.store import keys, lua
 from bot.store.codec import as_text
 
 log = logging.getLogger(__name__)
 
-BOT_ACTOR = "bot"
-DETAIL_MAX = 500
 DEFAULT_MAXLEN = 100_000
 REQUEST_TTL_SECONDS = 90 * 24 * 3600  # as long as the backup-ID index lives
 REQUEST_MAX_ENTRIES = 200  # a request has about ten; the cap only guards against a runaway loop
 
-
-class AuditAction(StrEnum):
-    REQUESTED = "requested"
-    REFUSED = "refused"
-    APPROVAL_REQUESTED = "approval_requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    CREATE_CALLED = "create_called"
-    CREATE_FAILED = "create_failed"
-    BACKUP_STARTED = "backup_started"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-
-
-class AuditEntry(BaseModel):
-    """One thing that happened. ``actor`` is a Slack user ID, or ``"bot"`` for the bot's own steps."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    at: datetime = Field(default_factory=utcnow)
-    actor: str = Field(min_length=1)
-    action: AuditAction
-    request_id: str = ""
-    instance_id: str = ""
-    instance_name: str = ""
-    backup_name: str = ""
-    backup_id: str = ""
-    cloud_request_id: str = ""
-    detail: str = ""
-
-    @field_validator("at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-    @field_validator("detail")
-    @classmethod
-    def _short(cls, value: str) -> str:
-        # An audit write must never fail because a cloud error message was long: cut it instead.
-        return value if len(value) <= DETAIL_MAX else value[: DETAIL_MAX - 1] + "…"
+# KEYS: stream, the request's list; ARGV: maxlen, list TTL, list cap, entry JSON ('' if the entry
+# belongs to no request), then the stream's field/value pairs.
+_APPEND = (
+    lua.APPEND_AUDIT
+    + """
+return append_audit(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], {unpack(ARGV, 5)})
+"""
+)
 
 
 def stream_fields(entry: AuditEntry) -> dict[FieldT, EncodableT]:
@@ -111,18 +68,20 @@ class AuditLog:
         self._redis = redis
         self._maxlen = maxlen
         self._request_ttl = request_ttl
+        self._append = redis.register_script(_APPEND)
 
     async def append(self, entry: AuditEntry) -> str:
         """Record ``entry``; returns its stream ID."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(keys.audit_stream(), stream_fields(entry), maxlen=self._maxlen, approximate=True)
-            if entry.request_id:
-                per_request = keys.audit_request(entry.request_id)
-                pipe.rpush(per_request, entry.model_dump_json())
-                pipe.ltrim(per_request, -REQUEST_MAX_ENTRIES, -1)
-                pipe.expire(per_request, self._request_ttl)
-            results = await pipe.execute()
-        return as_text(results[0])
+        fields = [str(part) for pair in stream_fields(entry).items() for part in pair]
+        per_request = keys.audit_request(entry.request_id or "-")
+        args: list[str | int] = [
+            self._maxlen,
+            self._request_ttl,
+            REQUEST_MAX_ENTRIES,
+            entry.model_dump_json() if entry.request_id else "",
+            *fields,
+        ]
+        return as_text(await self._append(keys=[keys.audit_stream(), per_request], args=args))
 
     async def latest(self, n: int = 20) -> list[AuditEntry]:
         """The ``n`` most recent entries, newest first."""
@@ -144,67 +103,3 @@ class AuditLog:
             except ValidationError:
                 log.warning("skipping an unreadable audit entry of %s: %r", request_id, row)
         return entries
-
-
-# --- one line for the audit channel ------------------------------------------------------------------
-
-_ICONS: dict[AuditAction, str] = {
-    AuditAction.REQUESTED: ":inbox_tray:",
-    AuditAction.REFUSED: ":no_entry:",
-    AuditAction.APPROVAL_REQUESTED: ":raised_hand:",
-    AuditAction.APPROVED: ":white_check_mark:",
-    AuditAction.REJECTED: ":x:",
-    AuditAction.EXPIRED: ":hourglass:",
-    AuditAction.CREATE_CALLED: ":outbox_tray:",
-    AuditAction.CREATE_FAILED: ":warning:",
-    AuditAction.BACKUP_STARTED: ":arrows_counterclockwise:",
-    AuditAction.COMPLETED: ":large_green_circle:",
-    AuditAction.FAILED: ":red_circle:",
-    AuditAction.TIMED_OUT: ":alarm_clock:",
-}
-_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,}")
-_LINE_DETAIL_MAX = 200
-
-
-def _code(text: str) -> str:
-    """Inline code with the text made inert (a backtick inside would end the span early)."""
-    return f"`{escape(text.replace('`', 'ˋ'))}`"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _actor(actor: str) -> str:
-    if _USER_ID_RE.fullmatch(actor):
-        return f"<@{actor}>"
-    return escape(_one_line(actor))
-
-
-def audit_line(entry: AuditEntry, *, lang: str = SOURCE) -> str:
-    """One line of Slack mrkdwn in ``lang``, e.g. ``:white_check_mark: *Approved* by <@U1> · request
-    `r-…` · instance `orders-prod` · backup `pre-change-42` · <date>``. Every free text is escaped."""
-    label = f"*{t(lang, f'auditlog.{entry.action.value}')}*"
-    if entry.actor != BOT_ACTOR:
-        label = t(lang, "auditlog.by", label=label, actor=_actor(entry.actor))
-    parts = [f"{_ICONS[entry.action]} {label}"]
-    if entry.request_id:
-        parts.append(t(lang, "auditlog.request", value=_code(entry.request_id)))
-    if entry.instance_name and entry.instance_id:
-        instance = t(lang, "instance.with_id", name=_code(entry.instance_name), id=_code(entry.instance_id))
-        parts.append(t(lang, "auditlog.instance", value=instance))
-    elif entry.instance_name or entry.instance_id:
-        parts.append(t(lang, "auditlog.instance", value=_code(entry.instance_name or entry.instance_id)))
-    if entry.backup_name:
-        parts.append(t(lang, "auditlog.backup", value=_code(entry.backup_name)))
-    if entry.backup_id:
-        parts.append(t(lang, "auditlog.backup_id", value=_code(entry.backup_id)))
-    if entry.cloud_request_id:
-        parts.append(t(lang, "auditlog.cloud_request", value=_code(entry.cloud_request_id)))
-    if entry.detail:
-        detail = _one_line(entry.detail)
-        if len(detail) > _LINE_DETAIL_MAX:
-            detail = detail[: _LINE_DETAIL_MAX - 1] + "…"
-        parts.append(escape(detail))
-    parts.append(format_time(entry.at))
-    return " · ".join(parts)

@@ -1,10 +1,9 @@
 """Taking a new request is one atomic step and one Redis round trip.
 
 The web process answers Slack only after the request is safely recorded, so this step is on the
-acknowledgement's critical path. One script does all of it: skip a repeat (Slack retry, double
-submit) by its de-duplication key, store the request, schedule its first work item (the scheduler's
-own ``schedule_work``), append the "requested" audit entry (stream and per-request list, as
-:class:`bot.store.audit.AuditLog` writes them) and count it for the metrics.
+acknowledgement's critical path. One script does all of it, from the shared Lua pieces
+(:mod:`bot.store.lua`): skip a repeat (Slack retry, double submit) by its de-duplication key, store
+the request, schedule its first work item, append the "requested" audit entry and count it.
 """
 
 from __future__ import annotations
@@ -13,18 +12,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from bot.domain.audit import AuditEntry
 from bot.domain.request import BackupRequest
-from bot.store import keys
-from bot.store.audit import (
-    DEFAULT_MAXLEN,
-    REQUEST_MAX_ENTRIES,
-    REQUEST_TTL_SECONDS,
-    AuditEntry,
-    stream_fields,
-)
+from bot.store import keys, lua
+from bot.store.audit import DEFAULT_MAXLEN, REQUEST_MAX_ENTRIES, REQUEST_TTL_SECONDS, stream_fields
 from bot.store.codec import as_text
 from bot.store.requests import DEDUPE_TTL_SECONDS, encode_fields, stored_fields
-from bot.store.scheduler import NOW_FUNCTION, SCHEDULE_FUNCTION, Scheduler
+from bot.store.scheduler import Scheduler
 
 # KEYS: request, dedupe, audit stream, audit list, metrics, then the five scheduler keys.
 # ARGV: request id, dedupe TTL (0: no de-duplication), work key, work payload, audit stream MAXLEN,
@@ -32,13 +26,15 @@ from bot.store.scheduler import NOW_FUNCTION, SCHEDULE_FUNCTION, Scheduler
 #       2n stream field/values, then the request's field/value pairs.
 # Returns the id of the request that owns the de-duplication key: ours when recorded.
 _INTAKE = (
-    NOW_FUNCTION
-    + SCHEDULE_FUNCTION
+    lua.NOW
+    + lua.SCHEDULE_WORK
+    + lua.CLAIM_DEDUPE
+    + lua.APPEND_AUDIT
+    + lua.COUNT
     + """
 if ARGV[2] ~= '0' then
-  local existing = redis.call('GET', KEYS[2])
+  local existing = claim_dedupe(KEYS[2], ARGV[1], tonumber(ARGV[2]))
   if existing then return existing end
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[2]))
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return ARGV[1] end
 local n = tonumber(ARGV[10])
@@ -47,11 +43,8 @@ for i = 11, 10 + 2 * n do stream[#stream + 1] = ARGV[i] end
 for i = 11 + 2 * n, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 schedule_work({KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}, ARGV[3], ARGV[4], 0)
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', unpack(stream))
-redis.call('RPUSH', KEYS[4], ARGV[8])
-redis.call('LTRIM', KEYS[4], -tonumber(ARGV[7]), -1)
-redis.call('EXPIRE', KEYS[4], tonumber(ARGV[6]))
-redis.call('HINCRBY', KEYS[5], ARGV[9], 1)
+append_audit(KEYS[3], KEYS[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], stream)
+count(KEYS[5], ARGV[9], 1)
 return ARGV[1]
 """
 )
@@ -68,17 +61,18 @@ class Intake:
         *,
         dedupe_key: str | None,
         work_key: str,
+        work_payload: str,
         audit: AuditEntry,
         counter: str,
     ) -> tuple[str, bool]:
-        """Record ``request`` with its first work item and audit entry. Returns (the id of the
-        request this key belongs to, whether it is ours — False for a repeat)."""
+        """Record ``request`` with its first work item (``work_key``, its payload as JSON) and audit entry.
+        Returns (the id of the request this key belongs to, whether it is ours — False for a repeat)."""
         stream = [str(part) for pair in stream_fields(audit).items() for part in pair]
         args: list[Any] = [
             request.id,
             DEDUPE_TTL_SECONDS if dedupe_key else 0,
             work_key,
-            "{}",
+            work_payload,
             DEFAULT_MAXLEN,
             REQUEST_TTL_SECONDS,
             REQUEST_MAX_ENTRIES,

@@ -15,7 +15,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from bot.domain.request import BackupRequest, State, can_move, utcnow
-from bot.store import keys
+from bot.store import keys, lua
 from bot.store.codec import as_text
 
 DEDUPE_TTL_SECONDS = 24 * 3600
@@ -25,16 +25,18 @@ KEEP_FINISHED_SECONDS = 90 * 24 * 3600
 # KEYS: request hash, dedupe key; ARGV: request id, dedupe TTL (0: no de-duplication), then
 # field/value pairs.
 # Returns the id of the request that owns the dedupe key: ours when created, the earlier one if not.
-_CREATE = """
+_CREATE = (
+    lua.CLAIM_DEDUPE
+    + """
 if ARGV[2] ~= '0' then
-  local existing = redis.call('GET', KEYS[2])
+  local existing = claim_dedupe(KEYS[2], ARGV[1], tonumber(ARGV[2]))
   if existing then return existing end
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[2]))
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return ARGV[1] end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 return ARGV[1]
 """
+)
 
 # KEYS: request hash; ARGV: target state, seconds to keep it (0: for ever), n_from, from states...,
 # then field/value pairs (all JSON-encoded, as every field is stored).

@@ -8,15 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import redis.asyncio as aioredis
 
+from bot.domain.audit import BOT_ACTOR, DETAIL_MAX, AuditAction, AuditEntry
+from bot.slack.render.audit import audit_line
 from bot.store import keys
-from bot.store.audit import (
-    BOT_ACTOR,
-    DETAIL_MAX,
-    AuditAction,
-    AuditEntry,
-    AuditLog,
-    audit_line,
-)
+from bot.store.audit import AuditLog
 
 
 def _entry(action: AuditAction = AuditAction.REQUESTED, **fields: object) -> AuditEntry:

@@ -446,9 +446,11 @@ async def test_bolt_dispatches_a_signed_slash_command_against_the_fake(fake: Fak
 async def test_a_deleted_parent_message_is_not_an_error_for_the_worker(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:
+    import aiohttp
+
     from bot.domain.request import BackupRequest
-    from bot.slack.blocks import parent_message
-    from bot.worker.slack_out import SlackOut
+    from bot.slack.notifier import SlackNotifier
+    from bot.slack.respond import Responder
 
     request = BackupRequest(
         channel_id="C1",
@@ -457,6 +459,8 @@ async def test_a_deleted_parent_message_is_not_an_error_for_the_worker(
         backup_name="gone-parent",
         parent_ts="1.000100",
     )
-    await SlackOut(client).update_parent(request, parent_message(request))  # no such message: a warning
+    async with aiohttp.ClientSession() as session:
+        notifier = SlackNotifier(client, Responder(session, api_url=fake.url))
+        await notifier.update_parent(request)  # no such message: a warning
     [call] = fake.calls("chat.update")
     assert call.error == "message_not_found"

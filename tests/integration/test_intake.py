@@ -4,8 +4,9 @@ import asyncio
 
 import redis.asyncio as aioredis
 
+from bot.domain.audit import AuditAction, AuditEntry
 from bot.domain.request import BackupRequest
-from bot.store.audit import AuditAction, AuditEntry, AuditLog
+from bot.store.audit import AuditLog
 from bot.store.intake import Intake
 from bot.store.requests import RequestStore
 from bot.store.scheduler import Scheduler
@@ -33,13 +34,14 @@ async def test_one_step_records_the_request_its_work_its_audit_entry_and_a_count
         request,
         dedupe_key="trigger:1",
         work_key=f"req:{request.id}",
+        work_payload=f'{{"request_id": "{request.id}"}}',
         audit=_audit(request),
         counter="event|requested",
     )
     assert (owner, recorded) == (request.id, True)
     assert await RequestStore(redis).get(request.id) == request
     [lease] = await scheduler.claim()
-    assert lease.key == f"req:{request.id}" and lease.payload == {}
+    assert lease.key == f"req:{request.id}" and lease.payload == {"request_id": request.id}
     [entry] = await AuditLog(redis).latest(5)
     assert entry.action is AuditAction.REQUESTED and entry.request_id == request.id
     assert [e.action for e in await AuditLog(redis).for_request(request.id)] == [AuditAction.REQUESTED]
@@ -53,7 +55,12 @@ async def test_a_repeat_with_the_same_key_records_nothing(redis: aioredis.Redis)
     results = await asyncio.gather(
         *(
             intake.record(
-                r, dedupe_key="trigger:1", work_key=f"req:{r.id}", audit=_audit(r), counter="event|requested"
+                r,
+                dedupe_key="trigger:1",
+                work_key=f"req:{r.id}",
+                work_payload="{}",
+                audit=_audit(r),
+                counter="event|requested",
             )
             for r in (first, second)
         )

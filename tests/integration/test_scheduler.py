@@ -12,7 +12,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.store import keys
-from bot.store.scheduler import Lease, Outcome, Runner, Scheduler, exponential_backoff
+from bot.store.scheduler import Lease, Outcome, Scheduler
+from bot.worker.runner import Runner, exponential_backoff
 
 # --- Scheduler ------------------------------------------------------------------------------------
 

@@ -8,11 +8,18 @@ import pytest
 import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.languages import UserLanguages
+from bot.app.work import LearnLocale
 from bot.i18n import Lang
-from bot.i18n.readers import LANGUAGE_TTL, UNKNOWN_TTL, UserLanguages, locale_key
 from bot.local.fake_slack import FakeSlack
+from bot.slack.directory import SlackDirectory
 from bot.store import keys
-from bot.store.scheduler import Lease, Scheduler
+from bot.store.languages import LANGUAGE_TTL, UNKNOWN_TTL, LanguageCache
+from bot.store.scheduler import Scheduler
+
+
+def locale_key(user_id: str) -> str:
+    return str(LearnLocale(user_id=user_id).key)
 
 
 @pytest.fixture
@@ -24,12 +31,13 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 def web(redis: aioredis.Redis, default: Lang = "en-us") -> UserLanguages:
     """As the web process holds it: a scheduler, no Slack client."""
-    return UserLanguages(redis, default=default, scheduler=Scheduler(redis))
+    return UserLanguages(LanguageCache(redis), default=default, scheduler=Scheduler(redis))
 
 
 def worker(redis: aioredis.Redis, fake: FakeSlack, default: Lang = "en-us") -> UserLanguages:
     """As a worker holds it: a Slack client."""
-    return UserLanguages(redis, default=default, slack=AsyncWebClient(token="xoxb-test", base_url=fake.url))
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.url)
+    return UserLanguages(LanguageCache(redis), default=default, directory=SlackDirectory(client))
 
 
 async def test_a_worker_asks_slack_once_and_caches_for_a_day(redis: aioredis.Redis, fake: FakeSlack) -> None:
@@ -60,8 +68,9 @@ async def test_the_web_process_never_asks_slack_it_schedules_a_worker(
     scheduler = Scheduler(redis)
     assert await scheduler.is_scheduled(locale_key("UEN"))
     [lease] = await scheduler.claim()
+    assert lease.key == locale_key("UEN")
     back = worker(redis, fake, default="zh-cn")
-    assert (await back.fill(lease)).done
+    assert await back.resolve("UEN") == "en-us"
     assert await front.for_reply("UEN") == "en-us"
     assert len(fake.calls("users.info")) == 1
 
@@ -80,7 +89,7 @@ async def test_when_slack_refuses_the_default_is_used_and_asked_again_later(
 async def test_a_redis_failure_on_the_web_path_means_the_default(fake: FakeSlack) -> None:
     broken = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     try:
-        front = UserLanguages(broken, default="zh-cn", scheduler=Scheduler(broken))
+        front = UserLanguages(LanguageCache(broken), default="zh-cn", scheduler=Scheduler(broken))
         assert await front.known("UZH") is None
         assert await front.for_reply("UZH") == "zh-cn"
     finally:
@@ -88,8 +97,6 @@ async def test_a_redis_failure_on_the_web_path_means_the_default(fake: FakeSlack
 
 
 async def test_no_slack_client_or_user_means_the_default(redis: aioredis.Redis) -> None:
-    languages = UserLanguages(redis, default="en-us")
+    languages = UserLanguages(LanguageCache(redis), default="en-us")
     assert await languages.resolve("UZH") == "en-us"
     assert await languages.known("") is None
-    lease = Lease(locale_key("UZH"), {}, "token", 1)
-    assert (await languages.fill(lease)).done

@@ -13,39 +13,38 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
+from bot.app.people import People
 from bot.cloud.models import BackupRecord, BackupStatus
+from bot.domain.audit import AuditAction
 from bot.domain.grammar import USAGE, USAGES
+from bot.domain.policy import Refusal
 from bot.domain.request import BackupRequest, State
-from bot.i18n import LANGUAGES
-from bot.slack import blocks as kit
-from bot.slack.blocks import (
-    Message,
+from bot.i18n import CATALOGS, LANGUAGES
+from bot.slack.render import states as kit
+from bot.slack.render.answers import (
     already_decided,
     ambiguous_instance,
     audit_list,
     audit_not_allowed,
     backup_list_message,
-    busy_notice,
     cannot_decide,
     cloud_error,
-    created_reply,
-    decision_reply,
     error_ephemeral,
-    final_reply,
     gave_up_not_in_channel,
     help_message,
     instance_not_found,
     invite_hint,
     looking_up,
     no_role,
-    parent_message,
     received,
     record_status,
     request_gone,
     status_message,
     unavailable,
 )
-from bot.slack.text import escape, format_duration, format_size, format_time
+from bot.slack.render.pieces import Message
+from bot.slack.render.request import busy_notice, created_reply, decision_reply, final_reply, parent_message
+from bot.slack.render.text import escape, format_duration, format_size, format_time
 
 EVIL = "<!channel> <@U123> <http://evil|x> & stuff"
 LANGS = list(LANGUAGES)
@@ -268,10 +267,10 @@ def command_replies(lang: str) -> list[Message]:
         ),
         backup_list_message("prod-main", [], lang=lang),
         backup_list_message("prod-main", many, lang=lang),
-        no_role(["<@UAPPROVER>"], lang=lang),
-        no_role([], lang=lang),
-        cannot_decide("own_request", [], lang=lang),
-        cannot_decide("not_an_approver", ["<@UAPPROVER>"], lang=lang),
+        no_role(People(("UAPPROVER",)), lang=lang),
+        no_role(People(), lang=lang),
+        cannot_decide(Refusal.OWN_REQUEST, People(), lang=lang),
+        cannot_decide(Refusal.NOT_AN_APPROVER, People(("UAPPROVER",)), lang=lang),
         request_gone(lang=lang),
         audit_not_allowed(lang=lang),
         audit_list([], lang=lang),
@@ -538,9 +537,19 @@ def test_backup_list_message_lines() -> None:
     assert "No backups found" in backup_list_message("prod-main", [], lang=EN).text
 
 
-def test_every_state_and_status_has_an_emoji() -> None:
+def test_every_state_status_and_audit_action_has_its_presentation() -> None:
+    """A new state (or status, or audit action) must be given an emoji, an icon and words in every
+    language before anything can show it: this fails the moment one is missing anywhere."""
     assert set(kit.STATE_EMOJI) == set(State)
     assert set(kit.STATUS_EMOJI) == set(BackupStatus)
+    assert set(kit.AUDIT_ICONS) == set(AuditAction)
+    for lang in LANGUAGES:
+        for state in State:
+            assert kit.state_word(state, lang) and kit.state_label(state, lang).startswith(":")
+        for status in BackupStatus:
+            assert kit.status_word(status, lang)
+        for action in AuditAction:
+            assert CATALOGS[lang][f"auditlog.{action.value}"]
 
 
 def test_received_says_where_progress_appears_and_whether_approval_is_needed() -> None:

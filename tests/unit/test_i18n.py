@@ -13,15 +13,20 @@ from typing import Any
 
 import pytest
 
+from bot.app.people import People
 from bot.cloud.models import BackupStatus, Instance
 from bot.domain import grammar, rules
+from bot.domain.audit import AuditAction, AuditEntry
 from bot.domain.form import validate_form
-from bot.domain.policy import describe, parse_policy
-from bot.domain.request import BackupRequest, State
+from bot.domain.policy import Refusal
+from bot.domain.policy_file import parse_policy
+from bot.domain.request import INSTANCE_NOT_FOUND, BackupRequest, State
 from bot.i18n import CATALOGS, LANGUAGES, SOURCE, Text, as_lang, language_of_locale, localize, t
-from bot.slack import blocks, views
-from bot.slack.text import format_duration, format_size
-from bot.store.audit import AuditAction, AuditEntry, audit_line
+from bot.slack.render import answers, views
+from bot.slack.render import request as render
+from bot.slack.render.audit import audit_line
+from bot.slack.render.policy import describe
+from bot.slack.render.text import format_duration, format_size
 from tests.unit.test_blocks import BEGIN
 from tests.unit.test_blocks import request as blocks_request
 
@@ -116,7 +121,7 @@ def _keys_used_in_code() -> tuple[set[str], set[str]]:
                 collect(node.value)
             elif isinstance(node, ast.AnnAssign | ast.Assign) and isinstance(node.value, ast.Dict):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(isinstance(target, ast.Name) and target.id == "_OWN_REASONS" for target in targets):
+                if any(isinstance(target, ast.Name) and target.id == "OWN_REASONS" for target in targets):
                     for value in node.value.values:
                         collect(value)
     return literal, prefixes
@@ -274,27 +279,27 @@ def request(state: State = State.BUILDING, **changes: Any) -> BackupRequest:
 
 
 def test_request_messages_follow_the_requesters_language() -> None:
-    parent = blocks.parent_message(request())
+    parent = render.parent_message(request())
     assert parent.blocks[0]["text"]["text"] == ":hourglass_flowing_sand: 备份进行中"
     assert parent.text.startswith(":hourglass_flowing_sand: 实例 prod-main 的备份 `pre-release-42`")
-    final = blocks.final_reply(request(State.COMPLETED))
+    final = render.final_reply(request(State.COMPLETED))
     assert final.text == (
         "<@UREQ1> :white_check_mark: 实例 prod-main 的备份 `pre-release-42` 已完成"
         "（1.5 GB，耗时 1 分钟 5 秒）。"
     )
-    assert blocks.created_reply(request()).blocks[0]["text"]["text"] == ":rocket: 备份已开始。"
+    assert render.created_reply(request()).blocks[0]["text"]["text"] == ":rocket: 备份已开始。"
     assert (
-        blocks.decision_reply(request(State.APPROVED)).text
+        render.decision_reply(request(State.APPROVED)).text
         == ":white_check_mark: <@UAPPROVER> 已批准，备份即将开始。"
     )
-    english = blocks.final_reply(request(State.COMPLETED, language=EN))
+    english = render.final_reply(request(State.COMPLETED, language=EN))
     assert english.text.startswith(
         "<@UREQ1> :white_check_mark: Backup `pre-release-42` of prod-main completed"
     )
 
 
 def test_an_approval_request_is_in_the_requesters_language_buttons_included() -> None:
-    pending = blocks.parent_message(request(State.PENDING_APPROVAL, expires_at=BEGIN), ["<@UBOSS>"])
+    pending = render.parent_message(request(State.PENDING_APPROVAL, expires_at=BEGIN), ["<@UBOSS>"])
     actions = next(b for b in pending.blocks if b["type"] == "actions")
     approve, reject = actions["elements"]
     assert (approve["text"]["text"], reject["text"]["text"]) == ("批准", "拒绝")
@@ -304,32 +309,31 @@ def test_an_approval_request_is_in_the_requesters_language_buttons_included() ->
 
 def test_private_answers_take_the_readers_language_not_the_requesters() -> None:
     zh_request = request(State.APPROVED)
-    assert blocks.already_decided(zh_request, lang=EN).text == (
+    assert answers.already_decided(zh_request, lang=EN).text == (
         ":information_source: This request was already approved by <@UAPPROVER>."
     )
     assert (
-        blocks.already_decided(zh_request, lang=ZH).text
+        answers.already_decided(zh_request, lang=ZH).text
         == ":information_source: 此请求已由 <@UAPPROVER> 批准。"
     )
     assert (
-        blocks.cannot_decide("own_request", [], lang=ZH).text == ":no_entry: 你不能批准或拒绝自己提交的请求。"
+        answers.cannot_decide(Refusal.OWN_REQUEST, People(), lang=ZH).text
+        == ":no_entry: 你不能批准或拒绝自己提交的请求。"
     )
     assert (
-        blocks.status_message(zh_request, lang=EN).blocks[0]["text"]["text"]
+        answers.status_message(zh_request, lang=EN).blocks[0]["text"]["text"]
         == ":ballot_box_with_check: Backup approved"
     )
 
 
 def test_own_error_codes_are_explained_in_the_readers_language() -> None:
-    missing = request(
-        State.CREATE_FAILED, error_code=blocks.INSTANCE_NOT_FOUND, error_msg="no TaurusDB instance"
-    )
-    fields = [f["text"] for b in blocks.parent_message(missing).blocks for f in b.get("fields", [])]
+    missing = request(State.CREATE_FAILED, error_code=INSTANCE_NOT_FOUND, error_msg="no TaurusDB instance")
+    fields = [f["text"] for b in render.parent_message(missing).blocks for f in b.get("fields", [])]
     assert "*原因*\n没有名称或 ID 为 `prod-main` 的 TaurusDB 实例" in fields
     cloud = request(State.FAILED, error_code="DBS.200019", error_msg="实例正在备份中。")
-    assert blocks.final_reply(cloud).text.endswith("失败：实例正在备份中。")
+    assert render.final_reply(cloud).text.endswith("失败：实例正在备份中。")
     silent = request(State.FAILED, error_code="", error_msg="")
-    assert blocks.final_reply(silent).text.endswith("失败：云端没有给出原因")
+    assert render.final_reply(silent).text.endswith("失败：云端没有给出原因")
 
 
 def test_forms_in_both_languages_fit_slacks_limits() -> None:

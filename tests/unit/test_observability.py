@@ -6,8 +6,10 @@ import logging
 import httpx
 import redis.asyncio as aioredis
 
-from bot.observability import Counters, JsonFormatter, operation_of, render_metrics
-from bot.store.scheduler import Lease, Outcome, current_work
+from bot.app.metrics import operation_of, render_metrics, work_counter
+from bot.logs import JsonFormatter, current_work
+from bot.store.counters import Counters
+from bot.store.scheduler import Lease, Outcome
 
 
 def test_json_log_lines_carry_the_request_being_worked_on() -> None:
@@ -37,7 +39,7 @@ async def test_metrics_render_counters_and_gauges_from_redis(redis: aioredis.Red
     await counters.add("event|approval_requested", 2)
     await counters.add("event|approved")
     await counters.add("cloud|create_backup|201")
-    await counters.on_settled(Lease("poll:p", {}, "t", 1), Outcome.later(1.0))
+    await counters.add(work_counter(Lease("poll:p", {}, "t", 1), Outcome.later(1.0)))
     text = (await render_metrics(redis, "p" * 32)).decode()
     assert 'backup_bot_events_total{kind="requested"} 3.0' in text
     assert 'backup_bot_cloud_calls_total{operation="create_backup",status="201"} 1.0' in text

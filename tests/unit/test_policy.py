@@ -11,22 +11,28 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.app.people import Group, People
 from bot.domain.policy import (
     MAX_EXPIRES_AFTER,
     Policy,
-    PolicyError,
     Refusal,
     Role,
     can_decide,
-    describe,
-    load_policy,
     member_problem,
+    members_holding,
     members_needing_groups,
     needs_approval,
-    parse_policy,
     role_of,
-    who_can_help,
 )
+from bot.domain.policy_file import PolicyError, load_policy, parse_policy
+from bot.slack.render.policy import describe, mentions
+
+
+def who_can_help(policy: Policy, role: Role) -> list[str]:
+    """The members holding ``role``, as the Slack adapter mentions them (groups not synced yet)."""
+    members = members_holding(policy, role)
+    return mentions(People(tuple(Group(m[1:]) if m.startswith("@") else m for m in members)))
+
 
 # The example from DESIGN.md §5, verbatim (comments included).
 DESIGN_EXAMPLE = """\
@@ -201,6 +207,11 @@ def test_who_can_help(policy: Policy) -> None:
     assert who_can_help(policy, Role.OPERATOR) == ["@db-oncall", "@db-managers", "<@U0123ABCDE>"]
     # "*" is never turned into a mention of everyone
     assert all("*" not in who and "!" not in who for who in who_can_help(policy, Role.NONE))
+    # a synced group is mentioned as itself, so the whole group is notified
+    assert mentions(People((Group("db-managers", "S0123"), "U0123ABCDE"))) == [
+        "<!subteam^S0123>",
+        "<@U0123ABCDE>",
+    ]
 
 
 def test_describe(policy: Policy) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain.policy import Role, load_policy, needs_approval, role_of
+from bot.domain.policy import Role, needs_approval, role_of
+from bot.domain.policy_file import load_policy
 from bot.domain.request import BackupRequest, State
 from bot.i18n import t
 from bot.local.shell import payloads
@@ -43,8 +44,8 @@ from bot.local.shell.render import (
 )
 from bot.local.shell.users import CHANNEL_ID, DEFAULT_USER, DEMO_POLICY, DEMO_USERS, find_user, user_names
 from bot.local.simulator import seed_id
-from bot.slack import blocks as kit
-from bot.slack import views
+from bot.slack.render import answers, views
+from bot.slack.render import request as kit
 
 NAMES = Names(users={"U0OSCAR01": "oscar", "U0CAROL01": "carol"}, channels={"C0BACKUPS": "backups"})
 BEGIN = datetime(2026, 11, 27, 16, 30, 5, tzinfo=UTC)
@@ -136,7 +137,7 @@ def test_final_reply_mentions_the_requester_by_name() -> None:
 
 def test_help_message_renders_usage_lines_and_notes() -> None:
     lines = render_message(
-        kit.help_message("/backup help\n/backup list <x>", ["a note"], lang="en-us").as_kwargs(), NAMES
+        answers.help_message("/backup help\n/backup list <x>", ["a note"], lang="en-us").as_kwargs(), NAMES
     )
     assert "/backup help" in lines and "/backup list <x>" in lines and "• a note" in lines
 

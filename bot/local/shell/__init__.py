@@ -12,12 +12,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError
+from bot.config import ConfigError, Settings
 from bot.local.shell.console import Console
 from bot.local.shell.local import LocalOptions
 from bot.local.shell.logs import log_to_file
@@ -56,16 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], settings: Settings) -> int:
+    """The shell over the environment's ``settings`` (``BACKUP_BOT_LOCAL_DIR``, ``BACKUP_POLICY_FILE``,
+    ``LOG_LEVEL``…); local mode fills in what a Slack workspace and a deployment would bring."""
     args = build_parser().parse_args(argv)
     user = find_user(args.user)
     if user is None:
         print(f"no demo user {args.user!r}", file=sys.stderr)
         return 2
-    local_dir: Path = args.local_dir or Path(os.environ.get("BACKUP_BOT_LOCAL_DIR") or ".local")
-    policy = Path(os.environ["BACKUP_POLICY_FILE"]) if os.environ.get("BACKUP_POLICY_FILE") else DEMO_POLICY
-    options = LocalOptions(local_dir=local_dir, policy_file=policy, backup_seconds=args.backup_seconds)
-    errors = log_to_file(local_dir / "bot.log")
+    local_dir: Path = args.local_dir or settings.local_dir
+    policy = settings.policy_file or DEMO_POLICY
+    options = LocalOptions(
+        local_dir=local_dir, policy_file=policy, settings=settings, backup_seconds=args.backup_seconds
+    )
+    errors = log_to_file(local_dir / "bot.log", settings.log_level)
     console = Console(interactive=sys.stdin.isatty())
     errors.announce = lambda text: console.write(
         frame_note(f"⚠ the bot logged an error: {text} (details in {local_dir / 'bot.log'})", 0)

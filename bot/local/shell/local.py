@@ -3,7 +3,7 @@
 :func:`local_stack` starts, in order: the fake Slack (in process, on a free loopback port), Redis
 (``REDIS_URL`` if set, else an embedded server keeping its data with AOF in the local folder), the
 TaurusDB simulator (unless cloud credentials or ``TAURUSDB_ENDPOINT`` are set; its state is kept in
-the local folder too), then the production pieces built the production way: ``open_services``,
+the local folder too), then the production pieces built the production way: ``open_runtime``,
 ``build_app`` served by ``build_web`` on a loopback port, and the worker's ``run_worker``. It stops
 them in reverse order on the way out, whatever happened.
 
@@ -18,9 +18,8 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,15 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.app.services import Services
+from bot.bootstrap import open_runtime
 from bot.config import CloudAuth, Settings, load_settings
 from bot.domain.request import State
-from bot.local.embedded_redis import EmbeddedRedis
 from bot.local.fake_slack import FakeSlack, sign_request
-from bot.local.simulator import RunningSimulator, SimulatorConfig, start_simulator
-from bot.services import Services, open_services
-from bot.slack.app import build_app, build_web, identify_bot
+from bot.local.setup import embedded_redis, simulator
+from bot.local.simulator import SimulatorConfig
+from bot.slack.app import build_app, identify_bot
+from bot.slack.web import build_web
 from bot.store import keys
 from bot.worker.main import run_worker
 
@@ -49,6 +50,7 @@ _REQUEST_PREFIX = keys.request("")
 class LocalOptions:
     local_dir: Path
     policy_file: Path
+    settings: Settings | None = None  # the environment's; None: read it now
     backup_seconds: float = 4.0
     job_invisible_seconds: float = 1.0
     poll_interval: float = 1.0
@@ -145,21 +147,18 @@ class LocalStack:
         )
 
 
-def settings_overrides(
-    environ: Mapping[str, str], options: LocalOptions, *, signing_secret: str
-) -> dict[str, Any]:
+def settings_overrides(settings: Settings, options: LocalOptions, *, signing_secret: str) -> dict[str, Any]:
     """The environment contract as local mode sets it. Slack always points at the fake; the policy
-    and poll interval are demo values unless the environment sets its own."""
+    and poll interval are demo values unless the environment (``settings``) sets its own."""
     overrides: dict[str, Any] = {
         "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN,
         "SLACK_SIGNING_SECRET": signing_secret,
         "SLACK_APP_TOKEN": None,
     }
-    demo = {
-        "BACKUP_POLICY_FILE": str(options.policy_file),
-        "BACKUP_POLL_INTERVAL": str(options.poll_interval),
-    }
-    overrides.update({name: value for name, value in demo.items() if not environ.get(name)})
+    if settings.policy_file is None:
+        overrides["BACKUP_POLICY_FILE"] = str(options.policy_file)
+    if "poll_interval" not in settings.model_fields_set:
+        overrides["BACKUP_POLL_INTERVAL"] = str(options.poll_interval)
     return overrides
 
 
@@ -169,17 +168,15 @@ def wants_simulator(settings: Settings) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def local_stack(
-    options: LocalOptions, fake: FakeSlack, environ: Mapping[str, str] | None = None
-) -> AsyncIterator[LocalStack]:
+async def local_stack(options: LocalOptions, fake: FakeSlack) -> AsyncIterator[LocalStack]:
     """Everything running, for the life of the ``async with``. ``fake`` is started here (observers
     that hook its aiohttp app must be in place before)."""
-    env = os.environ if environ is None else environ
+    environment = options.settings or load_settings()
     options.local_dir.mkdir(parents=True, exist_ok=True)
     async with contextlib.AsyncExitStack() as stack:
         await fake.start()
         stack.push_async_callback(fake.stop)
-        overrides = settings_overrides(env, options, signing_secret=secrets.token_hex(16))
+        overrides = settings_overrides(environment, options, signing_secret=secrets.token_hex(16))
         overrides["SLACK_API_URL"] = fake.url
         settings = load_settings(**overrides)
         notes = [f"Slack     a fake Slack in this process ({fake.url})"]
@@ -188,24 +185,20 @@ async def local_stack(
             redis_url = settings.redis_url
             notes.append("Redis     REDIS_URL (shared with anything else using that server)")
         else:
-            server = EmbeddedRedis(options.local_dir / "redis", appendonly=True)
-            await asyncio.to_thread(server.start)
-            stack.push_async_callback(asyncio.to_thread, server.stop)
-            redis_url = server.url
-            notes.append(f"Redis     embedded, data kept in {server.data_dir} (AOF on)")
+            data_dir = (options.local_dir / "redis").resolve()
+            redis_url = await stack.enter_async_context(embedded_redis(data_dir))
+            notes.append(f"Redis     embedded, data kept in {data_dir} (AOF on)")
 
         if wants_simulator(settings):
-            simulator: RunningSimulator = await start_simulator(
-                SimulatorConfig(
-                    backup_seconds=options.backup_seconds,
-                    job_invisible_seconds=options.job_invisible_seconds,
-                    state_file=options.local_dir / "simulator.json",
-                )
+            config = SimulatorConfig(
+                backup_seconds=options.backup_seconds,
+                job_invisible_seconds=options.job_invisible_seconds,
+                state_file=options.local_dir / "simulator.json",
             )
-            stack.push_async_callback(simulator.stop)
-            settings = load_settings(**overrides, TAURUSDB_ENDPOINT=simulator.url)
+            url = await stack.enter_async_context(simulator(config))
+            settings = load_settings(**overrides, TAURUSDB_ENDPOINT=url)
             notes.append(
-                f"TaurusDB  the built-in simulator at {simulator.url}: no cloud account, "
+                f"TaurusDB  the built-in simulator at {url}: no cloud account, "
                 f"backups take {options.backup_seconds:g} s"
             )
         elif settings.cloud_auth is CloudAuth.NONE:
@@ -216,10 +209,11 @@ async def local_stack(
                 "backups made here are REAL"
             )
 
-        services = await open_services(settings, redis_url=redis_url, with_cloud=True)
+        runtime = await open_runtime(settings, redis_url=redis_url, with_cloud=True)
+        services = runtime.services
         stack.push_async_callback(services.close)
 
-        app = build_app(services, await identify_bot(services))
+        app = build_app(runtime.front, runtime.slack, await identify_bot(settings, runtime.slack))
         runner = web.AppRunner(build_web(app, services), access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

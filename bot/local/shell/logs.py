@@ -8,7 +8,6 @@ is counted, and announced in the transcript; a session with any of them exits wi
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,8 +34,8 @@ class BotErrors(logging.Handler):
                 self.handleError(record)
 
 
-def log_to_file(path: Path) -> BotErrors:
-    """Send every log record to ``path`` (level from ``LOG_LEVEL``, default INFO) instead of stderr;
+def log_to_file(path: Path, level_name: str = "INFO") -> BotErrors:
+    """Send every log record at ``level_name`` (``LOG_LEVEL``) or above to ``path`` instead of stderr;
     returns the error counter, already installed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
@@ -45,7 +44,7 @@ def log_to_file(path: Path) -> BotErrors:
         handler.close()
     file_handler = logging.FileHandler(path, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter(_FORMAT))
-    level = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
+    level = logging.getLevelName(level_name.upper())
     file_handler.setLevel(level if isinstance(level, int) else logging.INFO)
     errors = BotErrors()
     root.addHandler(file_handler)

@@ -1,13 +1,26 @@
-"""Bolt listeners, one module per kind; each module has ``register(app, services)``."""
+"""Bolt listeners, one module per kind; each module has ``register(app, front)``. Listeners stay
+thin: ``ack()`` first (or with the answer), call a use case in :mod:`bot.app`, render the result."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from slack_bolt.async_app import AsyncApp
 
-from bot.services import Services
-from bot.slack.listeners import actions, commands, forms, options, shortcuts
+from bot.app.services import Services
+from bot.slack.respond import Responder
 
 
-def register_listeners(app: AsyncApp, services: Services) -> None:
+@dataclass(frozen=True)
+class Front:
+    """What the web process's listeners share: the services and the one response-URL sender."""
+
+    services: Services
+    responder: Responder
+
+
+def register_listeners(app: AsyncApp, front: Front) -> None:
+    from bot.slack.listeners import actions, commands, forms, options, shortcuts
+
     for kind in (commands, actions, forms, options, shortcuts):
-        kind.register(app, services)
+        kind.register(app, front)

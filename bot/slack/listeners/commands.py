@@ -15,39 +15,22 @@ from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app import lookups
+from bot.app.choices import warm_instances
+from bot.app.intake import Accepted, Ask, refusal_for, take
+from bot.app.services import Services
 from bot.domain import grammar
-from bot.domain.policy import Role, describe
+from bot.domain.policy import Role
 from bot.domain.request import utcnow
 from bot.i18n import Lang, t
-from bot.i18n.readers import UserLanguages
-from bot.services import Services
-from bot.slack import blocks, views
-from bot.slack.intake import Ask, refusal_for, take
-from bot.store.audit import audit_line
-from bot.worker.housekeeping import instances_key
-from bot.worker.lookups import lookup_key
+from bot.slack.listeners import Front
+from bot.slack.render import answers, views
+from bot.slack.render.audit import audit_line
+from bot.slack.render.pieces import Message
+from bot.slack.render.policy import describe
+from bot.slack.render.request import parent_message
 
 log = logging.getLogger("bot.slack.commands")
-
-
-def register(app: AsyncApp, services: Services) -> None:
-    languages = UserLanguages.of(services)
-
-    async def backup_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        parsed = grammar.parse(command.get("text", ""))
-        known = await languages.known(command["user_id"])
-        reader = Reader(lang=known or languages.default, known=known)
-        try:
-            if isinstance(parsed, grammar.OpenModal):
-                await open_form(services, ack, client, command, reader.lang)
-                return
-            message = await answer(services, parsed, command, reader)
-        except RedisError:
-            log.exception("Redis unavailable while handling /backup")
-            message = blocks.unavailable(lang=reader.lang)
-        await ack(text=message.text, blocks=message.blocks)
-
-    app.command("/backup")(backup_command)
 
 
 @dataclass(frozen=True)
@@ -59,15 +42,36 @@ class Reader:
     known: Lang | None
 
 
+def register(app: AsyncApp, front: Front) -> None:
+    services = front.services
+
+    async def backup_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        parsed = grammar.parse(command.get("text", ""))
+        known = await services.languages.known(command["user_id"])
+        reader = Reader(lang=known or services.languages.default, known=known)
+        try:
+            if isinstance(parsed, grammar.OpenModal):
+                await open_form(services, ack, client, command, reader.lang)
+                return
+            message = await answer(services, parsed, command, reader)
+        except RedisError:
+            log.exception("Redis unavailable while handling /backup")
+            message = answers.unavailable(lang=reader.lang)
+        await ack(text=message.text, blocks=message.blocks)
+
+    app.command("/backup")(backup_command)
+
+
 async def open_form(
     services: Services, ack: AsyncAck, client: AsyncWebClient, command: dict[str, Any], lang: str
 ) -> None:
     """Check the role (Redis), ack, then open the form at once; the instance list loads separately."""
-    refusal = await refusal_for(services, command["user_id"], lang=lang)
-    if refusal is not None:
+    refused = await refusal_for(services, command["user_id"])
+    if refused is not None:
+        refusal = answers.no_role(refused.helpers, lang=lang)
         await ack(text=refusal.text, blocks=refusal.blocks)
         return
-    await services.scheduler.schedule(instances_key(), {})
+    await warm_instances(services)
     await ack()
     view = views.backup_form(
         default_name=grammar.default_backup_name(utcnow()),
@@ -80,14 +84,14 @@ async def open_form(
 
 async def answer(
     services: Services, parsed: grammar.Command, command: dict[str, Any], reader: Reader
-) -> blocks.Message:
+) -> Message:
     """The ack for one parsed command, after recording whatever work it starts."""
     lang = reader.lang
     match parsed:
         case grammar.Invalid(problem=problem, usage=usage):
-            return blocks.error_ephemeral(problem, usage, lang=lang)
+            return answers.error_ephemeral(problem, usage, lang=lang)
         case grammar.Help():
-            return blocks.help_message(grammar.USAGE, help_notes(services, lang), lang=lang)
+            return answers.help_message(grammar.USAGE, help_notes(services, lang), lang=lang)
         case grammar.Create():
             ask = Ask(
                 team_id=command.get("team_id", ""),
@@ -100,14 +104,31 @@ async def answer(
             )
             # Slack repeats a command's trigger_id on retries: one trigger never makes two requests.
             dedupe_key = f"trigger:{command.get('trigger_id')}"
-            return (await take(services, ask, dedupe_key=dedupe_key, lang=lang, known=reader.known)).message
+            taken = await take(services, ask, dedupe_key=dedupe_key, known=reader.known)
+            if isinstance(taken, Accepted):
+                return answers.received(taken.request, lang=lang)
+            return answers.no_role(taken.helpers, lang=lang)
         case grammar.Status() | grammar.List():
-            return await _lookup(services, parsed, command, reader)
+            asker = lookups.Asker(
+                user_id=command["user_id"],
+                channel_id=command["channel_id"],
+                response_url=command.get("response_url", ""),
+                lookup_id=str(command.get("trigger_id")),
+                known=reader.known,
+            )
+            match await lookups.look_up(services, parsed, asker):
+                case lookups.KnownRequest(request=request):
+                    return parent_message(request, lang=lang)
+                case lookups.NoSuchRequest(ref=ref):
+                    missing = t(lang, "lookup.no_request", ref=ref)
+                    return answers.error_ephemeral(missing, grammar.USAGES["status"], lang=lang)
+                case lookups.LookupScheduled():
+                    return answers.looking_up(lang=lang)
         case grammar.Audit(count=count):
             if await services.access.role(command["user_id"]) is not Role.APPROVER:
-                return blocks.audit_not_allowed(lang=lang)
-            lines = [audit_line(e, lang=lang) for e in await services.audit.latest(count)]
-            return blocks.audit_list(lines, lang=lang)
+                return answers.audit_not_allowed(lang=lang)
+            lines = [audit_line(e, lang=lang) for e in await services.audit_log.latest(count)]
+            return answers.audit_list(lines, lang=lang)
     raise AssertionError(f"unhandled command {parsed!r}")  # pragma: no cover
 
 
@@ -116,32 +137,3 @@ def help_notes(services: Services, lang: str) -> list[str]:
     if services.settings.cloud_auth.value == "none":
         notes.append(t(lang, "help.simulator"))
     return notes
-
-
-async def _lookup(
-    services: Services, parsed: grammar.Status | grammar.List, command: dict[str, Any], reader: Reader
-) -> blocks.Message:
-    lang = reader.lang
-    if isinstance(parsed, grammar.Status):
-        known = (
-            await services.store.get(parsed.ref)
-            if parsed.is_request_id
-            else await services.store.by_backup_id(parsed.ref)
-        )
-        if known is not None:
-            return blocks.status_message(known, lang=lang)
-        if parsed.is_request_id:
-            problem = t(lang, "lookup.no_request", ref=parsed.ref)
-            return blocks.error_ephemeral(problem, grammar.USAGES["status"], lang=lang)
-        payload: dict[str, Any] = {"kind": "status", "ref": parsed.ref}
-    else:
-        payload = {"kind": "list", "instance": parsed.instance, "count": parsed.count}
-    payload |= {
-        "response_url": command.get("response_url", ""),
-        "user_id": command["user_id"],
-        "channel_id": command["channel_id"],
-        # Empty when the cache does not know it yet: the worker asks Slack before calling the cloud.
-        "language": reader.known or "",
-    }
-    await services.scheduler.schedule(lookup_key(str(command.get("trigger_id"))), payload)
-    return blocks.looking_up(lang=lang)

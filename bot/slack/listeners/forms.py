@@ -10,16 +10,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.app.decisions import decide
+from bot.app.intake import Accepted, Ask, take
 from bot.domain.form import validate_form
 from bot.i18n import Text
-from bot.i18n.readers import UserLanguages
-from bot.services import Services
-from bot.slack import views
-from bot.slack.decisions import decide
-from bot.slack.intake import Ask, take
+from bot.slack.listeners import Front
 from bot.slack.listeners.actions import replace_buttons
+from bot.slack.render import answers, views
 
 log = logging.getLogger("bot.slack.forms")
 
@@ -34,8 +32,9 @@ def _channel_and_url(body: dict[str, Any], view: dict[str, Any], values: dict[st
     return channel, url
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    languages = UserLanguages.of(services)
+def register(app: AsyncApp, front: Front) -> None:
+    services = front.services
+    languages = services.languages
 
     async def submit_backup(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
@@ -66,23 +65,14 @@ def register(app: AsyncApp, services: Services) -> None:
             response_url=response_url,
         )
         # A double submit of the same view is one request.
-        taken = await take(services, ask, dedupe_key=f"view:{view['id']}", lang=lang, known=known)
-        message = taken.message
-        if taken.refused:
-            refused = {views.INSTANCE_BLOCK: message.text}
+        taken = await take(services, ask, dedupe_key=f"view:{view['id']}", known=known)
+        if not isinstance(taken, Accepted):
+            refused = {views.INSTANCE_BLOCK: answers.no_role(taken.helpers, lang=lang).text}
             await ack(response_action="errors", errors=views.field_errors(refused, lang=lang))
             return
         await ack()
-        if response_url:
-            try:
-                await AsyncWebhookClient(response_url).send(
-                    text=message.text,
-                    blocks=message.blocks,
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-            except Exception:  # the acknowledgement is a courtesy; the request is recorded
-                log.info("could not send the form acknowledgement to %s", channel)
+        if response_url:  # the acknowledgement is a courtesy; the request is recorded
+            await front.responder.send(response_url, answers.received(taken.request, lang=lang))
 
     async def submit_reject(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
@@ -91,9 +81,9 @@ def register(app: AsyncApp, services: Services) -> None:
         reason = views.submitted_values(view).get(views.REASON_BLOCK, "").strip()
         user_id = body["user"]["id"]
         lang = await languages.for_reply(user_id)
-        decision = await decide(services, request_id, user_id, approve=False, lang=lang, reason=reason)
+        decision = await decide(services, request_id, user_id, approve=False, reason=reason)
         if decision.refusal is not None:
-            errors = {views.REASON_BLOCK: decision.refusal.text}
+            errors = {views.REASON_BLOCK: answers.decision_refusal(decision.refusal, lang=lang).text}
             await ack(response_action="errors", errors=views.field_errors(errors, lang=lang))
             return
         await ack()

@@ -7,26 +7,26 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.choices import warm_instances
+from bot.app.intake import refusal_for
 from bot.domain import grammar
 from bot.domain.request import utcnow
-from bot.i18n.readers import UserLanguages
-from bot.services import Services
-from bot.slack import views
-from bot.slack.intake import refusal_for
-from bot.worker.housekeeping import instances_key
+from bot.slack.listeners import Front
+from bot.slack.render import answers, views
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    languages = UserLanguages.of(services)
+def register(app: AsyncApp, front: Front) -> None:
+    services = front.services
 
     async def take_backup(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        lang = await languages.for_reply(body["user"]["id"])
-        refusal = await refusal_for(services, body["user"]["id"], lang=lang)
-        if refusal is None:
-            await services.scheduler.schedule(instances_key(), {})
+        lang = await services.languages.for_reply(body["user"]["id"])
+        refused = await refusal_for(services, body["user"]["id"])
+        if refused is None:
+            await warm_instances(services)
         await ack()
-        if refusal is not None:
-            await client.views_open(trigger_id=body["trigger_id"], view=views.notice(refusal.text, lang=lang))
+        if refused is not None:
+            text = answers.no_role(refused.helpers, lang=lang).text
+            await client.views_open(trigger_id=body["trigger_id"], view=views.notice(text, lang=lang))
             return
         form = views.backup_form(default_name=grammar.default_backup_name(utcnow()), lang=lang)
         await client.views_open(trigger_id=body["trigger_id"], view=form)

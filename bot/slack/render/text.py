@@ -10,6 +10,7 @@ decodes exactly three entities; escaping those three makes any user text inert.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, tzinfo
 
 from bot.i18n import SOURCE, t
@@ -18,6 +19,22 @@ from bot.i18n import SOURCE, t
 def escape(s: str) -> str:
     """Escape ``&``, ``<`` and ``>`` (``&`` first) so no input becomes a mention, a broadcast or a link."""
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# What Slack's mrkdwn would turn into something else: *bold*, _italic_, ~strike~, `code`, a quote at
+# the start of a line, :emoji: names, and URLs it would link by itself.
+_FORMATTING = re.compile(r"[*_~`]|(?:^|\n)\s*>|:[A-Za-z0-9_+'-]+:|://|\bwww\.", re.IGNORECASE)
+GRAVE = "\u02cb"  # ˋ: stands in for a backtick, which would end a code span
+
+
+def inert(s: str) -> str:
+    """Text someone typed (or a cloud message), for mrkdwn, reading exactly as written: escaped, and
+    put in a code span (a code block when it has several lines) when Slack would otherwise format it.
+    A backtick inside a span becomes ``ˋ``, the only character changed."""
+    if not _FORMATTING.search(s):
+        return escape(s)
+    body = escape(s.replace("`", GRAVE))
+    return f"```{body}```" if "\n" in body else f"`{body}`"
 
 
 def format_time(dt: datetime, fallback_tz: tzinfo = UTC) -> str:

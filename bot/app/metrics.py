@@ -1,19 +1,14 @@
-"""Logs and metrics.
+"""Metrics in Prometheus text format, for the whole deployment.
 
-- JSON log lines (one object per line) with the work key being handled (``req:r-…``), so every line
-  about a request can be found by its ID; secrets never reach a log (they are ``SecretStr``).
-- Counters live in one Redis hash, shared by every web and worker process: ``GET /metrics`` on any
-  web replica shows the whole deployment in Prometheus text format, though workers serve no HTTP.
-  Gauges (backups in flight, approvals pending, scheduler lag) are read from Redis at scrape time.
+Counters live in one Redis hash (:class:`~bot.store.counters.Counters`), shared by every web and
+worker process, so ``GET /metrics`` on any web replica shows all of them; gauges (backups in flight,
+approvals pending, scheduler lag) are read from Redis at scrape time.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import httpx
@@ -23,73 +18,24 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.store import keys
-from bot.store.codec import as_text
-from bot.store.scheduler import Lease, Outcome, current_work
-
-log = logging.getLogger("bot.observability")
-
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+from bot.store.counters import Counters
+from bot.store.scheduler import Lease, Outcome
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if work := current_work.get():
-            entry["work"] = work
-            if work.startswith(("req:", "expire:")):
-                entry["request_id"] = work.split(":", 1)[1]
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+def work_counter(lease: Lease, outcome: Outcome) -> str:
+    """The counter a settled work item increments (``backup_bot_work_total{kind,result}``)."""
+    kind = lease.key.partition(":")[0]
+    result = "error" if outcome.failed else ("done" if outcome.done else "later")
+    return f"work|{kind}|{result}"
 
 
-def configure_logging(level: str = "INFO", *, as_json: bool = True) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+def cloud_call_hook(counters: Counters) -> Any:
+    """An httpx response hook counting TaurusDB/IAM calls by operation and status."""
 
+    async def count(response: httpx.Response) -> None:
+        await counters.add(f"cloud|{operation_of(response.request)}|{response.status_code}")
 
-# --- counters --------------------------------------------------------------------------------------
-
-
-class Counters:
-    """Increment shared counters; a failure to count never fails the work being counted."""
-
-    def __init__(self, redis: aioredis.Redis) -> None:
-        self._redis = redis
-
-    async def add(self, name: str, amount: int = 1) -> None:
-        try:
-            await self._redis.hincrby(keys.METRICS, name, amount)
-        except Exception:  # metrics are best effort
-            log.debug("could not count %s", name, exc_info=True)
-
-    async def snapshot(self) -> dict[str, int]:
-        raw = await self._redis.hgetall(keys.METRICS)
-        return {as_text(k): int(v) for k, v in raw.items()}
-
-    async def on_settled(self, lease: Lease, outcome: Outcome) -> None:
-        kind = lease.key.partition(":")[0]
-        result = "error" if outcome.failed else ("done" if outcome.done else "later")
-        await self.add(f"work|{kind}|{result}")
-
-    def cloud_hook(self) -> Any:
-        """An httpx response hook counting TaurusDB/IAM calls by operation and status."""
-
-        async def count(response: httpx.Response) -> None:
-            await self.add(f"cloud|{operation_of(response.request)}|{response.status_code}")
-
-        return count
+    return count
 
 
 def operation_of(request: httpx.Request) -> str:

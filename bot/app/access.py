@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.policy import Policy, Role, members_needing_groups, role_of, who_can_help
+from bot.app.people import Group, People
+from bot.domain.policy import Policy, Role, members_holding, members_needing_groups, role_of
 from bot.store.groups import GroupCache
 
 
@@ -24,12 +25,13 @@ class Access:
             return None
         return role_of(self.policy, user_id, user_groups)
 
-    async def mentions(self, role: Role) -> list[str]:
-        """Who holds ``role``, as Slack mentions; groups become ``<!subteam^ID>`` once their IDs
-        are known (a mention that notifies the whole group)."""
+    async def holding(self, role: Role) -> People:
+        """Who holds ``role`` (or more): user IDs and groups, with each group's ID once synced (so
+        the adapter can mention the whole group)."""
         ids = await self.groups.subteam_ids() if members_needing_groups(self.policy) else {}
-        out = []
-        for who in who_can_help(self.policy, role):
-            handle = who.removeprefix("@")
-            out.append(f"<!subteam^{ids[handle]}>" if who.startswith("@") and handle in ids else who)
-        return out
+        return People(
+            tuple(
+                Group(m[1:], ids.get(m[1:], "")) if m.startswith("@") else m
+                for m in members_holding(self.policy, role)
+            )
+        )

@@ -13,18 +13,17 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.app.ports import Notifier
+from bot.app.work import AdvanceRequest, PollProject, schedule
 from bot.cloud.client import TaurusDB
 from bot.cloud.errors import CloudError
 from bot.cloud.models import BackupRecord, BackupStatus
 from bot.domain.request import BackupRequest, State, utcnow
 from bot.i18n import as_lang
-from bot.slack import blocks
 from bot.store.requests import RequestStore, TransitionRefused
-from bot.store.scheduler import Lease, Outcome, Scheduler
-from bot.worker.flow import request_key
-from bot.worker.slack_out import SlackOut
+from bot.store.scheduler import Outcome, Scheduler
 
-log = logging.getLogger("bot.worker.poller")
+log = logging.getLogger("bot.app.polling")
 
 # Clocks differ: list from a little before the oldest start we recorded.
 LIST_MARGIN = timedelta(minutes=5)
@@ -36,14 +35,14 @@ class Poller:
     store: RequestStore
     scheduler: Scheduler
     cloud: TaurusDB
-    slack: SlackOut
+    slack: Notifier
     project_id: str
     interval: float
     timeout: float
     progress_reads: int = 3
     _progress_cursor: int = field(default=0, init=False)
 
-    async def tick(self, lease: Lease) -> Outcome:
+    async def tick(self, work: PollProject) -> Outcome:
         entries = await self.store.in_flight(self.project_id)
         if not entries:
             return Outcome.finished()  # the next backup to start schedules the poller again
@@ -100,7 +99,7 @@ class Poller:
             )
         except TransitionRefused:
             return
-        await self.scheduler.schedule(request_key(request.id), {})
+        await schedule(self.scheduler, AdvanceRequest(request_id=request.id))
 
     async def _refresh_progress(self, building: list[BackupRequest]) -> None:
         """Read job progress for a few backups per tick, round-robin, and show real changes."""
@@ -120,4 +119,4 @@ class Poller:
             if request.progress is None or abs(job.process - request.progress) >= PROGRESS_STEP:
                 await self.store.update(request.id, progress=job.process)
                 request.progress = job.process
-                await self.slack.update_parent(request, blocks.parent_message(request))
+                await self.slack.update_parent(request)

@@ -16,7 +16,7 @@ from typing import Any
 from bot.cloud.models import Instance
 from bot.domain.request import BackupRequest
 from bot.i18n import localize, t
-from bot.slack.text import escape
+from bot.slack.render.text import escape, inert
 
 Block = dict[str, Any]
 
@@ -147,7 +147,7 @@ def reject_form(request: BackupRequest, *, lang: str) -> dict[str, Any]:
         lang,
         "reject.intro",
         name=f"`{escape(request.backup_name)}`",
-        instance=escape(request.instance_name or request.instance_ref),
+        instance=inert(request.instance_name or request.instance_ref),
         requester=f"<@{request.user_id}>",
     )
     return {

@@ -5,41 +5,61 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.app.people import People
+from bot.app.services import Services
+from bot.app.work import AdvanceRequest, schedule
+from bot.domain.audit import AuditAction, AuditEntry
+from bot.domain.policy import Refusal as PolicyRefusal
 from bot.domain.policy import Role, can_decide
 from bot.domain.request import BackupRequest, State
-from bot.services import Services
-from bot.slack import blocks
-from bot.store.audit import AuditAction, AuditEntry
 from bot.store.requests import TransitionRefused
-from bot.worker.flow import request_key
+
+
+@dataclass(frozen=True)
+class Gone:
+    """No such request (expired from Redis, or a forged ID)."""
+
+
+@dataclass(frozen=True)
+class Closed:
+    """Someone decided first, or the request ended otherwise."""
+
+    request: BackupRequest
+
+
+@dataclass(frozen=True)
+class NotAllowed:
+    reason: PolicyRefusal
+    helpers: People
+
+
+Refusal = Gone | Closed | NotAllowed
 
 
 @dataclass(frozen=True)
 class Decision:
     request: BackupRequest | None
-    refusal: blocks.Message | None  # private answer to the clicker when nothing changed
+    refusal: Refusal | None  # why nothing changed (a private answer to the clicker)
 
 
-async def check(services: Services, request_id: str, user_id: str, *, lang: str) -> Decision:
-    """May ``user_id`` decide ``request_id`` now? (No change is made.) A refusal is private to the
-    clicker, so it is in their language (``lang``), not the requester's."""
+async def check(services: Services, request_id: str, user_id: str) -> Decision:
+    """May ``user_id`` decide ``request_id`` now? (No change is made.)"""
     request = await services.store.get(request_id)
     if request is None:
-        return Decision(None, blocks.request_gone(lang=lang))
+        return Decision(None, Gone())
     if request.state is not State.PENDING_APPROVAL:
-        return Decision(request, blocks.already_decided(request, lang=lang))
+        return Decision(request, Closed(request))
     role = await services.access.role(user_id) or Role.NONE
     verdict = can_decide(services.policy, role, user_id, request.user_id)
     if verdict.reason is not None:
-        helpers = await services.access.mentions(Role.APPROVER)
-        return Decision(request, blocks.cannot_decide(verdict.reason.value, helpers, lang=lang))
+        return Decision(request, NotAllowed(verdict.reason, await services.access.holding(Role.APPROVER)))
     return Decision(request, None)
 
 
 async def decide(
-    services: Services, request_id: str, user_id: str, *, approve: bool, lang: str, reason: str = ""
+    services: Services, request_id: str, user_id: str, *, approve: bool, reason: str = ""
 ) -> Decision:
-    allowed = await check(services, request_id, user_id, lang=lang)
+    allowed = await check(services, request_id, user_id)
     if allowed.refusal is not None:
         return allowed
     target = State.APPROVED if approve else State.REJECTED
@@ -53,9 +73,8 @@ async def decide(
         )
     except TransitionRefused:
         current = await services.store.get(request_id)
-        refusal = blocks.already_decided(current, lang=lang) if current else blocks.request_gone(lang=lang)
-        return Decision(current, refusal)
-    await services.scheduler.schedule(request_key(request_id), {})
+        return Decision(current, Closed(current) if current else Gone())
+    await schedule(services.scheduler, AdvanceRequest(request_id=request_id))
     await services.record(
         AuditEntry(
             actor=user_id,

@@ -1,48 +1,48 @@
-"""Every Slack message the worker sends: the thread's parent, replies in it, private notes.
+"""The :class:`~bot.app.ports.Notifier` for Slack: the thread's parent, replies in it, private notes,
+audit lines — rendered by :mod:`bot.slack.render`, sent with the process's one Web API client.
 
 Posting into a channel the bot has not joined fails with ``not_in_channel``: the bot joins public
-channels itself (``channels:join``) and, for private ones, raises :class:`NotInChannel` so the
-caller can tell the requester privately how to invite it and try again later.
+channels itself (``channels:join``) and, for private ones, raises :class:`~bot.app.ports.NotInChannel`
+so the caller can tell the requester privately how to invite it and try again later.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.app.notices import Notice
+from bot.app.people import People
+from bot.app.ports import NotInChannel, ReplyKind
+from bot.domain.audit import AuditEntry
 from bot.domain.request import BackupRequest
+from bot.slack.render import answers
+from bot.slack.render import request as render
+from bot.slack.render.audit import audit_line
+from bot.slack.render.pieces import lang_of
+from bot.slack.render.policy import mentions
+from bot.slack.respond import Responder
 
-log = logging.getLogger("bot.worker.slack")
-
-
-class Message(Protocol):
-    @property
-    def text(self) -> str: ...
-    @property
-    def blocks(self) -> list[dict[str, Any]]: ...
-
+log = logging.getLogger("bot.slack.notifier")
 
 _PARENT_GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found", "is_archived"})
-
-
-class NotInChannel(Exception):
-    """The bot cannot post in the request's channel until someone invites it."""
 
 
 def _error(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "")) if exc.response is not None else ""
 
 
-class SlackOut:
-    def __init__(self, client: AsyncWebClient) -> None:
+class SlackNotifier:
+    def __init__(self, client: AsyncWebClient, responder: Responder) -> None:
         self._client = client
+        self._responder = responder
 
-    async def post_parent(self, request: BackupRequest, message: Message) -> str:
+    async def post_parent(self, request: BackupRequest, approvers: People | None) -> str:
         """Post the channel message that roots the request's thread; returns its ts."""
+        message = render.parent_message(request, mentions(approvers) if approvers is not None else None)
         response = await self._in_channel(
             request.channel_id,
             lambda: self._client.chat_postMessage(
@@ -51,11 +51,12 @@ class SlackOut:
         )
         return str(response["ts"])
 
-    async def update_parent(self, request: BackupRequest, message: Message) -> None:
+    async def update_parent(self, request: BackupRequest) -> None:
         """Show the request's state on its parent message. A parent someone deleted (or a channel
         archived since) is not worth retrying: the thread replies still carry the news."""
         if not request.parent_ts:
             return
+        message = render.parent_message(request)
         try:
             await self._client.chat_update(
                 channel=request.channel_id, ts=request.parent_ts, text=message.text, blocks=message.blocks
@@ -66,12 +67,13 @@ class SlackOut:
             log.warning("%s: parent message cannot be updated (%s); carrying on", request.id, _error(exc))
 
     async def reply(
-        self, request: BackupRequest, message: Message, *, event: str, broadcast: bool = False
+        self, request: BackupRequest, kind: ReplyKind, *, detail: str = "", timeout_s: float | None = None
     ) -> str:
-        """A reply in the request's thread (``thread_ts`` is always the parent's ts). ``event`` goes
-        into the message's metadata (``backup_bot_<event>``), so other tools can tell replies apart."""
+        """A reply in the request's thread (``thread_ts`` is always the parent's ts). Its kind goes
+        into the message's metadata (``backup_bot_<kind>``), so other tools can tell replies apart."""
+        message = render.reply(request, kind, detail=detail, timeout_s=timeout_s)
         metadata = {
-            "event_type": f"backup_bot_{event}",
+            "event_type": f"backup_bot_{kind.value}",
             "event_payload": {"request_id": request.id, "state": request.state.value},
         }
         response = await self._in_channel(
@@ -81,29 +83,18 @@ class SlackOut:
                 thread_ts=request.parent_ts,
                 text=message.text,
                 blocks=message.blocks,
-                reply_broadcast=broadcast,
                 unfurl_links=False,
                 metadata=metadata,
             ),
         )
         return str(response["ts"])
 
-    async def tell_requester(self, request: BackupRequest, message: Message) -> None:
+    async def tell_requester(self, request: BackupRequest, notice: Notice) -> None:
         """A private note to the requester: through the command's response_url while it lives,
         else as an ephemeral message, else as a direct message."""
-        if request.response_url:
-            try:
-                webhook = AsyncWebhookClient(request.response_url)
-                answer = await webhook.send(
-                    text=message.text,
-                    blocks=message.blocks,
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-                if answer.status_code < 300:
-                    return
-            except Exception:  # an expired or unreachable response_url: fall through
-                log.info("response_url unusable for %s; trying another way", request.id)
+        message = answers.notice(notice, lang=lang_of(request), request=request)
+        if request.response_url and await self._responder.send(request.response_url, message):
+            return
         try:
             await self._client.chat_postEphemeral(
                 channel=request.channel_id, user=request.user_id, text=message.text, blocks=message.blocks
@@ -112,6 +103,12 @@ class SlackOut:
             await self._client.chat_postMessage(
                 channel=request.user_id, text=message.text, blocks=message.blocks
             )
+
+    async def answer(self, response_url: str, notice: Notice, *, lang: str) -> None:
+        await self._responder.send(response_url, answers.notice(notice, lang=lang))
+
+    async def post_audit(self, channel: str, entry: AuditEntry) -> None:
+        await self._client.chat_postMessage(channel=channel, text=audit_line(entry), unfurl_links=False)
 
     async def _in_channel(self, channel: str, call: Any) -> Any:
         try:

@@ -1,0 +1,234 @@
+"""Advance one backup request through its lifecycle, one idempotent step at a time.
+
+The worker runs :meth:`RequestFlow.advance` for each :class:`~bot.app.work.AdvanceRequest`. Each
+step looks at the request's stored state, does at most one side effect, records it, and moves on; a
+worker killed anywhere re-runs the same step after its lease ends, and the records (CAS state
+changes, ``*_ts`` markers, ``create_attempted``) keep a retry from doing anything twice.
+
+Order of a request: settle the requester's language (their Slack locale; every message about the
+request and every cloud call made for it uses it), resolve the instance and decide who must approve
+(both private: a typo or a missing role leaves no trace in the channel), post the parent message (an
+approval request with buttons when needed), wait for the decision, create the backup
+(:mod:`bot.app.creating`), announce it, hand it to the poller, and finally report the result in the
+thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.app import notices
+from bot.app.creating import create_backup
+from bot.app.ports import NotInChannel, ReplyKind
+from bot.app.requests import audit_entry, move
+from bot.app.services import Services
+from bot.app.work import AdvanceRequest, ExpireRequest, PollProject, schedule
+from bot.cloud.errors import AmbiguousInstance, CloudError, InstanceNotFound
+from bot.domain.audit import AuditAction
+from bot.domain.backoff import backoff
+from bot.domain.policy import Role, needs_approval
+from bot.domain.request import (
+    AMBIGUOUS_INSTANCE,
+    INSTANCE_NOT_FOUND,
+    NOT_AUTHORIZED,
+    NOT_IN_CHANNEL,
+    BackupRequest,
+    State,
+    utcnow,
+)
+from bot.store.scheduler import Outcome
+
+log = logging.getLogger("bot.app.lifecycle")
+
+MAX_RESOLVE_TRIES = 8
+NOT_IN_CHANNEL_RETRY_SECONDS = 30.0
+NOT_IN_CHANNEL_GIVE_UP_SECONDS = 3600.0
+
+_FINAL_AUDIT = {
+    State.COMPLETED: AuditAction.COMPLETED,
+    State.FAILED: AuditAction.FAILED,
+    State.TIMED_OUT: AuditAction.TIMED_OUT,
+}
+
+
+@dataclass
+class RequestFlow:
+    services: Services
+
+    async def advance(self, work: AdvanceRequest) -> Outcome:
+        for _ in range(12):  # every state below either returns or moves the request forward
+            request = await self.services.store.get(work.request_id)
+            if request is None:
+                log.warning("work for unknown request %s dropped", work.request_id)
+                return Outcome.finished()
+            outcome = await self._step(request)
+            if outcome is not None:
+                return outcome
+        return Outcome.later(1.0)
+
+    async def expire(self, work: ExpireRequest) -> Outcome:
+        """A pending request's approval window closed: EXPIRED, unless someone decided first."""
+        request = await move(self.services, work.request_id, State.EXPIRED, State.PENDING_APPROVAL)
+        if request is not None:
+            await self.services.record(audit_entry(request, AuditAction.EXPIRED))
+            await schedule(self.services.scheduler, AdvanceRequest(request_id=work.request_id))
+        return Outcome.finished()
+
+    async def _step(self, request: BackupRequest) -> Outcome | None:
+        """Do the next thing for ``request``; None means "look again", else the outcome."""
+        services = self.services
+        if not request.language:
+            # The web process did not know the requester's locale: find it before saying anything.
+            language = await services.languages.resolve(request.user_id)
+            await services.store.set_once(request.id, "language", language)
+            return None
+        if request.state is State.RECEIVED:
+            if not request.instance_id:
+                return await self._resolve_instance(request)
+            return await self._admit(request)
+        if not request.parent_ts and not request.state.final:
+            return await self._post_parent(request)
+        match request.state:
+            case State.PENDING_APPROVAL:
+                if request.expires_at is not None:
+                    wait = max(0.0, (request.expires_at - utcnow()).total_seconds())
+                    await schedule(services.scheduler, ExpireRequest(request_id=request.id), delay=wait)
+                return Outcome.finished()  # a decision schedules us again
+            case State.APPROVED:
+                if not request.decision_reply_ts:
+                    ts = await services.slack.reply(request, ReplyKind.DECISION)
+                    await services.store.set_once(request.id, "decision_reply_ts", ts)
+                await move(services, request.id, State.CREATING, State.APPROVED)
+                return None
+            case State.CREATING:
+                return await create_backup(services, request)
+            case State.BUILDING | State.TIMED_OUT:
+                await self._announce_created(request)
+                await services.store.track(services.project_id, request)
+                await schedule(
+                    services.scheduler,
+                    PollProject(project_id=services.project_id),
+                    delay=services.settings.poll_interval,
+                )
+                if request.state is State.TIMED_OUT and not request.timeout_reply_ts:
+                    timeout = services.settings.poll_timeout
+                    ts = await services.slack.reply(request, ReplyKind.TIMEOUT, timeout_s=timeout)
+                    if await services.store.set_once(request.id, "timeout_reply_ts", ts):
+                        await services.record(audit_entry(request, AuditAction.TIMED_OUT))
+                await services.slack.update_parent(request)
+                return Outcome.finished()
+            case _:
+                return await self._finish(request)
+
+    async def _refuse_privately(
+        self, request: BackupRequest, notice: notices.Notice, code: str, why: str
+    ) -> Outcome:
+        """End a request before anything was posted in the channel; only the requester is told."""
+        await self.services.slack.tell_requester(request, notice)
+        moved = await move(
+            self.services, request.id, State.CREATE_FAILED, State.RECEIVED, error_code=code, error_msg=why
+        )
+        if moved is not None:
+            await self.services.record(
+                audit_entry(request, AuditAction.REFUSED, actor=request.user_id, detail=why)
+            )
+        return Outcome.finished()
+
+    async def _resolve_instance(self, request: BackupRequest) -> Outcome | None:
+        """Turn the typed name or ID into an instance before anything is posted in the channel: a
+        typo is answered privately, with the closest names, and leaves no trace in public."""
+        services = self.services
+        try:
+            instance = await services.taurusdb.find_instance(request.instance_ref, language=request.language)
+        except InstanceNotFound as exc:
+            notice: notices.Notice = notices.InstanceNotFound(exc.ref, tuple(exc.suggestions))
+            return await self._refuse_privately(request, notice, INSTANCE_NOT_FOUND, str(exc))
+        except AmbiguousInstance as exc:
+            notice = notices.AmbiguousInstance(exc.ref, tuple(exc.choices))
+            return await self._refuse_privately(request, notice, AMBIGUOUS_INSTANCE, str(exc))
+        except CloudError as exc:
+            if request.create_tries < MAX_RESOLVE_TRIES and exc.retryable:
+                await services.store.update(request.id, create_tries=request.create_tries + 1)
+                return Outcome.later(backoff(request.create_tries, base=2.0, cap=120.0, jitter=0.5))
+            return await self._refuse_privately(request, notices.CloudFailed(str(exc)), "cloud", str(exc))
+        await services.store.update(
+            request.id, instance_id=instance.id, instance_name=instance.name, create_tries=0
+        )
+        return None
+
+    async def _admit(self, request: BackupRequest) -> Outcome | None:
+        """Settle the requester's role (when the web could not) and whether an approver must agree."""
+        services = self.services
+        role = Role(request.role) if request.role >= 0 else await services.access.role(request.user_id)
+        if role is None:
+            return Outcome.later(5.0)  # group membership not synced yet; the sync is scheduled
+        if role is Role.NONE:
+            helpers = await services.access.holding(Role.APPROVER)
+            return await self._refuse_privately(request, notices.NoRole(helpers), NOT_AUTHORIZED, "no role")
+        if needs_approval(services.policy, role, request.instance_name, request.instance_id):
+            expires = utcnow() + timedelta(seconds=services.policy.expires_after)
+            moved = await move(
+                services,
+                request.id,
+                State.PENDING_APPROVAL,
+                State.RECEIVED,
+                role=int(role),
+                needs_approval=True,
+                expires_at=expires,
+            )
+            if moved is not None:
+                await services.record(audit_entry(request, AuditAction.APPROVAL_REQUESTED))
+        else:
+            await move(services, request.id, State.CREATING, State.RECEIVED, role=int(role))
+        return None
+
+    async def _post_parent(self, request: BackupRequest) -> Outcome | None:
+        services = self.services
+        pending = request.state is State.PENDING_APPROVAL
+        approvers = await services.access.holding(Role.APPROVER) if pending else None
+        try:
+            ts = await services.slack.post_parent(request, approvers)
+        except NotInChannel:
+            age = (utcnow() - request.created_at).total_seconds()
+            if age > NOT_IN_CHANNEL_GIVE_UP_SECONDS:
+                target = State.EXPIRED if pending else State.CREATE_FAILED
+                await move(
+                    services,
+                    request.id,
+                    target,
+                    request.state,
+                    error_code=NOT_IN_CHANNEL,
+                    error_msg="the bot was never invited to the channel",
+                )
+                await services.slack.tell_requester(request, notices.GaveUpNotInChannel())
+                return Outcome.finished()
+            if await services.store.set_once(request.id, "error_code", NOT_IN_CHANNEL):
+                await services.slack.tell_requester(request, notices.InviteHint())
+            return Outcome.later(NOT_IN_CHANNEL_RETRY_SECONDS)
+        await services.store.set_once(request.id, "parent_ts", ts)
+        if request.error_code == NOT_IN_CHANNEL:
+            await services.store.update(request.id, error_code="")
+        return None
+
+    async def _announce_created(self, request: BackupRequest) -> None:
+        if request.backup_id and not request.created_reply_ts:
+            ts = await self.services.slack.reply(request, ReplyKind.CREATED)
+            await self.services.store.set_once(request.id, "created_reply_ts", ts)
+
+    async def _finish(self, request: BackupRequest) -> Outcome:
+        services = self.services
+        if not request.parent_ts:
+            return Outcome.finished()  # refused before anything was posted; the requester was told
+        await self._announce_created(request)
+        if not request.final_reply_ts:
+            ts = await services.slack.reply(request, ReplyKind.FINAL)
+            if await services.store.set_once(request.id, "final_reply_ts", ts):
+                if action := _FINAL_AUDIT.get(request.state):
+                    await services.record(audit_entry(request, action, detail=request.error_msg))
+                if request.state is State.EXPIRED:
+                    await services.slack.tell_requester(request, notices.RequestEnded())
+        await services.slack.update_parent(request)
+        await services.store.untrack(services.project_id, request.id)
+        return Outcome.finished()

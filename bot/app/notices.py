@@ -1,0 +1,79 @@
+"""Private notices and answers the use cases hand to the Slack adapter to render (pure data).
+
+A notice goes to one person: the requester (``Notifier.tell_requester``), someone who asked through
+a response URL (``Notifier.answer``), or the person interacting right now (the listener's answer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.app.people import People
+from bot.cloud.models import BackupRecord
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceNotFound:
+    ref: str
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AmbiguousInstance:
+    ref: str
+    choices: tuple[tuple[str, str], ...]  # (instance ID, name)
+
+
+@dataclass(frozen=True, slots=True)
+class CloudFailed:
+    error: str  # the cloud's words (already in the reader's language through X-Language)
+
+
+@dataclass(frozen=True, slots=True)
+class NoRole:
+    helpers: People
+
+
+@dataclass(frozen=True, slots=True)
+class InviteHint:
+    """The bot is not in the request's channel yet and keeps trying."""
+
+
+@dataclass(frozen=True, slots=True)
+class GaveUpNotInChannel:
+    """The bot was never invited, so nothing was made."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEnded:
+    """A copy of the request's final reply (e.g. an expiry the requester should not miss)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackupFound:
+    record: BackupRecord
+
+
+@dataclass(frozen=True, slots=True)
+class NoSuchBackup:
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackupListing:
+    instance_name: str
+    records: tuple[BackupRecord, ...]
+
+
+Notice = (
+    InstanceNotFound
+    | AmbiguousInstance
+    | CloudFailed
+    | NoRole
+    | InviteHint
+    | GaveUpNotInChannel
+    | RequestEnded
+    | BackupFound
+    | NoSuchBackup
+    | BackupListing
+)

@@ -1,0 +1,79 @@
+"""What the use cases need from Slack, as protocols the Slack adapter implements.
+
+The use cases say *what* to tell whom (a reply of some kind in a request's thread, a private notice
+to its requester); the adapter decides how it reads (Block Kit, in the reader's language).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from bot.app.notices import Notice
+from bot.app.people import People
+from bot.domain.audit import AuditEntry
+from bot.domain.request import BackupRequest
+
+
+class NotInChannel(Exception):
+    """The bot cannot post in the request's channel until someone invites it."""
+
+
+class DirectoryError(Exception):
+    """Slack would not tell (an error answer, or it could not be reached)."""
+
+    def __init__(self, reason: str, *, lasting: bool) -> None:
+        super().__init__(reason)
+        self.lasting = lasting  # True: asking again soon gets the same answer (no scope, no user)
+
+
+class ReplyKind(StrEnum):
+    """The replies the bot posts in a request's thread (also their message-metadata event names)."""
+
+    DECISION = "decision"
+    CREATED = "created"
+    BUSY = "busy"
+    TIMEOUT = "timeout"
+    FINAL = "final"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMembers:
+    handle: str
+    id: str
+    users: tuple[str, ...]
+
+
+class Notifier(Protocol):
+    """Everything the bot says in Slack outside of answering an interaction."""
+
+    async def post_parent(self, request: BackupRequest, approvers: People | None) -> str:
+        """Post the message that roots the request's thread; its ts. Raises NotInChannel."""
+
+    async def update_parent(self, request: BackupRequest) -> None:
+        """Show the request's current state on its parent message."""
+
+    async def reply(
+        self, request: BackupRequest, kind: ReplyKind, *, detail: str = "", timeout_s: float | None = None
+    ) -> str:
+        """A reply in the request's thread; its ts. Raises NotInChannel."""
+
+    async def tell_requester(self, request: BackupRequest, notice: Notice) -> None:
+        """A private note to the requester, in their language."""
+
+    async def answer(self, response_url: str, notice: Notice, *, lang: str) -> None:
+        """A private answer through an interaction's response URL, in ``lang``."""
+
+    async def post_audit(self, channel: str, entry: AuditEntry) -> None:
+        """One audit line in the audit channel."""
+
+
+class Directory(Protocol):
+    """What Slack knows about people: their locale and the user groups."""
+
+    async def locale_of(self, user_id: str) -> str | None:
+        """The user's Slack locale (``zh-CN``…), None when Slack has none. Raises DirectoryError."""
+
+    async def user_groups(self) -> list[GroupMembers]:
+        """Every enabled user group with its members. Raises DirectoryError."""

@@ -1,0 +1,41 @@
+"""Small steps every request use case shares: an audit entry about a request, and a state change
+that either wins or quietly loses to whoever moved the request first."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.app.services import Services
+from bot.domain.audit import BOT_ACTOR, AuditAction, AuditEntry
+from bot.domain.request import BackupRequest, State
+from bot.store.requests import TransitionRefused
+
+log = logging.getLogger("bot.app.requests")
+
+
+def audit_entry(
+    request: BackupRequest, action: AuditAction, *, actor: str = BOT_ACTOR, detail: str = ""
+) -> AuditEntry:
+    return AuditEntry(
+        actor=actor,
+        action=action,
+        request_id=request.id,
+        instance_id=request.instance_id,
+        instance_name=request.instance_name or request.instance_ref,
+        backup_name=request.backup_name,
+        backup_id=request.backup_id,
+        cloud_request_id=request.cloud_request_id,
+        detail=detail,
+    )
+
+
+async def move(
+    services: Services, request_id: str, target: State, *sources: State, **fields: object
+) -> BackupRequest | None:
+    """Move the request to ``target`` from one of ``sources`` (writing ``fields`` in the same atomic
+    step); the request as moved, or None when another step won."""
+    try:
+        return await services.store.transition(request_id, target, from_states=sources, **fields)
+    except TransitionRefused as exc:
+        log.info("%s: %s (another step won)", request_id, exc)
+        return None

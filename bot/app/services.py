@@ -1,0 +1,116 @@
+"""What a process holds for its whole life: settings, the Redis client, the stores, the policy, the
+cloud client (workers) and the Slack ports. Assembled once at start-up (:mod:`bot.bootstrap` for
+production, :mod:`bot.local` for local mode), closed once at exit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from bot.app.access import Access
+from bot.app.audit import AuditTrail
+from bot.app.languages import UserLanguages
+from bot.app.ports import Directory, Notifier
+from bot.cloud.client import TaurusDB
+from bot.config import Settings
+from bot.domain.audit import AuditEntry
+from bot.domain.policy import Policy
+from bot.i18n import as_lang
+from bot.store.audit import AuditLog
+from bot.store.counters import Counters
+from bot.store.groups import GroupCache
+from bot.store.instances import InstanceCache
+from bot.store.intake import Intake
+from bot.store.languages import LanguageCache
+from bot.store.requests import RequestStore
+from bot.store.scheduler import Scheduler
+
+Closer = Callable[[], Awaitable[object]]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: aioredis.Redis
+    policy: Policy
+    project_id: str
+    scheduler: Scheduler
+    store: RequestStore
+    intake: Intake
+    audit_log: AuditLog
+    counters: Counters
+    groups: GroupCache
+    instances: InstanceCache
+    access: Access
+    trail: AuditTrail
+    languages: UserLanguages
+    notifier: Notifier | None = None
+    directory: Directory | None = None
+    cloud: TaurusDB | None = None
+    closers: list[Closer] = field(default_factory=list)
+
+    @classmethod
+    def assemble(
+        cls,
+        settings: Settings,
+        redis: aioredis.Redis,
+        policy: Policy,
+        *,
+        project_id: str,
+        notifier: Notifier | None = None,
+        directory: Directory | None = None,
+        cloud: TaurusDB | None = None,
+    ) -> Services:
+        """Every store and use-case collaborator over one Redis client (cheap: no I/O)."""
+        scheduler = Scheduler(redis)
+        counters = Counters(redis)
+        audit_log = AuditLog(redis)
+        groups = GroupCache(redis)
+        return cls(
+            settings=settings,
+            redis=redis,
+            policy=policy,
+            project_id=project_id,
+            scheduler=scheduler,
+            store=RequestStore(redis),
+            intake=Intake(redis, scheduler),
+            audit_log=audit_log,
+            counters=counters,
+            groups=groups,
+            instances=InstanceCache(redis),
+            access=Access(policy, groups),
+            trail=AuditTrail(audit_log, counters, scheduler, settings.audit_channel),
+            languages=UserLanguages(
+                LanguageCache(redis),
+                default=as_lang(settings.default_language),
+                scheduler=scheduler,
+                directory=directory,
+            ),
+            notifier=notifier,
+            directory=directory,
+            cloud=cloud,
+        )
+
+    async def record(self, entry: AuditEntry) -> None:
+        await self.trail.record(entry)
+
+    @property
+    def slack(self) -> Notifier:
+        """The notifier (workers always have one)."""
+        if self.notifier is None:
+            raise RuntimeError("this process has no Slack notifier")
+        return self.notifier
+
+    @property
+    def taurusdb(self) -> TaurusDB:
+        """The cloud client (workers always have one)."""
+        if self.cloud is None:
+            raise RuntimeError("this process has no TaurusDB client")
+        return self.cloud
+
+    async def close(self) -> None:
+        for close in reversed(self.closers):
+            await close()
+        await self.redis.aclose()

@@ -1,0 +1,173 @@
+"""Build a production process and run it: open the Redis client, the Slack client and (for workers)
+the TaurusDB client from :class:`~bot.config.Settings`, assemble the services, serve until SIGTERM,
+close everything. One serve loop for every entry point (``web``, ``worker``, all-in-one, Socket Mode).
+
+Nothing here starts a simulator or an embedded Redis: the caller passes the URLs to use
+(:mod:`bot.__main__` asks :mod:`bot.local` for them in local setups).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app.metrics import cloud_call_hook
+from bot.app.services import Services
+from bot.cloud.factory import LOCAL_PROJECT_ID, build_taurusdb
+from bot.config import CloudAuth, ConfigError, Settings
+from bot.domain.policy import Policy
+from bot.domain.policy_file import PolicyError, load_policy
+from bot.slack.app import build_app, identify_bot
+from bot.slack.client import build_web_client
+from bot.slack.directory import SlackDirectory
+from bot.slack.listeners import Front
+from bot.slack.notifier import SlackNotifier
+from bot.slack.respond import Responder
+from bot.slack.web import build_web
+from bot.worker.main import run_worker
+
+log = logging.getLogger("bot")
+
+
+def redis_client(url: str, *, max_connections: int = 64) -> aioredis.Redis:
+    """A bounded pool; callers warm it at start-up so the first burst does not pay for connects."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=2, socket_connect_timeout=2, socket_timeout=5
+    )
+    return aioredis.Redis(connection_pool=pool, decode_responses=False)
+
+
+async def warm(redis: aioredis.Redis, connections: int = 8) -> None:
+    """Open a few pooled connections now (a cold pool costs a connect per request in a burst)."""
+    await asyncio.gather(*(redis.ping() for _ in range(connections)))
+
+
+def policy_from(settings: Settings) -> Policy:
+    """The policy file, or the open default; a malformed file stops start-up naming line and problem."""
+    if settings.policy_file is None:
+        return Policy.open_default()
+    try:
+        return load_policy(settings.policy_file)
+    except PolicyError as exc:
+        raise ConfigError(f"invalid configuration:\n  BACKUP_POLICY_FILE: {exc}") from None
+
+
+@dataclass
+class Runtime:
+    """A running process's parts: the services, and the Slack pieces the web side needs."""
+
+    services: Services
+    slack: AsyncWebClient
+    responder: Responder
+
+    @property
+    def front(self) -> Front:
+        return Front(self.services, self.responder)
+
+
+async def open_runtime(
+    settings: Settings, *, redis_url: str, with_cloud: bool, cloud_endpoint: str | None = None
+) -> Runtime:
+    """Everything a process holds for its life. ``cloud_endpoint`` overrides the configured TaurusDB
+    endpoint (local setups pass the simulator's URL)."""
+    policy = policy_from(settings)
+    redis = redis_client(redis_url)
+    await warm(redis)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    slack = build_web_client(settings, session=session)
+    responder = Responder(session, api_url=settings.slack_api_url)
+    cloud = None
+    http = None
+    if with_cloud:
+        endpoint = cloud_endpoint or settings.cloud_endpoint
+        if settings.cloud_auth is CloudAuth.NONE:
+            log.warning("NO CLOUD CREDENTIALS: talking to the TaurusDB simulator at %s", endpoint)
+        cloud, http = build_taurusdb(settings, endpoint_override=endpoint)
+    services = Services.assemble(
+        settings,
+        redis,
+        policy,
+        project_id=settings.project_id or LOCAL_PROJECT_ID,
+        notifier=SlackNotifier(slack, responder),
+        directory=SlackDirectory(slack),
+        cloud=cloud,
+    )
+    services.closers.append(session.close)
+    if http is not None:
+        http.event_hooks["response"].append(cloud_call_hook(services.counters))
+        services.closers.append(http.aclose)
+    return Runtime(services, slack, responder)
+
+
+def stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve_http(runtime: Runtime, stop: asyncio.Event, *, host: str = "0.0.0.0") -> None:
+    settings = runtime.services.settings
+    if settings.slack_signing_secret is None:
+        raise ConfigError("invalid configuration:\n  SLACK_SIGNING_SECRET: required in HTTP mode")
+    app = build_app(runtime.front, runtime.slack, await identify_bot(settings, runtime.slack))
+    runner = web.AppRunner(build_web(app, runtime.services), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host=host, port=settings.port).start()
+    log.info("listening for Slack on :%d/slack/events", settings.port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+async def serve_socket_mode(runtime: Runtime, stop: asyncio.Event) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    settings = runtime.services.settings
+    token = settings.slack_app_token
+    assert token is not None
+    identity = await identify_bot(settings, runtime.slack)
+    app = build_app(runtime.front, runtime.slack, identity, socket_mode=True)
+    handler = AsyncSocketModeHandler(app, token.get_secret_value())
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info("connected to Slack over Socket Mode")
+    try:
+        await stop.wait()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+async def serve_worker(runtime: Runtime, stop: asyncio.Event) -> None:
+    await run_worker(runtime.services, stop)
+
+
+async def serve_all_in_one(runtime: Runtime, stop: asyncio.Event) -> None:
+    front = serve_socket_mode if runtime.services.settings.slack_app_token else serve_http
+    await asyncio.gather(front(runtime, stop), serve_worker(runtime, stop))
+
+
+Body = Callable[[Runtime, asyncio.Event], Awaitable[None]]
+
+
+async def serve(
+    body: Body, settings: Settings, *, redis_url: str, with_cloud: bool, cloud_endpoint: str | None = None
+) -> None:
+    """Open the runtime, run ``body`` until SIGINT/SIGTERM, close everything."""
+    stop = stop_event()
+    runtime = await open_runtime(
+        settings, redis_url=redis_url, with_cloud=with_cloud, cloud_endpoint=cloud_endpoint
+    )
+    try:
+        await body(runtime, stop)
+    finally:
+        await runtime.services.close()

@@ -1,0 +1,57 @@
+"""How each state reads: one exhaustive mapping per enum, so a new state cannot be forgotten (a
+unit test checks that every member has an entry everywhere it must)."""
+
+from __future__ import annotations
+
+from bot.cloud.models import BackupStatus
+from bot.domain.audit import AuditAction
+from bot.domain.request import State
+from bot.i18n import t
+
+STATE_EMOJI: dict[State, str] = {
+    State.RECEIVED: ":inbox_tray:",
+    State.PENDING_APPROVAL: ":raised_hand:",
+    State.APPROVED: ":ballot_box_with_check:",
+    State.REJECTED: ":no_entry_sign:",
+    State.EXPIRED: ":hourglass:",
+    State.CREATING: ":gear:",
+    State.BUILDING: ":hourglass_flowing_sand:",
+    State.COMPLETED: ":white_check_mark:",
+    State.FAILED: ":x:",
+    State.TIMED_OUT: ":alarm_clock:",
+    State.CREATE_FAILED: ":x:",
+}
+
+STATUS_EMOJI: dict[BackupStatus, str] = {
+    BackupStatus.BUILDING: ":hourglass_flowing_sand:",
+    BackupStatus.COMPLETED: ":white_check_mark:",
+    BackupStatus.AVAILABLE: ":white_check_mark:",
+    BackupStatus.FAILED: ":x:",
+}
+
+AUDIT_ICONS: dict[AuditAction, str] = {
+    AuditAction.REQUESTED: ":inbox_tray:",
+    AuditAction.REFUSED: ":no_entry:",
+    AuditAction.APPROVAL_REQUESTED: ":raised_hand:",
+    AuditAction.APPROVED: ":white_check_mark:",
+    AuditAction.REJECTED: ":x:",
+    AuditAction.EXPIRED: ":hourglass:",
+    AuditAction.CREATE_CALLED: ":outbox_tray:",
+    AuditAction.CREATE_FAILED: ":warning:",
+    AuditAction.BACKUP_STARTED: ":arrows_counterclockwise:",
+    AuditAction.COMPLETED: ":large_green_circle:",
+    AuditAction.FAILED: ":red_circle:",
+    AuditAction.TIMED_OUT: ":alarm_clock:",
+}
+
+
+def state_word(state: State, lang: str) -> str:
+    return t(lang, f"state.{state.name}")
+
+
+def state_label(state: State, lang: str) -> str:
+    return f"{STATE_EMOJI[state]} {state_word(state, lang)}"
+
+
+def status_word(status: BackupStatus, lang: str) -> str:
+    return t(lang, f"status.{status.name}")

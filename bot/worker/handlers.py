@@ -1,0 +1,63 @@
+"""One handler per kind of work: read the lease into its typed item, call the use case.
+
+:func:`handlers` maps every :class:`~bot.store.work.WorkKind` to its handler (a unit test checks that
+none is missing); the runner picks the handler by the work key's kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from bot.app import housekeeping, lookups, work
+from bot.app.lifecycle import RequestFlow
+from bot.app.polling import Poller
+from bot.app.services import Services
+from bot.store.scheduler import Lease, Outcome
+from bot.store.work import WorkKind
+from bot.worker.runner import Handler
+
+W = TypeVar("W", bound=work.Work)
+
+
+def _typed(kind: type[W], handle: Callable[[W, Lease], Awaitable[Outcome]]) -> Handler:
+    async def run(lease: Lease) -> Outcome:
+        item = work.read(lease)
+        if not isinstance(item, kind):  # pragma: no cover - the kind picked this handler
+            raise work.PoisonWork(f"{lease.key} is not a {kind.__name__}")
+        return await handle(item, lease)
+
+    return run
+
+
+def handlers(services: Services) -> dict[str, Handler]:
+    flow = RequestFlow(services)
+    poller = Poller(
+        store=services.store,
+        scheduler=services.scheduler,
+        cloud=services.taurusdb,
+        slack=services.slack,
+        project_id=services.project_id,
+        interval=services.settings.poll_interval,
+        timeout=services.settings.poll_timeout,
+    )
+
+    async def learn_locale(item: work.LearnLocale, _: Lease) -> Outcome:
+        await services.languages.resolve(item.user_id)
+        return Outcome.finished()
+
+    table: dict[WorkKind, Handler] = {
+        WorkKind.REQUEST: _typed(work.AdvanceRequest, lambda item, _: flow.advance(item)),
+        WorkKind.EXPIRE: _typed(work.ExpireRequest, lambda item, _: flow.expire(item)),
+        WorkKind.POLL: _typed(work.PollProject, lambda item, _: poller.tick(item)),
+        WorkKind.LOOKUP: _typed(work.AnswerLookup, lambda item, _: lookups.answer(services, item)),
+        WorkKind.LOCALE: _typed(work.LearnLocale, learn_locale),
+        WorkKind.INSTANCES: _typed(
+            work.RefreshInstances, lambda _, lease: housekeeping.refresh_instances(services, lease)
+        ),
+        WorkKind.GROUPS: _typed(work.SyncGroups, lambda _, __: housekeeping.sync_groups(services)),
+        WorkKind.AUDIT_POST: _typed(
+            work.PostAuditLine, lambda item, _: housekeeping.post_audit(services, item)
+        ),
+    }
+    return {kind.value: handler for kind, handler in table.items()}

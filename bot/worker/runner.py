@@ -1,0 +1,223 @@
+"""The runner: claims due work from the :class:`~bot.store.scheduler.Scheduler` and runs the handler
+of each work key's kind, under a lease kept alive by a heartbeat, then settles it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from redis.exceptions import RedisError
+
+from bot.domain.backoff import backoff
+from bot.logs import current_work
+from bot.store.scheduler import Lease, Outcome, Scheduler
+
+logger = logging.getLogger("bot.scheduler")
+
+
+Handler = Callable[[Lease], Awaitable[Outcome]]
+
+
+def exponential_backoff(attempt: int) -> float:
+    """After a handler failed: equal jitter from 1 s up to 5 min, so failures that happened together
+    spread out, yet a retry is never immediate."""
+    return backoff(attempt, base=1.0, cap=300.0, jitter=0.5)
+
+
+# How long run_forever waits at most before trying Redis again after it failed to answer.
+_REDIS_RETRY_CAP = 5.0
+# Floor for idle sleeps, so a clock edge never turns the loop into a busy spin.
+_MIN_SLEEP = 0.005
+
+
+class Runner:
+    """Claims due work and runs the handler named by the work key's prefix (``"create:…"`` → "create").
+
+    Without ``heartbeat``, ``handler_timeout`` must be shorter than ``lease_seconds``: a handler is cut
+    off before its lease ends, so no other worker can claim the same key while it still runs. With
+    ``heartbeat``, the runner extends the lease every third of ``lease_seconds`` while the handler
+    runs, so the lease can be short (a dead worker's work comes back quickly) and the handler long;
+    if an extension is refused (the lease was lost), the handler is cancelled.
+    """
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        handlers: Mapping[str, Handler],
+        *,
+        lease_seconds: float = 30.0,
+        handler_timeout: float = 20.0,
+        concurrency: int = 8,
+        idle_sleep: float = 0.5,
+        error_backoff: Callable[[int], float] = exponential_backoff,
+        heartbeat: bool = False,
+        on_settled: Callable[[Lease, Outcome], Awaitable[None]] | None = None,
+    ) -> None:
+        if handler_timeout <= 0 or (not heartbeat and handler_timeout >= lease_seconds):
+            raise ValueError("handler_timeout must be positive and shorter than lease_seconds")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if idle_sleep <= 0:
+            raise ValueError("idle_sleep must be positive")
+        self._scheduler = scheduler
+        self._handlers = dict(handlers)
+        self._lease_seconds = lease_seconds
+        self._handler_timeout = handler_timeout
+        self._concurrency = concurrency
+        self._idle_sleep = idle_sleep
+        self._error_backoff = error_backoff
+        self._heartbeat = heartbeat
+        self._on_settled = on_settled  # e.g. metrics; must not raise
+        self._running: set[str] = set()  # work keys with a handler running in this process
+
+    async def run_once(self) -> int:
+        """Claim up to ``concurrency`` due keys, run their handlers concurrently, settle each.
+        Returns how many were handled."""
+        leases = await self._scheduler.claim(limit=self._concurrency, lease_seconds=self._lease_seconds)
+        handled = await asyncio.gather(*(self._process(lease) for lease in leases))
+        return sum(handled)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then let the handlers in flight finish and settle, and return.
+
+        Unlike looping :meth:`run_once`, a free slot is refilled as soon as a handler finishes, so one
+        slow handler does not hold back the rest of the batch. Redis errors are logged and retried.
+        """
+        in_flight: set[asyncio.Task[bool]] = set()
+        stopping = asyncio.create_task(stop.wait())
+        failures = 0
+        try:
+            while not stop.is_set():
+                free = self._concurrency - len(in_flight)
+                if free == 0:
+                    await asyncio.wait({stopping, *in_flight}, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                # Cleared before claiming: work scheduled from here on wakes the pause below.
+                self._scheduler.local_work.clear()
+                try:
+                    leases = await self._scheduler.claim(limit=free, lease_seconds=self._lease_seconds)
+                    for lease in leases:
+                        task = asyncio.create_task(self._process(lease), name=f"scheduler:{lease.key}")
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                    # A full batch means more may be due: claim again at once.
+                    pause = await self._idle_time() if len(leases) < free else 0.0
+                    failures = 0
+                except (RedisError, OSError):
+                    failures += 1
+                    pause = backoff(failures, base=self._idle_sleep * 2, cap=_REDIS_RETRY_CAP, jitter=0.0)
+                    logger.exception("cannot claim work from Redis; trying again in %.1fs", pause)
+                if pause > 0:
+                    woken = asyncio.create_task(self._scheduler.local_work.wait())
+                    await asyncio.wait({stopping, woken}, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+                    woken.cancel()
+            if in_flight:
+                await asyncio.wait(in_flight)
+        finally:
+            # Only reached with tasks still running if we were cancelled: their leases will run out
+            # and the work comes back to whichever worker is alive.
+            stopping.cancel()
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(stopping, *in_flight, return_exceptions=True)
+
+    async def _idle_time(self) -> float:
+        due_in = await self._scheduler.next_due_in()
+        if due_in is None:
+            return self._idle_sleep
+        return max(_MIN_SLEEP, min(self._idle_sleep, due_in))
+
+    async def _process(self, lease: Lease) -> bool:
+        if lease.key in self._running:
+            # An earlier lease of this key ran out while its handler here was still busy (a blocked
+            # event loop can do that). Never run a key twice at once: this lease will run out too.
+            logger.warning("%s is still running here; skipping attempt %d", lease.key, lease.attempt)
+            return False
+        self._running.add(lease.key)
+        token = current_work.set(lease.key)
+        try:
+            outcome = await (self._run_with_heartbeat(lease) if self._heartbeat else self._run_handler(lease))
+            await self._settle(lease, outcome)
+            # Settling may have made work due now (a rerun mark, a retry in 0 s): look again.
+            self._scheduler.local_work.set()
+            if self._on_settled is not None:
+                await self._on_settled(lease, outcome)
+        finally:
+            current_work.reset(token)
+            self._running.discard(lease.key)
+        return True
+
+    async def _run_with_heartbeat(self, lease: Lease) -> Outcome:
+        handler = asyncio.create_task(self._run_handler(lease))
+        beat = self._lease_seconds / 3
+        while True:
+            done, _ = await asyncio.wait({handler}, timeout=beat)
+            if done:
+                return handler.result()
+            try:
+                kept = await self._scheduler.extend(lease, lease_seconds=self._lease_seconds)
+            except (RedisError, OSError):
+                logger.warning("could not extend the lease on %s; trying again", lease.key)
+                continue
+            if not kept:
+                logger.error("lost the lease on %s while its handler ran; cancelling it", lease.key)
+                handler.cancel()
+                await asyncio.gather(handler, return_exceptions=True)
+                return Outcome(done=False, retry_in=0.0, failed=True)
+
+    async def _run_handler(self, lease: Lease) -> Outcome:
+        prefix = lease.key.partition(":")[0]
+        handler = self._handlers.get(prefix)
+        if handler is None:
+            # Retry rather than drop: a newer worker that knows this kind of work may be running.
+            delay = self._error_backoff(lease.attempt)
+            logger.error("no handler for %s (attempt %d); retrying in %.1fs", lease.key, lease.attempt, delay)
+            return Outcome(done=False, retry_in=delay, failed=True)
+        deadline = asyncio.timeout(self._handler_timeout)
+        try:
+            async with deadline:
+                outcome = await handler(lease)
+            if not isinstance(outcome, Outcome):
+                raise TypeError(f"handler {prefix!r} returned {outcome!r}, not an Outcome")
+        except TimeoutError:
+            delay = self._error_backoff(lease.attempt)
+            if deadline.expired():
+                logger.error(
+                    "handler for %s timed out after %.1fs (attempt %d); retrying in %.1fs",
+                    lease.key,
+                    self._handler_timeout,
+                    lease.attempt,
+                    delay,
+                )
+            else:
+                logger.exception(
+                    "handler for %s failed (attempt %d); retrying in %.1fs", lease.key, lease.attempt, delay
+                )
+            return Outcome(done=False, retry_in=delay, failed=True)
+        except Exception:
+            delay = self._error_backoff(lease.attempt)
+            logger.exception(
+                "handler for %s failed (attempt %d); retrying in %.1fs", lease.key, lease.attempt, delay
+            )
+            return Outcome(done=False, retry_in=delay, failed=True)
+        return outcome
+
+    async def _settle(self, lease: Lease, outcome: Outcome) -> None:
+        try:
+            if outcome.done:
+                settled = await self._scheduler.complete(lease)
+            else:
+                delay = outcome.retry_in if outcome.retry_in is not None else 0.0
+                settled = await self._scheduler.retry(
+                    lease, delay=delay, payload=outcome.payload, reset_attempts=not outcome.failed
+                )
+        except (RedisError, OSError):
+            logger.exception("could not settle %s; it will run again when its lease runs out", lease.key)
+            return
+        if not settled:
+            logger.warning(
+                "lost the lease on %s (attempt %d) before settling; its new owner's state is kept",
+                lease.key,
+                lease.attempt,
+            )
