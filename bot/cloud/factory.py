@@ -14,6 +14,7 @@ from __future__ import annotations
 import httpx
 
 from bot.cloud.auth import AkSkAuth, IamTokenAuth, StaticTokenAuth
+from bot.cloud.calls import CallHook, response_hook
 from bot.cloud.client import TaurusDB
 from bot.cloud.fleet import Fleet
 from bot.cloud.projects import lookup_project_id, token_project_id
@@ -32,13 +33,14 @@ LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepaliv
 USER_AGENT = "backup-bot/0.1 (+httpx)"
 
 
-def _http(base_url: str = "") -> httpx.AsyncClient:
+def _http(base_url: str = "", hook: CallHook | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/"),
         timeout=TIMEOUT,
         limits=LIMITS,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,  # a redirect would re-send a signed request somewhere else
+        event_hooks={"response": [response_hook(hook)] if hook is not None else []},
     )
 
 
@@ -116,11 +118,16 @@ class _Builder:
     """Pools, auth and project IDs for :func:`open_fleet`; closes what it opened if start-up fails."""
 
     def __init__(
-        self, settings: Settings, endpoint_override: str | None, iam_override: str | None, retry: RetryPolicy
+        self,
+        settings: Settings,
+        endpoint_override: str | None,
+        iam_override: str | None,
+        retry: RetryPolicy,
+        hook: CallHook | None,
     ) -> None:
-        self.settings, self.retry = settings, retry
+        self.settings, self.retry, self.hook = settings, retry, hook
         self.endpoint_override, self.iam_override = endpoint_override, iam_override
-        self.iam_http = _http()
+        self.iam_http = _http(hook=hook)
         self.pools: dict[str, httpx.AsyncClient] = {}
         self.signer = _signer(settings) if settings.cloud_auth is CloudAuth.AKSK else None
         token = settings.auth_token if settings.cloud_auth is CloudAuth.TOKEN else None
@@ -142,7 +149,7 @@ class _Builder:
     def pool(self, region: str) -> httpx.AsyncClient:
         endpoint = self.endpoint(region).rstrip("/")
         if endpoint not in self.pools:
-            self.pools[endpoint] = _http(endpoint)
+            self.pools[endpoint] = _http(endpoint, self.hook)
         return self.pools[endpoint]
 
     async def client(self, spec: ProjectSpec) -> TaurusDB:
@@ -174,15 +181,17 @@ async def open_fleet(
     endpoint_override: str | None = None,
     iam_override: str | None = None,
     retry: RetryPolicy | None = None,
+    call_hook: CallHook | None = None,
 ) -> Fleet:
     """Every configured project's client, project IDs looked up where missing (a
     :class:`ConfigError` naming the region when IAM cannot say). The caller closes the fleet.
 
     ``endpoint_override`` (the local simulator's URL) serves every region, as does
     ``iam_override`` for IAM; without credentials IAM is asked at the TaurusDB endpoint unless
-    HUAWEICLOUD_SDK_IAM_ENDPOINT says otherwise.
+    HUAWEICLOUD_SDK_IAM_ENDPOINT says otherwise. ``call_hook`` is told of every answered request
+    from the start, the IAM lookups included (:meth:`Fleet.add_call_hook` adds one later).
     """
-    builder = _Builder(settings, endpoint_override, iam_override, retry or RetryPolicy())
+    builder = _Builder(settings, endpoint_override, iam_override, retry or RetryPolicy(), call_hook)
     try:
         clients = [await builder.client(spec) for spec in settings.projects]
     except BaseException:

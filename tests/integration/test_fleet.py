@@ -143,13 +143,23 @@ async def test_aksk_looks_each_region_up_once(sim: RunningSimulator, admin: Admi
     settings = _settings(
         sim, AKSK, HUAWEICLOUD_SDK_IAM_ENDPOINT=sim.url, HUAWEICLOUD_SDK_PROJECT_ID=f"{BJ}={P_BJ}"
     )
-    async with await open_fleet(settings, retry=FAST) as fleet:
+    seen: list[CloudCall] = []
+
+    async def hook(call: CloudCall) -> None:
+        seen.append(call)
+
+    async with await open_fleet(settings, retry=FAST, call_hook=hook) as fleet:
         assert fleet.projects == (Project(HK, P_HK), Project(BJ, P_BJ))
         for _ in range(2):
             await fleet.all_instances()
     calls = await admin.calls()
     assert _lookups(calls) == [("/v3/projects", HK)]  # Beijing's ID was configured
     assert {c["project_id"] for c in calls if c["path"].endswith("/instances")} == {P_HK, P_BJ}
+    assert seen[0] == CloudCall(HK, "", "iam_projects", 200)  # counted from the start
+    assert sorted({(c.region, c.operation) for c in seen[1:]}) == [
+        (HK, "list_instances"),
+        (BJ, "list_instances"),
+    ]
 
 
 async def test_iam_password_takes_the_project_from_each_regions_token(
