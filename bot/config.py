@@ -7,12 +7,22 @@ is wrong and why, so a bad deployment fails before it touches Slack or the cloud
 from __future__ import annotations
 
 import ipaddress
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain import rules
@@ -28,6 +38,92 @@ def taurusdb_host(region: str) -> str:
     if region in _GAUSSDB_MYSQL:
         return f"gaussdb-mysql.{region}.myhuaweicloud.com"
     return f"gaussdb.{region}.myhuaweicloud.com"
+
+
+# -- regions and projects (issue 13) -----------------------------------------------------------------
+# HUAWEICLOUD_REGION is one region or a comma list; HUAWEICLOUD_SDK_PROJECT_ID one ID (one region) or
+# region=project_id pairs; the endpoints may say {region}. Without any region the bot serves one
+# project labelled LOCAL_REGION: the simulator's pseudo-project, or the one of TAURUSDB_ENDPOINT.
+LOCAL_REGION = "local"
+LOCAL_PROJECT_ID = "0" * 32
+REGION_PLACEHOLDER = "{region}"
+_REGION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """A configured project: its region, and its ID unless IAM must be asked at start-up."""
+
+    region: str
+    project_id: str | None
+
+
+def _items(raw: str | None) -> list[str]:
+    return [] if raw is None else [item.strip() for item in raw.split(",")]
+
+
+def _check_regions(raw: str) -> str:
+    regions = _items(raw)
+    for region in regions:
+        if not region:
+            raise ValueError(f"an empty region in {raw!r}: write region ids separated by commas")
+        if not _REGION_RE.fullmatch(region):
+            raise ValueError(f"{region!r} is not a region id like ap-southeast-1 (lower case, digits, -)")
+    if dupes := sorted({r for r in regions if regions.count(r) > 1}):
+        raise ValueError(f"{', '.join(dupes)} is listed more than once")
+    return ",".join(regions)
+
+
+def _check_project_ids(raw: str, regions: list[str] | None) -> str:
+    """One ID (for at most one region) or ``region=id`` pairs naming regions of ``regions``
+    (None: HUAWEICLOUD_REGION is itself invalid, so only the IDs are checked)."""
+    if "=" not in raw:
+        if problem := rules.check_project_id(raw.strip()):
+            raise ValueError(problem)
+        if regions is not None and len(regions) > 1:
+            raise ValueError(
+                f"one project ID cannot serve {len(regions)} regions: write region=project_id pairs "
+                f"(for example {regions[0]}=<project id>,{regions[1]}=<project id>)"
+            )
+        return raw.strip()
+    pairs: dict[str, str] = {}
+    for item in _items(raw):
+        region, sep, project_id = (part.strip() for part in item.partition("="))
+        if not sep or not region:
+            raise ValueError(f"{item!r} is not region=project_id")
+        if regions is not None and region not in regions:
+            known = (
+                f"HUAWEICLOUD_REGION ({', '.join(regions)})" if regions else "HUAWEICLOUD_REGION (not set)"
+            )
+            raise ValueError(f"region {region!r} is not in {known}")
+        if problem := rules.check_project_id(project_id):
+            raise ValueError(f"{region}: {problem}")
+        if region in pairs:
+            raise ValueError(f"region {region!r} is given more than once")
+        pairs[region] = project_id
+    return ",".join(f"{region}={pid}" for region, pid in pairs.items())
+
+
+def _check_endpoint(value: str, regions: list[str] | None) -> str:
+    """A URL, perhaps with ``{region}`` in it (then HUAWEICLOUD_REGION must be set)."""
+    probe = value.replace(REGION_PLACEHOLDER, "ap-southeast-1")
+    if "{" in probe or "}" in probe:
+        raise ValueError(f"the only placeholder an endpoint may hold is {REGION_PLACEHOLDER}, got {value!r}")
+    parts = urlsplit(probe)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"must be a URL like https://host, got {value!r}")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("http:// is allowed only for a loopback host; use https://")
+    if REGION_PLACEHOLDER in value and regions == []:
+        raise ValueError(f"holds {REGION_PLACEHOLDER} but HUAWEICLOUD_REGION is not set")
+    return value.rstrip("/")
+
+
+def _validated_regions(info: ValidationInfo) -> list[str] | None:
+    """HUAWEICLOUD_REGION as validated so far; None when it was itself invalid."""
+    if "huaweicloud_region" not in info.data:
+        return None
+    return [r for r in _items(info.data["huaweicloud_region"]) if r]
 
 
 class CloudAuth(StrEnum):
@@ -67,7 +163,7 @@ class Settings(BaseSettings):
     redis_url: str | None = _env("REDIS_URL")
 
     huaweicloud_region: str | None = _env("HUAWEICLOUD_REGION")
-    project_id: str | None = _env("HUAWEICLOUD_SDK_PROJECT_ID")
+    sdk_project_id: str | None = _env("HUAWEICLOUD_SDK_PROJECT_ID")  # see project_id / projects
     taurusdb_endpoint: str | None = _env("TAURUSDB_ENDPOINT")
     iam_endpoint: str | None = _env("HUAWEICLOUD_SDK_IAM_ENDPOINT")
     access_key: SecretStr | None = _env("HUAWEICLOUD_SDK_AK")
@@ -89,24 +185,20 @@ class Settings(BaseSettings):
     log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
     local_dir: Path = Field(default=Path(".local"), validation_alias="BACKUP_BOT_LOCAL_DIR")
 
-    @field_validator("project_id")
+    @field_validator("huaweicloud_region")
     @classmethod
-    def _project_id(cls, value: str | None) -> str | None:
-        if value is not None and (problem := rules.check_project_id(value)):
-            raise ValueError(problem)
-        return value
+    def _regions(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else _check_regions(value)
+
+    @field_validator("sdk_project_id")
+    @classmethod
+    def _project_ids(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _check_project_ids(value, _validated_regions(info))
 
     @field_validator("taurusdb_endpoint", "iam_endpoint")
     @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError(f"must be a URL like https://host, got {value!r}")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("http:// is allowed only for a loopback host; use https://")
-        return value.rstrip("/")
+    def _endpoint(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _check_endpoint(value, _validated_regions(info))
 
     @field_validator("slack_api_url")
     @classmethod
@@ -156,10 +248,11 @@ class Settings(BaseSettings):
                 "HUAWEICLOUD_IAM_PASSWORD needs HUAWEICLOUD_IAM_USER and HUAWEICLOUD_IAM_DOMAIN too"
             )
         if self.cloud_auth is not CloudAuth.NONE:
+            # Without a region there is no project name to look an ID up by.
             missing = [
                 name
                 for name, value in (
-                    ("HUAWEICLOUD_SDK_PROJECT_ID", self.project_id),
+                    ("HUAWEICLOUD_SDK_PROJECT_ID", self.sdk_project_id or self.huaweicloud_region),
                     (
                         "HUAWEICLOUD_REGION or TAURUSDB_ENDPOINT",
                         self.huaweicloud_region or self.taurusdb_endpoint,
@@ -169,7 +262,66 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError("cloud credentials are set but " + " and ".join(missing) + " is not")
+        unknown = [p.region for p in self.projects if p.project_id is None]
+        if self.cloud_auth is CloudAuth.TOKEN and unknown:
+            raise ValueError(
+                f"HUAWEICLOUD_SDK_PROJECT_ID has no project ID for {', '.join(unknown)}, and a static "
+                "HUAWEICLOUD_AUTH_TOKEN cannot look one up: set it (region=project_id pairs for several "
+                "regions)"
+            )
         return self
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """HUAWEICLOUD_REGION as a list; empty when it is not set."""
+        return tuple(_items(self.huaweicloud_region))
+
+    @property
+    def project_ids(self) -> dict[str, str]:
+        """The configured project ID of each region (the single-ID form belongs to the one region)."""
+        raw = self.sdk_project_id
+        if raw is None:
+            return {}
+        if "=" not in raw:
+            return {(self.regions or (LOCAL_REGION,))[0]: raw}
+        return dict(item.split("=", 1) for item in _items(raw))
+
+    @property
+    def projects(self) -> tuple[ProjectSpec, ...]:
+        """Every project the bot serves, in HUAWEICLOUD_REGION order. ``project_id`` is None where
+        IAM must be asked. No region: one project, the simulator's pseudo-project unless an ID is set."""
+        ids = self.project_ids
+        if not self.regions:
+            return (ProjectSpec(LOCAL_REGION, ids.get(LOCAL_REGION, LOCAL_PROJECT_ID)),)
+        if len(self.regions) == 1 and not ids and self.cloud_auth is CloudAuth.NONE:
+            return (ProjectSpec(self.regions[0], LOCAL_PROJECT_ID),)  # simulator mode, as ever
+        return tuple(ProjectSpec(region, ids.get(region)) for region in self.regions)
+
+    @property
+    def multi_region(self) -> bool:
+        return len(self.regions) > 1
+
+    @property
+    def project_id(self) -> str | None:
+        """The one configured project ID of a single-project deployment (None for several)."""
+        ids = self.project_ids
+        return next(iter(ids.values())) if len(ids) == 1 and len(self.projects) == 1 else None
+
+    def endpoint_for(self, region: str) -> str | None:
+        """The TaurusDB endpoint of ``region``: TAURUSDB_ENDPOINT (with {region} filled in), else
+        the region's public host; None for the unnamed local region without TAURUSDB_ENDPOINT."""
+        if self.taurusdb_endpoint:
+            return self.taurusdb_endpoint.replace(REGION_PLACEHOLDER, region)
+        if region == LOCAL_REGION and not self.regions:
+            return None
+        return f"https://{taurusdb_host(region)}"
+
+    def iam_url_for(self, region: str) -> str:
+        if self.iam_endpoint:
+            return self.iam_endpoint.replace(REGION_PLACEHOLDER, region)
+        if region == LOCAL_REGION and not self.regions:
+            return "https://iam.myhuaweicloud.com"
+        return f"https://iam.{region}.myhuaweicloud.com"
 
     @property
     def cloud_auth(self) -> CloudAuth:
@@ -188,19 +340,13 @@ class Settings(BaseSettings):
 
     @property
     def cloud_endpoint(self) -> str | None:
-        if self.taurusdb_endpoint:
-            return self.taurusdb_endpoint
-        if self.huaweicloud_region:
-            return f"https://{taurusdb_host(self.huaweicloud_region)}"
-        return None
+        """The first project's TaurusDB endpoint (None: the built-in simulator)."""
+        return self.endpoint_for(self.projects[0].region)
 
     @property
     def iam_url(self) -> str:
-        if self.iam_endpoint:
-            return self.iam_endpoint
-        if self.huaweicloud_region:
-            return f"https://iam.{self.huaweicloud_region}.myhuaweicloud.com"
-        return "https://iam.myhuaweicloud.com"
+        """The first project's IAM endpoint."""
+        return self.iam_url_for(self.projects[0].region)
 
 
 _ALIASES = {name: field.validation_alias for name, field in Settings.model_fields.items()}

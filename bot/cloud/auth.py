@@ -21,6 +21,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.cloud import signing
+from bot.cloud.calls import CallTag
 from bot.cloud.errors import ApiError, TransportError, parse_error_body
 from bot.cloud.models import parse_cloud_time
 
@@ -84,6 +85,13 @@ class AkSkAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"AkSkAuth(project_id={self.project_id!r}, access_key='**********')"
 
+    def for_project(self, project_id: str | None) -> AkSkAuth:
+        """The same keys signing for another project (its ``X-Project-Id``): one set of credentials
+        serves every project of a fleet."""
+        return AkSkAuth(
+            self._access_key, self._secret_key, project_id, self._security_token, clock=self._clock
+        )
+
     def sign(self, request: httpx.Request) -> None:
         """Add the date/project/token headers and ``Authorization`` to ``request`` in place."""
         request.headers[signing.DATE_HEADER] = signing.sdk_date(self._clock())
@@ -140,6 +148,10 @@ class IamTokenAuth(httpx.Auth):
 
     IAM is called through ``http`` with auth disabled, so the token request never recurses
     through this flow even when ``http`` is the client this auth is attached to.
+
+    A token scoped by project *name* (the region's default project) tells which project it is for:
+    :attr:`scoped_project_id` is ``token.project.id`` of the last answer (fact sheet §4).
+    ``region`` only labels the token requests for metrics (:mod:`bot.cloud.calls`).
     """
 
     def __init__(
@@ -152,6 +164,7 @@ class IamTokenAuth(httpx.Auth):
         *,
         project_id: str | None = None,
         project_name: str | None = None,
+        region: str = "",
         clock: Clock = _utc_now,
     ) -> None:
         if not (project_id or project_name):
@@ -163,6 +176,8 @@ class IamTokenAuth(httpx.Auth):
         self.domain = domain
         self.project_id = project_id
         self.project_name = project_name
+        self.region = region
+        self.scoped_project_id: str | None = project_id
         self._clock = clock
         self._token: SecretStr | None = None
         self._refresh_at: datetime | None = None
@@ -240,6 +255,7 @@ class IamTokenAuth(httpx.Auth):
                 json=self._body(),
                 headers={"Content-Type": "application/json;charset=utf8"},
                 auth=httpx.Auth(),
+                extensions=CallTag(self.region, self.project_id or "", "iam_token").extensions(),
             )
         except httpx.HTTPError as exc:
             # Nothing reached TaurusDB yet, so the caller's request was not sent.
@@ -256,9 +272,11 @@ class IamTokenAuth(httpx.Auth):
             data = response.json()["token"]
             expires_at = parse_cloud_time(data["expires_at"])
             issued_at = parse_cloud_time(data.get("issued_at"))
-        except (ValueError, KeyError, TypeError):
+            scoped = (data.get("project") or {}).get("id")
+        except (ValueError, KeyError, TypeError, AttributeError):
             expires_at = None
             issued_at = None
+            scoped = None
         if not token or expires_at is None:
             raise ApiError(
                 response.status_code, "IAM.MALFORMED", "IAM answered without a token or expires_at"
@@ -269,4 +287,6 @@ class IamTokenAuth(httpx.Auth):
         margin = min(_REFRESH_MARGIN, lifetime / 2)
         self._token = SecretStr(token)
         self._refresh_at = now + lifetime - margin
+        if isinstance(scoped, str) and scoped:
+            self.scoped_project_id = scoped
         return token

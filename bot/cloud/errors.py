@@ -227,11 +227,67 @@ class InstanceNotFound(CloudError):
 
 
 class AmbiguousInstance(CloudError):
-    """More than one instance has that exact name."""
+    """More than one instance has that exact name.
+
+    ``choices`` are ``(id, name)`` of each match; across regions the name is qualified
+    (``cn-north-4/orders-prod``), so :attr:`names` are what a person can type instead.
+    """
 
     category = Category.BAD_INPUT
 
     def __init__(self, ref: str, choices: list[tuple[str, str]]) -> None:
         self.ref = ref
         self.choices = choices  # (id, name)
-        super().__init__(f"{len(choices)} instances are named {ref!r}; use the instance ID")
+        qualified = any("/" in name for _, name in choices)
+        hint = "<region>/<name> or the instance ID" if qualified else "the instance ID"
+        super().__init__(f"{len(choices)} instances are named {ref!r}; use {hint}")
+
+    @property
+    def names(self) -> list[str]:
+        return [name for _, name in self.choices]
+
+
+class UnknownRegion(InvalidRequest):
+    """A ``<region>/<name>`` reference to a region the bot is not configured for."""
+
+    def __init__(self, region: str, regions: list[str]) -> None:
+        self.region = region
+        self.regions = regions
+        super().__init__(f"the bot serves no region {region!r} (it serves {', '.join(regions)})")
+
+
+# A backup that is not (or no longer) there, whatever shape the service says it in.
+_BACKUP_GONE = frozenset({"DBS.201010", "DBS.201203", "DBS.280214"})
+
+
+def backup_gone(error: ApiError) -> bool:
+    """Whether ``error`` says the backup does not exist (a 404 from the gateway itself, APIGW.0101,
+    means a wrong endpoint instead)."""
+    return error.error_code in _BACKUP_GONE or (
+        error.status == 404 and not error.error_code.startswith(("APIGW.", "APIG."))
+    )
+
+
+class BackupNotFound(ApiError):
+    """The backup to delete does not exist (deleted already, or never in this project)."""
+
+
+class BackupNotDeletable(ApiError):
+    """DBS.201208: the backup's status does not allow deleting it now (e.g. it is still building).
+    Worth trying again later, unlike the table's generic reading of the code."""
+
+    def __init__(self, status: int, error_code: str, error_msg: str, request_id: str = "") -> None:
+        super().__init__(status, error_code, error_msg, request_id)
+        self.category = Category.BUSY
+        self.retryable = True
+        self.note = "the backup's status does not allow deleting it now"
+
+
+def delete_error(error: ApiError) -> ApiError:
+    """The typed form of a refused delete: :class:`BackupNotFound`, :class:`BackupNotDeletable`,
+    or ``error`` itself."""
+    if error.error_code == "DBS.201208":
+        return BackupNotDeletable(error.status, error.error_code, error.error_msg, error.request_id)
+    if backup_gone(error):
+        return BackupNotFound(error.status, error.error_code, error.error_msg, error.request_id)
+    return error

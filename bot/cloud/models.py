@@ -208,3 +208,11 @@ class Instance(_Lenient):
 class InstancePage(_Lenient):
     instances: list[Instance] = Field(default_factory=list)
     total_count: int = 0
+
+
+class DeletedBackup(_Lenient):
+    """``DELETE /v3/{project_id}/backups/{backup_id}`` → 200. ``backup_name`` is "" when the answer
+    was lost and the deletion was confirmed by looking the backup up instead."""
+
+    backup_id: str
+    backup_name: str = ""

@@ -1,9 +1,10 @@
-"""The backoff policy for TaurusDB reads (and the few create retries that are safe).
+"""The backoff policy of the TaurusDB retry loop (:mod:`bot.cloud.transport`).
 
-Exponential backoff with *full jitter* (a random wait between 0 and ``base·2^(n-1)``, capped), so
-many workers that failed together do not retry together. A server's ``Retry-After`` wins over the
-computed wait. Attempts and a total time budget both bound the loop; the caller asks
-:meth:`RetryPolicy.allows` before sleeping so it never starts a wait it cannot finish in budget.
+The wait is the bot's one backoff shape (:func:`bot.domain.backoff.backoff`) with *full jitter*
+(a random wait between 0 and ``base·2^(n-1)``, capped), so many workers that failed together do
+not retry together. A server's ``Retry-After`` wins over the computed wait. Attempts and a total
+time budget both bound the loop; the caller asks :meth:`RetryPolicy.allows` before sleeping so it
+never starts a wait it cannot finish in budget.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+from bot.domain.backoff import backoff
 
 
 def parse_retry_after(header: str | None, *, now: datetime | None = None) -> float | None:
@@ -69,8 +72,7 @@ class RetryPolicy:
         """
         if retry_after is not None:
             return max(0.0, retry_after)
-        ceiling = min(self.cap, self.base * 2.0 ** max(0, attempt - 1))
-        return self.random() * ceiling
+        return backoff(attempt, base=self.base, cap=self.cap, jitter=1.0, rand=self.random)
 
     def allows(self, attempt: int, started: float, wait: float) -> bool:
         """Whether another try may follow the ``attempt``-th one after sleeping ``wait`` seconds,

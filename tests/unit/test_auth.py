@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from bot.cloud.auth import AkSkAuth, IamTokenAuth, StaticTokenAuth
+from bot.cloud.calls import CallTag
 from bot.cloud.client import TaurusDB
 from bot.cloud.errors import ApiError, Category, TransportError
 from bot.cloud.retry import RetryPolicy
@@ -319,3 +320,64 @@ async def test_cached_token_is_not_exposed_by_repr(clock: Clock) -> None:
         http.auth = auth = _iam_auth(http, clock)
         await _get(http)
     assert "token-1" not in repr(auth) + repr(vars(auth))
+
+
+# -- several projects --------------------------------------------------------------------------------
+
+OTHER = "fedcba9876543210fedcba9876543210"
+
+
+async def test_one_key_pair_signs_for_each_project() -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(200, json={"instances": [], "total_count": 0})
+
+    signer = AkSkAuth("AK", "SK-secret-9", None, "STS", clock=lambda: T0)
+    async with httpx.AsyncClient(base_url=API, transport=httpx.MockTransport(handler)) as http:
+        for project in (PROJECT, OTHER):
+            await TaurusDB(http, project, auth=signer.for_project(project)).list_instances()
+    assert [r.headers["X-Project-Id"] for r in requests] == [PROJECT, OTHER]
+    for request in requests:
+        assert "x-project-id;x-sdk-date;x-security-token" in request.headers["Authorization"]
+        assert request.headers["X-Security-Token"] == "STS"
+    expected = signer.for_project(OTHER)
+    replay = httpx.Request("GET", requests[1].url, headers={"Content-Type": "application/json"})
+    replay.headers["X-Language"] = "en-us"
+    expected.sign(replay)
+    assert replay.headers["Authorization"] == requests[1].headers["Authorization"]
+    assert "SK-secret-9" not in repr(signer.for_project(OTHER)) + repr(vars(signer.for_project(OTHER)))
+
+
+async def test_name_scoped_token_tells_its_project_and_is_tagged(clock: Clock) -> None:
+    bodies: list[dict[str, object]] = []
+    tags: list[object] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        tags.append(request.extensions.get("backup_bot.call"))
+        now = clock()
+        token = {
+            "expires_at": _stamp(now + timedelta(hours=24)),
+            "project": {"id": OTHER, "name": "cn-north-4"},
+        }
+        return httpx.Response(201, headers={"X-Subject-Token": "t-1"}, json={"token": token})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        auth = IamTokenAuth(
+            http, IAM, "u", "p", "acme", project_name="cn-north-4", region="cn-north-4", clock=clock
+        )
+        assert auth.scoped_project_id is None
+        assert await auth.token() == "t-1"
+    assert auth.scoped_project_id == OTHER
+    assert bodies[0]["auth"]["scope"] == {"project": {"name": "cn-north-4"}}
+    assert tags == [CallTag("cn-north-4", "", "iam_token")]
+
+
+async def test_id_scoped_token_keeps_its_project(clock: Clock) -> None:
+    cloud = FakeCloud(clock)  # its answers name no project
+    async with cloud.client() as http:
+        http.auth = auth = _iam_auth(http, clock)
+        await _get(http)
+    assert auth.scoped_project_id == PROJECT
