@@ -1,18 +1,22 @@
-"""Approve or reject a pending request: authorize the clicker from the policy, then one atomic
-compare-and-set. Of two managers clicking at once exactly one wins; the other learns who did."""
+"""A person's decision on a pending request: authorize them from the policy, then one atomic step
+(:mod:`bot.store.decisions`) that checks the state, the deadline (Redis's clock), the message the
+click came from and earlier approvals, and changes the state. Of two managers clicking at once
+exactly one wins; the other learns who did. A click after the deadline expires the request instead.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bot.app.people import People
+from bot.app.requests import audit_entry
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, schedule
-from bot.domain.audit import AuditAction, AuditEntry
+from bot.domain.audit import AuditAction
 from bot.domain.policy import Refusal as PolicyRefusal
 from bot.domain.policy import Role, can_decide
-from bot.domain.request import BackupRequest, State
-from bot.store.requests import TransitionRefused
+from bot.domain.request import BackupRequest, State, utcnow
+from bot.store.decisions import Action, Outcome
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class Gone:
 
 @dataclass(frozen=True)
 class Closed:
-    """Someone decided first, or the request ended otherwise."""
+    """Someone decided first, the deadline passed, or the request ended otherwise."""
 
     request: BackupRequest
 
@@ -33,17 +37,43 @@ class NotAllowed:
     helpers: People
 
 
-Refusal = Gone | Closed | NotAllowed
+@dataclass(frozen=True)
+class Elsewhere:
+    """The click came from a message that does not show this request."""
+
+
+@dataclass(frozen=True)
+class AlreadyYours:
+    """This approver approved before; more approvals are needed."""
+
+    request: BackupRequest
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Redis did not answer in time: nothing was recorded."""
+
+
+Refusal = Gone | Closed | NotAllowed | Elsewhere | AlreadyYours | Unavailable
 
 
 @dataclass(frozen=True)
 class Decision:
     request: BackupRequest | None
-    refusal: Refusal | None  # why nothing changed (a private answer to the clicker)
+    refusal: Refusal | None = None  # why nothing changed (a private answer to the clicker)
+    recorded: bool = False  # an approval was counted but more are needed
+
+
+async def may_decide(services: Services, request: BackupRequest, user_id: str) -> bool:
+    """What only the policy can say: is ``user_id`` an approver for this request at all."""
+    role = await services.access.role(user_id) or Role.NONE
+    verdict = can_decide(services.policy, role, user_id, request.user_id)
+    return verdict.reason is not PolicyRefusal.NOT_AN_APPROVER
 
 
 async def check(services: Services, request_id: str, user_id: str) -> Decision:
-    """May ``user_id`` decide ``request_id`` now? (No change is made.)"""
+    """Could ``user_id`` decide ``request_id`` now? Nothing changes; :func:`decide` checks again, in
+    the step that counts (this only spares someone a reject form they could not submit)."""
     request = await services.store.get(request_id)
     if request is None:
         return Decision(None, Gone())
@@ -57,33 +87,58 @@ async def check(services: Services, request_id: str, user_id: str) -> Decision:
 
 
 async def decide(
-    services: Services, request_id: str, user_id: str, *, approve: bool, reason: str = ""
+    services: Services,
+    request_id: str,
+    user_id: str,
+    *,
+    approve: bool,
+    reason: str = "",
+    seen: tuple[str, str] | None = None,
+    deadline: float | None = None,
 ) -> Decision:
-    allowed = await check(services, request_id, user_id)
-    if allowed.refusal is not None:
-        return allowed
-    target = State.APPROVED if approve else State.REJECTED
-    try:
-        request = await services.store.transition(
-            request_id,
-            target,
-            from_states=[State.PENDING_APPROVAL],
-            decided_by=user_id,
-            decision_reason=reason,
-        )
-    except TransitionRefused:
-        current = await services.store.get(request_id)
-        return Decision(current, Closed(current) if current else Gone())
-    await schedule(services.scheduler, AdvanceRequest(request_id=request_id))
-    await services.record(
-        AuditEntry(
-            actor=user_id,
-            action=AuditAction.APPROVED if approve else AuditAction.REJECTED,
-            request_id=request.id,
-            instance_id=request.instance_id,
-            instance_name=request.instance_name,
-            backup_name=request.backup_name,
-            detail=reason,
-        )
+    """Approve or reject. ``seen``: the (channel, ts) of the message clicked; ``deadline``: Redis
+    time after which the step must change nothing (the web's answer to Slack is due)."""
+    request = await services.store.get(request_id)
+    if request is None:
+        return Decision(None, Gone())
+    verdict = await services.decisions.decide(
+        request_id,
+        Action.APPROVE if approve else Action.REJECT,
+        user_id,
+        may=await may_decide(services, request, user_id),
+        allow_self=services.policy.allow_self_approval,
+        seen=seen,
+        reason=reason,
+        now=utcnow(),
+        deadline=deadline,
     )
-    return Decision(request, None)
+    match verdict.outcome:
+        case Outcome.LATE:
+            return Decision(request, Unavailable())
+        case Outcome.GONE:
+            return Decision(None, Gone())
+        case Outcome.ELSEWHERE:
+            return Decision(request, Elsewhere())
+        case Outcome.NOT_ALLOWED | Outcome.OWN_REQUEST:
+            why = PolicyRefusal.OWN_REQUEST if verdict.outcome is Outcome.OWN_REQUEST else None
+            helpers = await services.access.holding(Role.APPROVER)
+            return Decision(request, NotAllowed(why or PolicyRefusal.NOT_AN_APPROVER, helpers))
+    current = await services.store.get(request_id)
+    if current is None:
+        return Decision(None, Gone())
+    match verdict.outcome:
+        case Outcome.CLOSED:
+            return Decision(current, Closed(current))
+        case Outcome.ALREADY_YOURS:
+            return Decision(current, AlreadyYours(current))
+        case Outcome.EXPIRED:
+            await services.record(audit_entry(current, AuditAction.EXPIRED))
+            await schedule(services.scheduler, AdvanceRequest(request_id=request_id))
+            return Decision(current, Closed(current))
+        case Outcome.RECORDED:
+            await services.record(audit_entry(current, AuditAction.APPROVED, actor=user_id, detail=reason))
+            return Decision(current, recorded=True)
+    action = AuditAction.APPROVED if verdict.outcome is Outcome.APPROVED else AuditAction.REJECTED
+    await schedule(services.scheduler, AdvanceRequest(request_id=request_id))
+    await services.record(audit_entry(current, action, actor=user_id, detail=reason))
+    return Decision(current)

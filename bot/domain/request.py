@@ -21,6 +21,7 @@ class State(StrEnum):
     FAILED = "FAILED"
     TIMED_OUT = "TIMED_OUT"
     CREATE_FAILED = "CREATE_FAILED"
+    CANCELLED = "CANCELLED"
 
     @property
     def final(self) -> bool:
@@ -28,13 +29,21 @@ class State(StrEnum):
 
 
 FINAL_STATES = frozenset(
-    {State.REJECTED, State.EXPIRED, State.COMPLETED, State.FAILED, State.TIMED_OUT, State.CREATE_FAILED}
+    {
+        State.REJECTED,
+        State.EXPIRED,
+        State.COMPLETED,
+        State.FAILED,
+        State.TIMED_OUT,
+        State.CREATE_FAILED,
+        State.CANCELLED,
+    }
 )
 
 TRANSITIONS: dict[State, frozenset[State]] = {
     # RECEIVED → CREATE_FAILED: the instance does not exist; refused privately, nothing posted.
     State.RECEIVED: frozenset({State.PENDING_APPROVAL, State.CREATING, State.CREATE_FAILED}),
-    State.PENDING_APPROVAL: frozenset({State.APPROVED, State.REJECTED, State.EXPIRED}),
+    State.PENDING_APPROVAL: frozenset({State.APPROVED, State.REJECTED, State.EXPIRED, State.CANCELLED}),
     State.APPROVED: frozenset({State.CREATING}),
     State.CREATING: frozenset({State.BUILDING, State.CREATE_FAILED}),
     # TIMED_OUT is not final for the cloud: the poller keeps watching and reports the real end.
@@ -108,6 +117,9 @@ class BackupRequest(BaseModel):
     decided_by: str = ""
     decision_reason: str = ""
     expires_at: datetime | None = None
+    deadline: float | None = None  # expires_at as Redis server time (epoch s): what decisions check
+    approvals: list[str] = Field(default_factory=list)  # approvers who said yes, in order
+    approvals_needed: int = 1
 
     # cloud
     create_attempted: bool = False  # a POST may have reached the cloud: look before posting again

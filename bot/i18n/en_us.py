@@ -16,6 +16,7 @@ MESSAGES: dict[str, str] = {
     "state.FAILED": "failed",
     "state.TIMED_OUT": "still running",
     "state.CREATE_FAILED": "refused by the cloud",
+    "state.CANCELLED": "cancelled",
     "status.BUILDING": "in progress",
     "status.COMPLETED": "completed",
     "status.AVAILABLE": "available",
@@ -88,6 +89,10 @@ MESSAGES: dict[str, str] = {
     ),
     "timed_out.default_timeout": "the usual time",
     "rejected.text": "{requester} :no_entry_sign: Your backup request was rejected by {decider}.",
+    "cancelled.text": (
+        "{requester} :heavy_multiplication_x: The backup request was cancelled by {decider}; "
+        "no backup was made."
+    ),
     "rejected.reason": "*Reason*\n{value}",
     "expired.text": (
         "{requester} :hourglass: Your backup request expired before anyone approved it; nothing was created."

@@ -23,8 +23,9 @@ from bot.store.scheduler import Scheduler
 # KEYS: request, dedupe, audit stream, audit list, metrics, then the five scheduler keys.
 # ARGV: request id, dedupe TTL (0: no de-duplication), work key, work payload, audit stream MAXLEN,
 #       audit list TTL, audit list cap, audit entry JSON, counter field, n (audit stream fields),
-#       2n stream field/values, then the request's field/value pairs.
-# Returns the id of the request that owns the de-duplication key: ours when recorded.
+#       deadline (Redis time; '' for none), 2n stream field/values, then the request's field/values.
+# Returns the id of the request that owns the de-duplication key (ours when recorded), or '' when the
+# deadline had passed before the script ran: then nothing at all was written.
 _INTAKE = (
     lua.NOW
     + lua.SCHEDULE_WORK
@@ -32,6 +33,7 @@ _INTAKE = (
     + lua.APPEND_AUDIT
     + lua.COUNT
     + """
+if ARGV[11] ~= '' and now() > tonumber(ARGV[11]) then return '' end
 if ARGV[2] ~= '0' then
   local existing = claim_dedupe(KEYS[2], ARGV[1], tonumber(ARGV[2]))
   if existing then return existing end
@@ -39,8 +41,8 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then return ARGV[1] end
 local n = tonumber(ARGV[10])
 local stream, fields = {}, {}
-for i = 11, 10 + 2 * n do stream[#stream + 1] = ARGV[i] end
-for i = 11 + 2 * n, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 12, 11 + 2 * n do stream[#stream + 1] = ARGV[i] end
+for i = 12 + 2 * n, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 schedule_work({KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}, ARGV[3], ARGV[4], 0)
 append_audit(KEYS[3], KEYS[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], stream)
@@ -48,6 +50,10 @@ count(KEYS[5], ARGV[9], 1)
 return ARGV[1]
 """
 )
+
+
+class TooLate(Exception):
+    """The script started after the caller's deadline: nothing was recorded."""
 
 
 class Intake:
@@ -64,9 +70,11 @@ class Intake:
         work_payload: str,
         audit: AuditEntry,
         counter: str,
+        deadline: float | None = None,
     ) -> tuple[str, bool]:
         """Record ``request`` with its first work item (``work_key``, its payload as JSON) and audit entry.
-        Returns (the id of the request this key belongs to, whether it is ours — False for a repeat)."""
+        Returns (the id of the request this key belongs to, whether it is ours — False for a repeat).
+        With ``deadline`` (Redis time), a script that starts later records nothing: :class:`TooLate`."""
         stream = [str(part) for pair in stream_fields(audit).items() for part in pair]
         args: list[Any] = [
             request.id,
@@ -79,6 +87,7 @@ class Intake:
             audit.model_dump_json(),
             counter,
             len(stream) // 2,
+            "" if deadline is None else repr(deadline),
             *stream,
             *encode_fields(stored_fields(request)),
         ]
@@ -95,6 +104,8 @@ class Intake:
                 args=args,
             )
         )
+        if not owner:
+            raise TooLate(request.id)
         if owner == request.id:
             self._scheduler.local_work.set()
         return owner, owner == request.id

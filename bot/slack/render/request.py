@@ -220,6 +220,10 @@ def final_reply(req: BackupRequest, *, timeout_s: float | None = None) -> p.Mess
             fields = [t(lang, "rejected.reason", value=p.user_text(req.decision_reason, p.MAX_ERROR))]
     elif req.state is State.EXPIRED:
         text = t(lang, "expired.text", **common)
+    elif req.state is State.CANCELLED:
+        text = t(lang, "cancelled.text", decider=p.mention(req.decided_by, lang), **common)
+        if req.decision_reason:
+            fields = [t(lang, "rejected.reason", value=p.user_text(req.decision_reason, p.MAX_ERROR))]
     else:
         raise ValueError(f"final_reply needs a request in a final state, not {req.state.value}")
     return p.Message(text=text, blocks=[p.section(text), *extra, *p.fields(fields)])

@@ -20,6 +20,7 @@ STATE_EMOJI: dict[State, str] = {
     State.FAILED: ":x:",
     State.TIMED_OUT: ":alarm_clock:",
     State.CREATE_FAILED: ":x:",
+    State.CANCELLED: ":heavy_multiplication_x:",
 }
 
 STATUS_EMOJI: dict[BackupStatus, str] = {
