@@ -31,7 +31,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import Front
 from bot.slack.notifier import SlackNotifier
 from bot.slack.respond import Responder
-from bot.slack.web import build_web
+from bot.slack.web import build_health_web, build_metrics_web, build_web
 from bot.worker.main import run_worker
 
 log = logging.getLogger("bot")
@@ -115,19 +115,42 @@ def stop_event() -> asyncio.Event:
     return stop
 
 
-async def serve_http(runtime: Runtime, stop: asyncio.Event, *, host: str = "0.0.0.0") -> None:
+async def _site(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host=host, port=port).start()
+    return runner
+
+
+async def _serve_until(stop: asyncio.Event, runtime: Runtime, *sites: web.Application | None) -> None:
+    """Serve the sites (``$PORT`` first, then ``$METRICS_PORT``) and keep Redis's clock in sync
+    until ``stop``."""
+    settings = runtime.services.settings
+    ports = [settings.port, settings.metrics_port]
+    runners = [
+        await _site(app, port) for app, port in zip(sites, ports, strict=False) if app is not None and port
+    ]
+    clock = asyncio.create_task(runtime.services.clock.keep_synced(stop))
+    try:
+        await stop.wait()
+    finally:
+        await clock
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+def _metrics_site(runtime: Runtime) -> web.Application | None:
+    return build_metrics_web(runtime.services) if runtime.services.settings.metrics_port else None
+
+
+async def serve_http(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.services.settings
     if settings.slack_signing_secret is None:
         raise ConfigError("invalid configuration:\n  SLACK_SIGNING_SECRET: required in HTTP mode")
     app = build_app(runtime.front, runtime.slack, await identify_bot(settings, runtime.slack))
-    runner = web.AppRunner(build_web(app, runtime.services), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host=host, port=settings.port).start()
+    await runtime.services.clock.sync()
     log.info("listening for Slack on :%d/slack/events", settings.port)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await _serve_until(stop, runtime, build_web(app, runtime.services), _metrics_site(runtime))
 
 
 async def serve_socket_mode(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -139,10 +162,12 @@ async def serve_socket_mode(runtime: Runtime, stop: asyncio.Event) -> None:
     identity = await identify_bot(settings, runtime.slack)
     app = build_app(runtime.front, runtime.slack, identity, socket_mode=True)
     handler = AsyncSocketModeHandler(app, token.get_secret_value())
+    await runtime.services.clock.sync()
     await handler.connect_async()  # type: ignore[no-untyped-call]
-    log.info("connected to Slack over Socket Mode")
+    log.info("connected to Slack over Socket Mode; /healthz on :%d", settings.port)
     try:
-        await stop.wait()
+        # Nothing of Slack's reaches $PORT in Socket Mode, but platforms still probe it.
+        await _serve_until(stop, runtime, build_health_web(runtime.services), _metrics_site(runtime))
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
 

@@ -160,6 +160,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = _env("SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, validation_alias="METRICS_PORT")
+    metrics_token: SecretStr | None = _env("METRICS_TOKEN")
     redis_url: str | None = _env("REDIS_URL")
 
     huaweicloud_region: str | None = _env("HUAWEICLOUD_REGION")

@@ -33,6 +33,7 @@ class Ask:
     description: str = ""
     reference: str = ""
     response_url: str = ""
+    verify_channel: bool = False  # the channel was not named by Slack itself: check membership first
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,12 @@ async def _refuse(services: Services, user_id: str) -> Refused:
     return Refused(await services.access.holding(Role.APPROVER))
 
 
-async def take(services: Services, ask: Ask, *, dedupe_key: str, known: Lang | None) -> Accepted | Refused:
+async def take(
+    services: Services, ask: Ask, *, dedupe_key: str, known: Lang | None, deadline: float | None = None
+) -> Accepted | Refused:
     """Record the request and schedule it. ``known`` is the asker's language when the cache knew it
-    (stored on the request); ``dedupe_key`` makes a repeat of the same Slack action one request."""
+    (stored on the request); ``dedupe_key`` makes a repeat of the same Slack action one request;
+    ``deadline`` (Redis time) makes a recording that starts later record nothing (``TooLate``)."""
     role = await services.access.role(ask.user_id)
     if role is Role.NONE:
         return await _refuse(services, ask.user_id)
@@ -74,6 +78,7 @@ async def take(services: Services, ask: Ask, *, dedupe_key: str, known: Lang | N
         description=ask.description,
         reference=ask.reference,
         response_url=ask.response_url,
+        verify_channel=ask.verify_channel,
         language=known or "",
         role=-1 if role is None else int(role),
     )
@@ -93,5 +98,6 @@ async def take(services: Services, ask: Ask, *, dedupe_key: str, known: Lang | N
             detail=ask.reference,
         ),
         counter=event_counter(AuditAction.REQUESTED),
+        deadline=deadline,
     )
     return Accepted(request.model_copy(update={"id": request_id}))

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime
 
 from bot.app import notices
 from bot.app.creating import create_backup
-from bot.app.ports import NotInChannel, ReplyKind
+from bot.app.ports import DirectoryError, NotInChannel, ReplyKind
 from bot.app.requests import audit_entry, move
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, ExpireRequest, PollProject, schedule
@@ -32,6 +32,7 @@ from bot.domain.policy import Role, needs_approval
 from bot.domain.request import (
     AMBIGUOUS_INSTANCE,
     INSTANCE_NOT_FOUND,
+    NOT_A_MEMBER,
     NOT_AUTHORIZED,
     NOT_IN_CHANNEL,
     BackupRequest,
@@ -85,6 +86,8 @@ class RequestFlow:
             await services.store.set_once(request.id, "language", language)
             return None
         if request.state is State.RECEIVED:
+            if request.verify_channel:
+                return await self._verify_channel(request)
             if not request.instance_id:
                 return await self._resolve_instance(request)
             return await self._admit(request)
@@ -92,8 +95,8 @@ class RequestFlow:
             return await self._post_parent(request)
         match request.state:
             case State.PENDING_APPROVAL:
-                if request.expires_at is not None:
-                    wait = max(0.0, (request.expires_at - utcnow()).total_seconds())
+                if request.deadline is not None:
+                    wait = max(0.0, request.deadline - await services.clock.now())
                     await schedule(services.scheduler, ExpireRequest(request_id=request.id), delay=wait)
                 return Outcome.finished()  # a decision schedules us again
             case State.APPROVED:
@@ -136,6 +139,25 @@ class RequestFlow:
             )
         return Outcome.finished()
 
+    async def _verify_channel(self, request: BackupRequest) -> Outcome | None:
+        """A channel the requester picked (or a form brought back) is used only if they are in it:
+        the bot never posts, or joins, where the requester could not post themselves."""
+        services = self.services
+        try:
+            member = services.directory is not None and await services.directory.is_member(
+                request.user_id, request.channel_id
+            )
+        except DirectoryError as exc:
+            if not exc.lasting:
+                return Outcome.later(backoff(request.create_tries + 1, base=5.0, cap=60.0, jitter=0.5))
+            member = False
+        if not member:
+            return await self._refuse_privately(
+                request, notices.NotAMember(request.channel_id), NOT_A_MEMBER, "not a member of the channel"
+            )
+        await services.store.update(request.id, verify_channel=False)
+        return None
+
     async def _resolve_instance(self, request: BackupRequest) -> Outcome | None:
         """Turn the typed name or ID into an instance before anything is posted in the channel: a
         typo is answered privately, with the closest names, and leaves no trace in public."""
@@ -168,7 +190,8 @@ class RequestFlow:
             helpers = await services.access.holding(Role.APPROVER)
             return await self._refuse_privately(request, notices.NoRole(helpers), NOT_AUTHORIZED, "no role")
         if needs_approval(services.policy, role, request.instance_name, request.instance_id):
-            expires = utcnow() + timedelta(seconds=services.policy.expires_after)
+            # The deadline is Redis's time, which every decision checks in its own atomic step.
+            deadline = await services.clock.now() + services.policy.expires_after
             moved = await move(
                 services,
                 request.id,
@@ -176,7 +199,9 @@ class RequestFlow:
                 State.RECEIVED,
                 role=int(role),
                 needs_approval=True,
-                expires_at=expires,
+                expires_at=datetime.fromtimestamp(deadline, UTC),
+                deadline=deadline,
+                approvals_needed=1,
             )
             if moved is not None:
                 await services.record(audit_entry(request, AuditAction.APPROVAL_REQUESTED))

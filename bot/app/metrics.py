@@ -25,7 +25,9 @@ from bot.store.scheduler import Lease, Outcome
 def work_counter(lease: Lease, outcome: Outcome) -> str:
     """The counter a settled work item increments (``backup_bot_work_total{kind,result}``)."""
     kind = lease.key.partition(":")[0]
-    result = "error" if outcome.failed else ("done" if outcome.done else "later")
+    result = (
+        "parked" if outcome.parked else "error" if outcome.failed else "done" if outcome.done else "later"
+    )
     return f"work|{kind}|{result}"
 
 
@@ -88,6 +90,7 @@ class _Snapshot(Collector):
             "backup_bot_backups_in_flight": "Backups being watched by the poller",
             "backup_bot_approvals_pending": "Requests waiting for an approver",
             "backup_bot_scheduler_pending": "Work items scheduled or running",
+            "backup_bot_work_parked": "Work given up on after its attempt budget (see the log)",
             "backup_bot_scheduler_lag_seconds": "How long the most overdue work item has waited",
             "backup_bot_redis_up": "1 when Redis answered this scrape",
         }
@@ -100,7 +103,7 @@ class _Snapshot(Collector):
 async def render_metrics(redis: aioredis.Redis, project_id: str) -> bytes:
     """The Prometheus text exposition for the whole deployment, read from Redis."""
     counters: dict[str, int] = {}
-    in_flight = pending_work = 0
+    in_flight = pending_work = parked = 0
     due: list[tuple[bytes, float]] = []
     up = 1.0
     try:
@@ -110,6 +113,7 @@ async def render_metrics(redis: aioredis.Redis, project_id: str) -> bytes:
             list[tuple[bytes, float]], await redis.zrange(keys.scheduler_due("work"), 0, 0, withscores=True)
         )
         pending_work = await redis.zcard(keys.scheduler_due("work"))
+        parked = await redis.zcard(keys.scheduler_parked("work"))
     except Exception:  # a scrape must answer even when Redis does not
         up = 0.0
     lag = max(0.0, time.time() - float(due[0][1])) if due else 0.0
@@ -120,6 +124,7 @@ async def render_metrics(redis: aioredis.Redis, project_id: str) -> bytes:
         "backup_bot_backups_in_flight": float(in_flight),
         "backup_bot_approvals_pending": float(max(0, approvals_pending)),
         "backup_bot_scheduler_pending": float(pending_work),
+        "backup_bot_work_parked": float(parked),
         "backup_bot_scheduler_lag_seconds": lag,
         "backup_bot_redis_up": up,
     }

@@ -35,6 +35,13 @@ class NoRole:
 
 
 @dataclass(frozen=True, slots=True)
+class NotAMember:
+    """The requester is not in the conversation they asked to post the request in."""
+
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class InviteHint:
     """The bot is not in the request's channel yet and keeps trying."""
 
@@ -47,6 +54,14 @@ class GaveUpNotInChannel:
 @dataclass(frozen=True, slots=True)
 class RequestEnded:
     """A copy of the request's final reply (e.g. an expiry the requester should not miss)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GaveUp:
+    """The bot stopped working on the request (its work failed again and again)."""
+
+    reason: str
+    nothing_made: bool  # True: it ended before anything was sent to the cloud
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +85,11 @@ Notice = (
     | AmbiguousInstance
     | CloudFailed
     | NoRole
+    | NotAMember
     | InviteHint
     | GaveUpNotInChannel
     | RequestEnded
+    | GaveUp
     | BackupFound
     | NoSuchBackup
     | BackupListing

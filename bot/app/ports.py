@@ -77,3 +77,7 @@ class Directory(Protocol):
 
     async def user_groups(self) -> list[GroupMembers]:
         """Every enabled user group with its members. Raises DirectoryError."""
+
+    async def is_member(self, user_id: str, channel_id: str) -> bool:
+        """Whether the user is in the conversation (False when the bot cannot see it at all).
+        Raises DirectoryError when Slack could not say."""

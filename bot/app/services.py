@@ -19,7 +19,9 @@ from bot.domain.audit import AuditEntry
 from bot.domain.policy import Policy
 from bot.i18n import as_lang
 from bot.store.audit import AuditLog
+from bot.store.clock import RedisClock
 from bot.store.counters import Counters
+from bot.store.decisions import Decisions
 from bot.store.groups import GroupCache
 from bot.store.instances import InstanceCache
 from bot.store.intake import Intake
@@ -39,6 +41,8 @@ class Services:
     scheduler: Scheduler
     store: RequestStore
     intake: Intake
+    decisions: Decisions
+    clock: RedisClock
     audit_log: AuditLog
     counters: Counters
     groups: GroupCache
@@ -76,6 +80,8 @@ class Services:
             scheduler=scheduler,
             store=RequestStore(redis),
             intake=Intake(redis, scheduler),
+            decisions=Decisions(redis),
+            clock=RedisClock(redis),
             audit_log=audit_log,
             counters=counters,
             groups=groups,

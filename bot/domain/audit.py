@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
+    WORK_PARKED = "work_parked"
 
 
 class AuditEntry(BaseModel):

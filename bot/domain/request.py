@@ -59,6 +59,8 @@ INSTANCE_NOT_FOUND = "InstanceNotFound"
 AMBIGUOUS_INSTANCE = "AmbiguousInstance"
 NOT_AUTHORIZED = "not_authorized"
 NAME_TAKEN = "DBS.201209"  # the service's own code for "the backup name already exists"
+NOT_A_MEMBER = "slack.not_a_member"  # the requester is not in the channel they asked to post in
+GAVE_UP = "bot.gave_up"  # the bot's own work for the request failed past its attempt budget
 
 
 def can_move(current: State, target: State) -> bool:
@@ -90,6 +92,7 @@ class BackupRequest(BaseModel):
     channel_id: str
     user_id: str
     language: str = "en-us"  # en-us | zh-cn, the requester's
+    verify_channel: bool = False  # check the requester is in channel_id before posting there
 
     # what
     instance_ref: str  # as the user typed it (ID or name)

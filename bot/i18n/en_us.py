@@ -67,8 +67,28 @@ MESSAGES: dict[str, str] = {
     "decision.already.rejected": ":information_source: This request was already rejected by {decider}.",
     "decision.expired": ":hourglass: This request has expired; nothing can be approved any more.",
     "decision.gone": ":warning: This request no longer exists.",
+    "gave_up.nothing_made": (
+        ":octagonal_sign: The bot gave up on request {request_id} ({reason}) before asking the cloud"
+        " for anything: no backup was made. Please try again."
+    ),
+    "gave_up.check": (
+        ":octagonal_sign: The bot stopped following request {request_id} ({reason}). A backup may have"
+        " been started: check with `/backup status {request_id}` before trying again."
+    ),
+    "decision.elsewhere": (
+        ":warning: That button does not belong to the request shown with it, so nothing was done. Use "
+        "the buttons on the request itself."
+    ),
+    "decision.already_yours": (
+        ":information_source: You have already approved this request ({count} of {needed} approvals so "
+        "far); it needs another approver."
+    ),
     "decision.closed": ":information_source: This request is already {state}.",
     "refused.no_role": ":no_entry: You are not allowed to take backups with this bot. {who_can_help}",
+    "refused.not_a_member": (
+        ":no_entry: You are not in {channel}, so the bot will not post your request there. Pick a channel"
+        " you are a member of."
+    ),
     "refused.who": "Ask {who}.",
     "refused.nobody": "Ask whoever manages the bot's policy file.",
     # --- thread replies ---
@@ -107,6 +127,8 @@ MESSAGES: dict[str, str] = {
     "reason.instance_not_found": "no TaurusDB instance is named {ref} or has that ID",
     "reason.ambiguous": "several instances are named {ref}",
     "reason.no_role": "the requester holds no role in the policy",
+    "reason.not_a_member": "the requester is not in the channel they picked",
+    "reason.gave_up": "the bot gave up after repeated failures; nothing was sent to the cloud",
     # --- private answers to commands ---
     "error.text": ":warning: {problem}",
     "error.usage": "Usage:\n```{usage}```",
@@ -161,6 +183,7 @@ MESSAGES: dict[str, str] = {
     "auditlog.completed": "Backup completed",
     "auditlog.failed": "Backup failed",
     "auditlog.timed_out": "Backup timed out",
+    "auditlog.work_parked": "Gave up",
     "auditlog.by": "{label} by {actor}",
     "auditlog.request": "request {value}",
     "auditlog.instance": "instance {value}",

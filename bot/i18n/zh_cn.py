@@ -68,8 +68,23 @@ MESSAGES: dict[str, str] = {
     "decision.already.rejected": ":information_source: 此请求已由 {decider} 拒绝。",
     "decision.expired": ":hourglass: 此请求已过期，无法再批准。",
     "decision.gone": ":warning: 此请求已不存在。",
+    "gave_up.nothing_made": (
+        ":octagonal_sign: 机器人放弃了请求 {request_id}（{reason}），尚未向云端发出任何请求：没有创"
+        "建备份。请重试。"
+    ),
+    "gave_up.check": (
+        ":octagonal_sign: 机器人停止跟踪请求 {request_id}（{reason}）。备份可能已经开始：重试前请先"
+        "用 `/backup status {request_id}` 查看。"
+    ),
+    "decision.elsewhere": ":warning: 这个按钮与所显示的请求不符，未做任何操作。请使用请求本身上的按钮。",
+    "decision.already_yours": (
+        ":information_source: 你已经批准过这个请求（目前 {count}/{needed} 个批准），还需要另一位审批人。"
+    ),
     "decision.closed": ":information_source: 此请求已经是“{state}”状态。",
     "refused.no_role": ":no_entry: 你没有通过此机器人创建备份的权限。{who_can_help}",
+    "refused.not_a_member": (
+        ":no_entry: 你不在 {channel} 中，机器人不会在那里发布你的请求。请选择一个你所在的频道。"
+    ),
     "refused.who": "请联系 {who}。",
     "refused.nobody": "请联系负责维护机器人策略文件的同事。",
     # --- 消息列中的回复 ---
@@ -95,6 +110,8 @@ MESSAGES: dict[str, str] = {
     "reason.instance_not_found": "没有名称或 ID 为 {ref} 的 TaurusDB 实例",
     "reason.ambiguous": "有多个实例名为 {ref}",
     "reason.no_role": "申请人在策略中没有任何角色",
+    "reason.not_a_member": "申请人不在所选的频道中",
+    "reason.gave_up": "机器人多次失败后放弃，未向云端发送任何请求",
     # --- 对命令的私下回复 ---
     "error.text": ":warning: {problem}",
     "error.usage": "用法：\n```{usage}```",
@@ -146,6 +163,7 @@ MESSAGES: dict[str, str] = {
     "auditlog.completed": "备份已完成",
     "auditlog.failed": "备份失败",
     "auditlog.timed_out": "备份超时",
+    "auditlog.work_parked": "已放弃",
     "auditlog.by": "{label}（{actor}）",
     "auditlog.request": "请求 {value}",
     "auditlog.instance": "实例 {value}",

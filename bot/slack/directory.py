@@ -49,6 +49,33 @@ class SlackDirectory:
             if isinstance(group, dict)
         ]
 
+    async def is_member(self, user_id: str, channel_id: str) -> bool:
+        cursor = ""
+        for _ in range(_MAX_MEMBER_PAGES):
+            try:
+                answer = await self._client.conversations_members(
+                    channel=channel_id, cursor=cursor or None, limit=1000
+                )
+            except SlackApiError as exc:
+                error = _error_of(exc)
+                if error in _NOT_VISIBLE:
+                    return False
+                raise DirectoryError(error or "an error answer", lasting=error not in _PASSING) from exc
+            except (SlackClientError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                raise DirectoryError(type(exc).__name__, lasting=False) from exc
+            data = answer.data if isinstance(answer.data, dict) else {}
+            if user_id in (data.get("members") or []):
+                return True
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return False
+        raise DirectoryError("too many members to look through", lasting=True)
+
+
+_MAX_MEMBER_PAGES = 50
+# The bot cannot see the conversation: to the bot, nobody is in it.
+_NOT_VISIBLE = frozenset({"channel_not_found", "not_in_channel", "method_not_supported_for_channel_type"})
+
 
 def _error_of(exc: SlackApiError) -> str:
     response = exc.response

@@ -32,7 +32,8 @@ _PARENT_GONE = frozenset({"message_not_found", "cant_update_message", "channel_n
 
 
 def _error(exc: SlackApiError) -> str:
-    return str(exc.response.get("error", "")) if exc.response is not None else ""
+    data = getattr(exc.response, "data", None)
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
 
 
 class SlackNotifier:
@@ -123,4 +124,9 @@ class SlackNotifier:
             except SlackApiError as join_exc:
                 raise NotInChannel(channel) from join_exc
             log.info("joined public channel %s to post there", channel)
-            return await call()
+            try:
+                return await call()
+            except SlackApiError as again:
+                if _error(again) in ("not_in_channel", "channel_not_found"):
+                    raise NotInChannel(channel) from again  # joined, yet still refused: wait, do not loop
+                raise

@@ -1,32 +1,123 @@
-"""The web process's HTTP server: ``POST /slack/events`` (Bolt), ``GET /healthz``, ``GET /metrics``."""
+"""The web process's HTTP server: ``POST /slack/events`` (Bolt) and ``GET /healthz`` on ``$PORT``;
+``GET /metrics`` on ``$METRICS_PORT`` when set, or on ``$PORT`` behind ``Authorization: Bearer
+$METRICS_TOKEN`` when that is set, and nowhere else.
+
+The public port tells an anonymous caller nothing: ``/healthz`` says ok or not (a bounded write and
+read of the bot's own key), a request Slack did not sign gets 401, a malformed one 400, never a
+traceback. A client that hangs up mid-request is not an error of ours.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
+from redis.exceptions import RedisError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.app.metrics import render_metrics
 from bot.app.services import Services
+from bot.store.connection import probe
+
+log = logging.getLogger("bot.slack.web")
+
+HEALTH_WITHIN = 0.8  # seconds: /healthz answers within about a second whatever Redis does
+_MALFORMED = web.json_response({"ok": False, "error": "malformed request"}, status=400)
+_UNSIGNED = web.json_response({"ok": False, "error": "invalid request"}, status=401)
+# What a client hanging up looks like from here.
+_HUNG_UP = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, asyncio.IncompleteReadError)
+
+
+def _copy(response: web.Response) -> web.Response:
+    return web.Response(body=response.body, status=response.status, content_type="application/json")
+
+
+async def health(services: Services) -> web.Response:
+    try:
+        await probe(services.redis, within=HEALTH_WITHIN)
+    except (TimeoutError, RedisError, OSError):
+        return web.json_response({"ok": False}, status=503)
+    return web.json_response({"ok": True})
+
+
+def metrics_handler(
+    services: Services, *, token: str | None
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def metrics(request: web.Request) -> web.StreamResponse:
+        if token is not None:
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return web.json_response({"ok": False}, status=401, headers={"WWW-Authenticate": "Bearer"})
+        body = await render_metrics(services.redis, services.project_id)
+        return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+    return metrics
 
 
 def build_web(app: AsyncApp, services: Services) -> web.Application:
-    async def slack_events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+    """The public server (``$PORT``)."""
+    settings = services.settings
+
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+            return _copy(_UNSIGNED)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except _HUNG_UP:
+            log.debug("a client hung up before its request was read")
+            return _copy(_MALFORMED)
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+            log.info("refused a request Bolt cannot read (%s)", type(exc).__name__)
+            return _copy(_MALFORMED)
+        try:
+            return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        except _HUNG_UP:
+            log.debug("a client hung up before its answer was sent")
+            return _copy(_MALFORMED)
 
     async def healthz(_: web.Request) -> web.Response:
-        try:
-            await services.redis.ping()
-        except Exception as exc:
-            return web.json_response({"ok": False, "redis": f"unreachable: {type(exc).__name__}"}, status=503)
-        return web.json_response({"ok": True, "redis": "ok"})
-
-    async def metrics(_: web.Request) -> web.Response:
-        body = await render_metrics(services.redis, services.project_id)
-        return web.Response(body=body, content_type="text/plain", charset="utf-8")
+        return await health(services)
 
     web_app = web.Application()
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
-    web_app.router.add_get("/metrics", metrics)
+    if settings.metrics_token is not None and settings.metrics_port is None:
+        web_app.router.add_get(
+            "/metrics", metrics_handler(services, token=settings.metrics_token.get_secret_value())
+        )
+    return web_app
+
+
+def build_health_web(services: Services) -> web.Application:
+    """``$PORT`` in Socket Mode: ``/healthz`` (and ``/metrics`` behind ``$METRICS_TOKEN``), no Slack."""
+    token = services.settings.metrics_token
+
+    async def healthz(_: web.Request) -> web.Response:
+        return await health(services)
+
+    web_app = web.Application()
+    web_app.router.add_get("/healthz", healthz)
+    if token is not None and services.settings.metrics_port is None:
+        web_app.router.add_get("/metrics", metrics_handler(services, token=token.get_secret_value()))
+    return web_app
+
+
+def build_metrics_web(services: Services) -> web.Application:
+    """The metrics server (``$METRICS_PORT``): ``/metrics`` (and ``/healthz``) for Prometheus and
+    the platform, on a port that is not published to Slack."""
+    token = services.settings.metrics_token
+
+    async def healthz(_: web.Request) -> web.Response:
+        return await health(services)
+
+    web_app = web.Application()
+    web_app.router.add_get(
+        "/metrics", metrics_handler(services, token=token.get_secret_value() if token else None)
+    )
+    web_app.router.add_get("/healthz", healthz)
     return web_app

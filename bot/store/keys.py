@@ -43,6 +43,16 @@ def scheduler_rerun(namespace: str) -> str:
     return tagged(namespace, "rerun")
 
 
+def scheduler_parked(namespace: str) -> str:
+    """Sorted set: work that failed past its attempt budget (or can never run), scored by when."""
+    return tagged(namespace, "parked")
+
+
+def scheduler_parked_detail(namespace: str) -> str:
+    """Hash: parked work key → JSON {payload, reason, attempts}."""
+    return tagged(namespace, "parked", "detail")
+
+
 # --- backup requests (bot/store/requests.py) ---
 
 

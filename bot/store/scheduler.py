@@ -19,7 +19,7 @@ import json
 import math
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -127,6 +127,27 @@ return 1
 """
 )
 
+# KEYS: the five scheduler keys, then parked (zset) and parked detail (hash). ARGV: work key, token,
+# reason. Takes the work out of the schedule for good and keeps it, with why, where people can look.
+_PARK = (
+    lua.NOW
+    + """
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+local detail = cjson.encode({
+  payload = redis.call('HGET', KEYS[2], ARGV[1]) or '',
+  attempts = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0'),
+  reason = ARGV[3],
+})
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 2, 5 do redis.call('HDEL', KEYS[i], ARGV[1]) end
+redis.call('ZADD', KEYS[6], now(), ARGV[1])
+redis.call('HSET', KEYS[7], ARGV[1], detail)
+return 1
+"""
+)
+
 # No ARGV. Seconds until the earliest due key (0 when overdue), or nil when nothing is scheduled.
 _NEXT_DUE_IN = (
     lua.NOW
@@ -180,6 +201,8 @@ class Scheduler:
         self._retry = redis.register_script(_RETRY)
         self._extend = redis.register_script(_EXTEND)
         self._next_due_in = redis.register_script(_NEXT_DUE_IN)
+        self._park = redis.register_script(_PARK)
+        self._parked_keys = [keys.scheduler_parked(namespace), keys.scheduler_parked_detail(namespace)]
         # Set when this process scheduled something that may be due now: a runner in the same
         # process wakes at once instead of finishing its idle sleep.
         self.local_work = asyncio.Event()
@@ -232,6 +255,24 @@ class Scheduler:
         args: list[str | float] = [lease.key, lease.token, _seconds("lease_seconds", lease_seconds)]
         return bool(await self._extend(keys=self._keys, args=args))
 
+    async def park(self, lease: Lease, *, reason: str) -> bool:
+        """Stop trying: the work leaves the schedule and is kept, with ``reason``, among the parked
+        work (``/metrics`` counts it). Only if ``lease`` is still the current lease."""
+        args = [lease.key, lease.token, reason[:500]]
+        return bool(await self._park(keys=[*self._keys, *self._parked_keys], args=args))
+
+    async def parked(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every parked work key with its detail (payload, reason, attempts), oldest first."""
+        rows = cast(list[bytes | str], await self._redis.zrange(self._parked_keys[0], 0, -1))
+        details = await self._redis.hmget(self._parked_keys[1], rows) if rows else []
+        return [
+            (as_text(key), json.loads(detail) if detail else {})
+            for key, detail in zip(rows, details, strict=True)
+        ]
+
+    async def count_parked(self) -> int:
+        return int(await self._redis.zcard(self._parked_keys[0]))
+
     async def next_due_in(self) -> float | None:
         """Seconds until the earliest key is due (0 if one is due now); None when nothing is scheduled.
         Leased keys count too: their lease end is when they come back if their worker died."""
@@ -266,10 +307,13 @@ class Outcome:
     retry_in: float | None = None
     payload: dict[str, Any] | None = None
     failed: bool = False  # set by the runner when the handler raised or timed out: attempts keep counting
+    parked: str = ""  # why the work is given up on for good (the runner parks it)
 
     def __post_init__(self) -> None:
         if self.done and (self.retry_in is not None or self.payload is not None):
             raise ValueError("a finished outcome takes no retry_in or payload")
+        if self.parked and not self.done:
+            raise ValueError("parked work is done with: it takes no retry")
         if not self.done:
             if self.retry_in is None:
                 raise ValueError("an outcome that is not done needs retry_in")
@@ -282,3 +326,7 @@ class Outcome:
     @classmethod
     def later(cls, seconds: float, payload: dict[str, Any] | None = None) -> Outcome:
         return cls(done=False, retry_in=seconds, payload=payload)
+
+    @classmethod
+    def give_up(cls, reason: str) -> Outcome:
+        return cls(failed=True, parked=reason)

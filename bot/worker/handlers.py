@@ -20,11 +20,28 @@ from bot.worker.runner import Handler
 W = TypeVar("W", bound=work.Work)
 
 
+# Failed tries in a row before a kind of work is given up on (parked). A poll tick or a group sync
+# that succeeds starts counting again, so these count only failures that keep happening.
+ATTEMPTS: dict[WorkKind, int] = {
+    WorkKind.REQUEST: 8,
+    WorkKind.EXPIRE: 8,
+    WorkKind.POLL: 30,
+    WorkKind.LOOKUP: 4,
+    WorkKind.LOCALE: 4,
+    WorkKind.INSTANCES: 4,
+    WorkKind.GROUPS: 20,
+    WorkKind.AUDIT_POST: 6,
+}
+
+
 def _typed(kind: type[W], handle: Callable[[W, Lease], Awaitable[Outcome]]) -> Handler:
     async def run(lease: Lease) -> Outcome:
-        item = work.read(lease)
+        try:
+            item = work.read(lease)
+        except work.PoisonWork as exc:
+            return Outcome.give_up(f"unreadable work: {exc}")  # no try of it can ever succeed
         if not isinstance(item, kind):  # pragma: no cover - the kind picked this handler
-            raise work.PoisonWork(f"{lease.key} is not a {kind.__name__}")
+            return Outcome.give_up(f"{lease.key} is not a {kind.__name__}")
         return await handle(item, lease)
 
     return run

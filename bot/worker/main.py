@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 
 from bot.app.metrics import work_counter
+from bot.app.parking import on_parked
 from bot.app.services import Services
 from bot.app.work import SyncGroups, schedule
 from bot.store.scheduler import Lease, Outcome
-from bot.worker.handlers import handlers
+from bot.worker.handlers import ATTEMPTS, handlers
 from bot.worker.runner import Runner
 
 
 def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
     async def count(lease: Lease, outcome: Outcome) -> None:
         await services.counters.add(work_counter(lease, outcome))
+
+    async def parked(lease: Lease, reason: str) -> None:
+        await on_parked(services, lease, reason)
 
     return Runner(
         services.scheduler,
@@ -25,6 +29,8 @@ def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
         handler_timeout=120.0,
         heartbeat=True,
         on_settled=count,
+        attempts={kind.value: budget for kind, budget in ATTEMPTS.items()},
+        on_parked=parked,
         concurrency=concurrency,
         idle_sleep=min(0.5, services.settings.poll_interval),
     )

@@ -7,7 +7,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from redis.exceptions import RedisError
+from redis.exceptions import ClusterError, RedisError, TryAgainError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.domain.backoff import backoff
 from bot.logs import current_work
@@ -24,6 +25,13 @@ def exponential_backoff(attempt: int) -> float:
     spread out, yet a retry is never immediate."""
     return backoff(attempt, base=1.0, cap=300.0, jitter=0.5)
 
+
+DEFAULT_ATTEMPTS = 8
+"""Failed tries (in a row) after which a kind of work is parked, unless it has a budget of its own."""
+
+# Answers a settle may get while a cluster reshards or fails over; the settle is fenced by its token,
+# so trying it again is safe.
+_PASSING = (ClusterError, TryAgainError, RedisConnectionError)
 
 # How long run_forever waits at most before trying Redis again after it failed to answer.
 _REDIS_RETRY_CAP = 5.0
@@ -53,6 +61,8 @@ class Runner:
         error_backoff: Callable[[int], float] = exponential_backoff,
         heartbeat: bool = False,
         on_settled: Callable[[Lease, Outcome], Awaitable[None]] | None = None,
+        attempts: Mapping[str, int] | None = None,
+        on_parked: Callable[[Lease, str], Awaitable[None]] | None = None,
     ) -> None:
         if handler_timeout <= 0 or (not heartbeat and handler_timeout >= lease_seconds):
             raise ValueError("handler_timeout must be positive and shorter than lease_seconds")
@@ -69,6 +79,8 @@ class Runner:
         self._error_backoff = error_backoff
         self._heartbeat = heartbeat
         self._on_settled = on_settled  # e.g. metrics; must not raise
+        self._attempts = dict(attempts or {})  # kind → failed tries in a row before the work is parked
+        self._on_parked = on_parked  # tell whoever waits for the work; must not raise
         self._running: set[str] = set()  # work keys with a handler running in this process
 
     async def run_once(self) -> int:
@@ -166,7 +178,19 @@ class Runner:
                 await asyncio.gather(handler, return_exceptions=True)
                 return Outcome(done=False, retry_in=0.0, failed=True)
 
+    def _budget(self, lease: Lease) -> int:
+        return self._attempts.get(lease.key.partition(":")[0], DEFAULT_ATTEMPTS)
+
     async def _run_handler(self, lease: Lease) -> Outcome:
+        if lease.attempt > self._budget(lease):
+            # Tried (or claimed by workers that died) as often as this kind of work may be.
+            return Outcome.give_up(f"no success in {lease.attempt - 1} tries")
+        outcome = await self._call_handler(lease)
+        if outcome.failed and not outcome.parked and lease.attempt >= self._budget(lease):
+            return Outcome.give_up(f"failed {lease.attempt} times in a row")
+        return outcome
+
+    async def _call_handler(self, lease: Lease) -> Outcome:
         prefix = lease.key.partition(":")[0]
         handler = self._handlers.get(prefix)
         if handler is None:
@@ -204,20 +228,42 @@ class Runner:
         return outcome
 
     async def _settle(self, lease: Lease, outcome: Outcome) -> None:
-        try:
-            if outcome.done:
-                settled = await self._scheduler.complete(lease)
-            else:
-                delay = outcome.retry_in if outcome.retry_in is not None else 0.0
-                settled = await self._scheduler.retry(
-                    lease, delay=delay, payload=outcome.payload, reset_attempts=not outcome.failed
-                )
-        except (RedisError, OSError):
-            logger.exception("could not settle %s; it will run again when its lease runs out", lease.key)
-            return
+        settled = False
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._lease_seconds / 2
+        for attempt in range(1, 100):
+            try:
+                settled = await self._settle_once(lease, outcome)
+                break
+            except _PASSING as exc:
+                # A reshard or failover: settling later than the lease would run the work twice.
+                wait = backoff(attempt, base=0.05, cap=1.0, jitter=0.5)
+                if loop.time() + wait > give_up_at:
+                    logger.error(
+                        "could not settle %s (%s); it will run again when its lease runs out", lease.key, exc
+                    )
+                    return
+                await asyncio.sleep(wait)
+            except (RedisError, OSError):
+                logger.exception("could not settle %s; it will run again when its lease runs out", lease.key)
+                return
+        if settled and outcome.parked:
+            logger.error("parked %s after %d tries: %s", lease.key, lease.attempt, outcome.parked)
+            if self._on_parked is not None:
+                await self._on_parked(lease, outcome.parked)
         if not settled:
             logger.warning(
                 "lost the lease on %s (attempt %d) before settling; its new owner's state is kept",
                 lease.key,
                 lease.attempt,
             )
+
+    async def _settle_once(self, lease: Lease, outcome: Outcome) -> bool:
+        if outcome.parked:
+            return await self._scheduler.park(lease, reason=outcome.parked)
+        if outcome.done:
+            return await self._scheduler.complete(lease)
+        delay = outcome.retry_in if outcome.retry_in is not None else 0.0
+        return await self._scheduler.retry(
+            lease, delay=delay, payload=outcome.payload, reset_attempts=not outcome.failed
+        )

@@ -277,6 +277,15 @@ class LocalCluster:
         self._until(deadline, f"{node} to answer", node.answers)
         if (successor := self._successors.pop(node.node_id, None)) is not None:
             self._until(deadline, f"{node} to follow {successor}", lambda: self._follows(node, successor))
+            # Gossip takes a moment: until every node says so, "replicas of" depends on whom you ask.
+            self._until(
+                deadline,
+                f"every node to see {node} follow {successor}",
+                lambda: all(
+                    self.view(other).primary_of.get(node.node_id) == successor.node_id
+                    for other in self.live()
+                ),
+            )
         view = self.view(node)
         if node.node_id in view.primary_of:
             self._until(deadline, f"{node} to sync", functools.partial(self._link_up, node))

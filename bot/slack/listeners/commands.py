@@ -1,17 +1,19 @@
 """``/backup``: parse, validate, authorize, record, schedule, then ``ack()`` — no cloud or Slack call
-before the ack. Every refusal is private (the ack's own ephemeral text). ``/backup`` alone opens the
-form right after the ack (a trigger_id lives three seconds).
+before the ack, and no more Redis time than the budget allows. Every refusal is private (the ack's
+own ephemeral text). ``/backup`` alone opens the form right after the ack (a trigger_id lives three
+seconds).
 
 Answers are in the user's language when the locale cache knows it, else in the default language
 (and a worker fills the cache for next time): the web process never asks Slack before the ack."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,6 +26,8 @@ from bot.domain.policy import Role
 from bot.domain.request import utcnow
 from bot.i18n import Lang, t
 from bot.slack.listeners import Front
+from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
+from bot.slack.payloads import Command
 from bot.slack.render import answers, views
 from bot.slack.render.audit import audit_line
 from bot.slack.render.pieces import Message
@@ -42,49 +46,52 @@ class Reader:
     known: Lang | None
 
 
+def once_key(command: Command) -> str:
+    """What makes one command one request: Slack repeats a command's trigger_id on retries, and a
+    command is one person's, so the key names the workspace and the person too."""
+    if command.trigger_id:
+        return f"cmd:{command.team_id}:{command.user_id}:{command.trigger_id}"
+    seen = f"{command.channel_id}\n{command.response_url}\n{command.text}".encode()
+    return f"cmd:{command.team_id}:{command.user_id}:h{hashlib.sha256(seen).hexdigest()[:32]}"
+
+
 def register(app: AsyncApp, front: Front) -> None:
     services = front.services
 
-    async def backup_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        parsed = grammar.parse(command.get("text", ""))
-        known = await services.languages.known(command["user_id"])
-        reader = Reader(lang=known or services.languages.default, known=known)
+    async def backup_command(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
+        command: Command = context["payload"]
+        parsed = grammar.parse(command.text)
+        reader = Reader(lang=services.languages.default, known=None)
         try:
-            if isinstance(parsed, grammar.OpenModal):
-                await open_form(services, ack, client, command, reader.lang)
-                return
-            message = await answer(services, parsed, command, reader)
-        except RedisError:
-            log.exception("Redis unavailable while handling /backup")
+            async with asyncio.timeout(WEB_BUDGET):
+                known = await services.languages.known(command.user_id)
+                reader = Reader(lang=known or services.languages.default, known=known)
+                if isinstance(parsed, grammar.OpenModal):
+                    refused = await refusal_for(services, command.user_id)
+                    if refused is None:
+                        await warm_instances(services)
+                    message = answers.no_role(refused.helpers, lang=reader.lang) if refused else None
+                else:
+                    message = await answer(services, parsed, command, reader)
+        except UNAVAILABLE as exc:
+            log.warning("Redis did not answer in time for /backup (%s): nothing recorded", type(exc).__name__)
             message = answers.unavailable(lang=reader.lang)
-        await ack(text=message.text, blocks=message.blocks)
+        if message is not None:
+            await ack(text=message.text, blocks=message.blocks)
+            return
+        await ack()
+        view = views.backup_form(
+            default_name=grammar.default_backup_name(utcnow()),
+            channel_id=command.channel_id,
+            response_url=command.response_url,
+            lang=reader.lang,
+        )
+        await client.views_open(trigger_id=command.trigger_id, view=view)
 
     app.command("/backup")(backup_command)
 
 
-async def open_form(
-    services: Services, ack: AsyncAck, client: AsyncWebClient, command: dict[str, Any], lang: str
-) -> None:
-    """Check the role (Redis), ack, then open the form at once; the instance list loads separately."""
-    refused = await refusal_for(services, command["user_id"])
-    if refused is not None:
-        refusal = answers.no_role(refused.helpers, lang=lang)
-        await ack(text=refusal.text, blocks=refusal.blocks)
-        return
-    await warm_instances(services)
-    await ack()
-    view = views.backup_form(
-        default_name=grammar.default_backup_name(utcnow()),
-        channel_id=command.get("channel_id", ""),
-        response_url=command.get("response_url", ""),
-        lang=lang,
-    )
-    await client.views_open(trigger_id=command["trigger_id"], view=view)
-
-
-async def answer(
-    services: Services, parsed: grammar.Command, command: dict[str, Any], reader: Reader
-) -> Message:
+async def answer(services: Services, parsed: grammar.Command, command: Command, reader: Reader) -> Message:
     """The ack for one parsed command, after recording whatever work it starts."""
     lang = reader.lang
     match parsed:
@@ -94,26 +101,30 @@ async def answer(
             return answers.help_message(grammar.USAGE, help_notes(services, lang), lang=lang)
         case grammar.Create():
             ask = Ask(
-                team_id=command.get("team_id", ""),
-                channel_id=command["channel_id"],
-                user_id=command["user_id"],
+                team_id=command.team_id,
+                channel_id=command.channel_id,
+                user_id=command.user_id,
                 instance_ref=parsed.instance,
                 backup_name=parsed.name,
                 description=parsed.description,
-                response_url=command.get("response_url", ""),
+                response_url=command.response_url,
             )
-            # Slack repeats a command's trigger_id on retries: one trigger never makes two requests.
-            dedupe_key = f"trigger:{command.get('trigger_id')}"
-            taken = await take(services, ask, dedupe_key=dedupe_key, known=reader.known)
+            taken = await take(
+                services,
+                ask,
+                dedupe_key=once_key(command),
+                known=reader.known,
+                deadline=record_deadline(services),
+            )
             if isinstance(taken, Accepted):
                 return answers.received(taken.request, lang=lang)
             return answers.no_role(taken.helpers, lang=lang)
         case grammar.Status() | grammar.List():
             asker = lookups.Asker(
-                user_id=command["user_id"],
-                channel_id=command["channel_id"],
-                response_url=command.get("response_url", ""),
-                lookup_id=str(command.get("trigger_id")),
+                user_id=command.user_id,
+                channel_id=command.channel_id,
+                response_url=command.response_url,
+                lookup_id=once_key(command).removeprefix("cmd:"),
                 known=reader.known,
             )
             match await lookups.look_up(services, parsed, asker):
@@ -125,7 +136,7 @@ async def answer(
                 case lookups.LookupScheduled():
                     return answers.looking_up(lang=lang)
         case grammar.Audit(count=count):
-            if await services.access.role(command["user_id"]) is not Role.APPROVER:
+            if await services.access.role(command.user_id) is not Role.APPROVER:
                 return answers.audit_not_allowed(lang=lang)
             lines = [audit_line(e, lang=lang) for e in await services.audit_log.latest(count)]
             return answers.audit_list(lines, lang=lang)

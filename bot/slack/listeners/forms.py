@@ -4,31 +4,33 @@ and acknowledgements are in the language of the person who submitted."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app.decisions import decide
-from bot.app.intake import Accepted, Ask, take
-from bot.domain.form import validate_form
+from bot.app.decisions import Decision, Unavailable, decide
+from bot.app.intake import Accepted, Ask, Refused, take
+from bot.domain.form import check_reason, validate_form
 from bot.i18n import Text
 from bot.slack.listeners import Front
 from bot.slack.listeners.actions import replace_buttons
+from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
+from bot.slack.payloads import ViewSubmission
 from bot.slack.render import answers, views
 
 log = logging.getLogger("bot.slack.forms")
 
 
-def _channel_and_url(body: dict[str, Any], view: dict[str, Any], values: dict[str, str]) -> tuple[str, str]:
-    meta = views.read_metadata(view.get("private_metadata", ""))
+def _channel_and_url(submission: ViewSubmission, values: dict[str, str]) -> tuple[str, str]:
+    meta = views.read_metadata(submission.view.private_metadata)
     channel = meta.get("channel_id") or values.get(views.CHANNEL_BLOCK, "")
     url = meta.get("response_url", "")
-    for item in body.get("response_urls") or []:
-        if item.get("channel_id") == channel or not url:
-            url = str(item.get("response_url", url))
+    for item in submission.response_urls:
+        if item.channel_id == channel or not url:
+            url = item.response_url
     return channel, url
 
 
@@ -36,11 +38,11 @@ def register(app: AsyncApp, front: Front) -> None:
     services = front.services
     languages = services.languages
 
-    async def submit_backup(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
-        known = await languages.known(user_id)
-        lang = known or languages.default
-        values = views.submitted_values(view)
+    async def submit_backup(ack: AsyncAck, context: dict[str, Any]) -> None:
+        submission: ViewSubmission = context["payload"]
+        user_id = submission.user.id
+        lang = languages.default
+        values = views.submitted_values(submission.view.state.values)
         errors = validate_form(
             values,
             instance_block=views.INSTANCE_BLOCK,
@@ -48,46 +50,79 @@ def register(app: AsyncApp, front: Front) -> None:
             description_block=views.DESCRIPTION_BLOCK,
             reference_block=views.REFERENCE_BLOCK,
         )
-        channel, response_url = _channel_and_url(body, view, values)
+        channel, response_url = _channel_and_url(submission, values)
         if not channel and views.CHANNEL_BLOCK not in errors:
             errors[views.CHANNEL_BLOCK] = Text("form.error.channel")
-        if errors:
-            await ack(response_action="errors", errors=views.field_errors(errors, lang=lang))
-            return
-        ask = Ask(
-            team_id=str(body.get("team", {}).get("id", "")),
-            channel_id=channel,
-            user_id=user_id,
-            instance_ref=values[views.INSTANCE_BLOCK],
-            backup_name=values[views.NAME_BLOCK].strip(),
-            description=values.get(views.DESCRIPTION_BLOCK, "").strip(),
-            reference=values.get(views.REFERENCE_BLOCK, "").strip(),
-            response_url=response_url,
-        )
-        # A double submit of the same view is one request.
-        taken = await take(services, ask, dedupe_key=f"view:{view['id']}", known=known)
+        taken: Accepted | Refused | None = None
+        problems: dict[str, str] = dict(errors)
+        try:
+            async with asyncio.timeout(WEB_BUDGET):
+                known = await languages.known(user_id)
+                lang = known or languages.default
+                if not errors:
+                    ask = Ask(
+                        team_id=submission.team_id,
+                        channel_id=channel,
+                        user_id=user_id,
+                        instance_ref=values[views.INSTANCE_BLOCK],
+                        backup_name=values[views.NAME_BLOCK].strip(),
+                        description=values.get(views.DESCRIPTION_BLOCK, "").strip(),
+                        reference=values.get(views.REFERENCE_BLOCK, "").strip(),
+                        response_url=response_url,
+                        # The channel comes back from the client (the form's metadata or its picker):
+                        # the worker checks the submitter is in it before posting there.
+                        verify_channel=True,
+                    )
+                    # A double submit of the same view is one request (one person's: the key says whose).
+                    dedupe_key = f"view:{submission.team_id}:{user_id}:{submission.view.id}"
+                    taken = await take(
+                        services, ask, dedupe_key=dedupe_key, known=known, deadline=record_deadline(services)
+                    )
+        except UNAVAILABLE:
+            problems = {views.INSTANCE_BLOCK: answers.unavailable(lang=lang).text}
+        if isinstance(taken, Refused):
+            problems = {views.INSTANCE_BLOCK: answers.no_role(taken.helpers, lang=lang).text}
         if not isinstance(taken, Accepted):
-            refused = {views.INSTANCE_BLOCK: answers.no_role(taken.helpers, lang=lang).text}
-            await ack(response_action="errors", errors=views.field_errors(refused, lang=lang))
+            await ack(response_action="errors", errors=views.field_errors(problems, lang=lang))
             return
         await ack()
         if response_url:  # the acknowledgement is a courtesy; the request is recorded
             await front.responder.send(response_url, answers.received(taken.request, lang=lang))
 
-    async def submit_reject(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        request_id = str(json.loads(view.get("private_metadata") or "{}").get("request_id", ""))
-        reason = views.submitted_values(view).get(views.REASON_BLOCK, "").strip()
-        user_id = body["user"]["id"]
-        lang = await languages.for_reply(user_id)
-        decision = await decide(services, request_id, user_id, approve=False, reason=reason)
+    async def submit_reject(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
+        submission: ViewSubmission = context["payload"]
+        meta = views.read_metadata(submission.view.private_metadata)
+        reason = views.submitted_values(submission.view.state.values).get(views.REASON_BLOCK, "").strip()
+        user_id = submission.user.id
+        lang = languages.default
+        if (problem := check_reason(reason)) is not None:
+            lang = await languages.for_reply(user_id)
+            await ack(
+                response_action="errors", errors=views.field_errors({views.REASON_BLOCK: problem}, lang=lang)
+            )
+            return
+        seen = (meta["channel_id"], meta["ts"]) if meta.get("channel_id") and meta.get("ts") else None
+        try:
+            async with asyncio.timeout(WEB_BUDGET):
+                lang = await languages.for_reply(user_id)
+                decision = await decide(
+                    services,
+                    meta.get("request_id", ""),
+                    user_id,
+                    approve=False,
+                    reason=reason,
+                    seen=seen,
+                    deadline=record_deadline(services),
+                )
+        except UNAVAILABLE:
+            decision = Decision(None, Unavailable())
         if decision.refusal is not None:
             errors = {views.REASON_BLOCK: answers.decision_refusal(decision.refusal, lang=lang).text}
             await ack(response_action="errors", errors=views.field_errors(errors, lang=lang))
             return
         await ack()
-        await replace_buttons(client, services, request_id)
+        if decision.request is not None:
+            await replace_buttons(client, services, decision.request.id)
 
     app.view(views.FORM_CALLBACK)(submit_backup)
     app.view(views.REJECT_CALLBACK)(submit_reject)

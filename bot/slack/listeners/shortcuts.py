@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,23 +13,31 @@ from bot.app.intake import refusal_for
 from bot.domain import grammar
 from bot.domain.request import utcnow
 from bot.slack.listeners import Front
+from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET
+from bot.slack.payloads import Shortcut
 from bot.slack.render import answers, views
 
 
 def register(app: AsyncApp, front: Front) -> None:
     services = front.services
 
-    async def take_backup(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        lang = await services.languages.for_reply(body["user"]["id"])
-        refused = await refusal_for(services, body["user"]["id"])
-        if refused is None:
-            await warm_instances(services)
+    async def take_backup(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
+        shortcut: Shortcut = context["payload"]
+        lang = services.languages.default
+        try:
+            async with asyncio.timeout(WEB_BUDGET):
+                lang = await services.languages.for_reply(shortcut.user.id)
+                refused = await refusal_for(services, shortcut.user.id)
+                if refused is None:
+                    await warm_instances(services)
+                notice = answers.no_role(refused.helpers, lang=lang).text if refused else None
+        except UNAVAILABLE:
+            notice = answers.unavailable(lang=lang).text
         await ack()
-        if refused is not None:
-            text = answers.no_role(refused.helpers, lang=lang).text
-            await client.views_open(trigger_id=body["trigger_id"], view=views.notice(text, lang=lang))
+        if notice is not None:
+            await client.views_open(trigger_id=shortcut.trigger_id, view=views.notice(notice, lang=lang))
             return
         form = views.backup_form(default_name=grammar.default_backup_name(utcnow()), lang=lang)
-        await client.views_open(trigger_id=body["trigger_id"], view=form)
+        await client.views_open(trigger_id=shortcut.trigger_id, view=form)
 
     app.shortcut(views.SHORTCUT_CALLBACK)(take_backup)

@@ -236,12 +236,18 @@ def notice(item: notices.Notice, *, lang: str, request: BackupRequest | None = N
             return cloud_error(error, lang=lang)
         case notices.NoRole(helpers=helpers):
             return no_role(helpers, lang=lang)
+        case notices.NotAMember(channel_id=channel):
+            return p.simple(t(lang, "refused.not_a_member", channel=p.channel(channel, lang)))
         case notices.InviteHint() if request is not None:
             return invite_hint(request)
         case notices.GaveUpNotInChannel() if request is not None:
             return gave_up_not_in_channel(request)
         case notices.RequestEnded() if request is not None:
             return final_reply(request)
+        case notices.GaveUp(reason=why, nothing_made=nothing_made) if request is not None:
+            key = "gave_up.nothing_made" if nothing_made else "gave_up.check"
+            reason = p.user_text(why, p.MAX_ERROR)
+            return p.simple(t(lang, key, request_id=p.code(request.id), reason=reason))
         case notices.BackupFound(record=record):
             return record_status(record, lang=lang)
         case notices.NoSuchBackup(ref=ref):
@@ -260,3 +266,16 @@ def decision_refusal(refusal: decisions.Refusal, *, lang: str) -> p.Message:
             return already_decided(request, lang=lang)
         case decisions.NotAllowed(reason=reason, helpers=helpers):
             return cannot_decide(reason, helpers, lang=lang)
+        case decisions.Elsewhere():
+            return p.simple(t(lang, "decision.elsewhere"))
+        case decisions.AlreadyYours(request=request):
+            return p.simple(
+                t(
+                    lang,
+                    "decision.already_yours",
+                    count=len(request.approvals),
+                    needed=request.approvals_needed,
+                )
+            )
+        case decisions.Unavailable():
+            return unavailable(lang=lang)

@@ -16,7 +16,9 @@ from typing import Any
 from bot.domain.people import is_channel_id, is_user_id
 from bot.domain.request import (
     AMBIGUOUS_INSTANCE,
+    GAVE_UP,
     INSTANCE_NOT_FOUND,
+    NOT_A_MEMBER,
     NOT_AUTHORIZED,
     NOT_IN_CHANNEL,
     BackupRequest,
@@ -124,6 +126,8 @@ OWN_REASONS = {
     INSTANCE_NOT_FOUND: "reason.instance_not_found",
     AMBIGUOUS_INSTANCE: "reason.ambiguous",
     NOT_AUTHORIZED: "reason.no_role",
+    NOT_A_MEMBER: "reason.not_a_member",
+    GAVE_UP: "reason.gave_up",
 }
 
 

@@ -43,6 +43,7 @@ AUDIT_ICONS: dict[AuditAction, str] = {
     AuditAction.COMPLETED: ":large_green_circle:",
     AuditAction.FAILED: ":red_circle:",
     AuditAction.TIMED_OUT: ":alarm_clock:",
+    AuditAction.WORK_PARKED: ":octagonal_sign:",
 }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.cloud.models import Instance
+from bot.domain.form import REASON_MAX
 from bot.domain.request import BackupRequest
 from bot.i18n import localize, t
 from bot.slack.render.text import escape, inert
@@ -137,8 +138,9 @@ def backup_form(
     }
 
 
-def reject_form(request: BackupRequest, *, lang: str) -> dict[str, Any]:
-    """Reject with an optional reason, in the language of the approver who clicked Reject."""
+def reject_form(request: BackupRequest, *, lang: str, seen: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Reject with an optional reason, in the language of the approver who clicked Reject. ``seen``
+    is the message whose button opened it: the decision checks it shows this request."""
 
     def s(key: str) -> str:
         return t(lang, key)
@@ -156,7 +158,9 @@ def reject_form(request: BackupRequest, *, lang: str) -> dict[str, Any]:
         "title": _plain(s("reject.title")),
         "submit": _plain(s("reject.submit")),
         "close": _plain(s("form.close")),
-        "private_metadata": json.dumps({"request_id": request.id}),
+        "private_metadata": json.dumps(
+            {"request_id": request.id, "channel_id": seen[0] if seen else "", "ts": seen[1] if seen else ""}
+        ),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
             _input(
@@ -166,7 +170,7 @@ def reject_form(request: BackupRequest, *, lang: str) -> dict[str, Any]:
                     "type": "plain_text_input",
                     "action_id": REASON_ACTION,
                     "multiline": True,
-                    "max_length": 500,
+                    "max_length": REASON_MAX,
                 },
                 optional=True,
             ),
@@ -199,19 +203,21 @@ def instance_options(instances: Sequence[Instance], query: str, *, lang: str) ->
     return options
 
 
-def submitted_values(view: dict[str, Any]) -> dict[str, str]:
-    """The form's values by block id (selected option value, typed text or channel)."""
+def submitted_values(state: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
+    """The form's values by block id (selected option value, typed text or channel), from a view's
+    ``state.values``. Anything that is not text where text belongs reads as empty."""
     values: dict[str, str] = {}
-    for block_id, actions in view.get("state", {}).get("values", {}).items():
+    for block_id, actions in state.items():
         for element in actions.values():
             kind = element.get("type")
             if kind in ("external_select", "static_select"):
-                option = element.get("selected_option") or {}
-                values[block_id] = str(option.get("value", ""))
+                option = element.get("selected_option")
+                raw = option.get("value") if isinstance(option, dict) else None
             elif kind == "conversations_select":
-                values[block_id] = str(element.get("selected_conversation") or "")
+                raw = element.get("selected_conversation")
             else:
-                values[block_id] = str(element.get("value") or "")
+                raw = element.get("value")
+            values[block_id] = raw if isinstance(raw, str) else ""
     return values
 
 

@@ -1,0 +1,61 @@
+"""When work is given up on (its attempt budget ran out, or it can never run): say so to whoever
+waits for it, record it, and leave the request in a state that tells the truth.
+
+The runner parks the work (:meth:`~bot.store.scheduler.Scheduler.park`: out of the schedule, kept
+with the reason, counted on ``/metrics``) and then calls :func:`on_parked`, which must not raise.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.app import notices
+from bot.app.requests import audit_entry, move
+from bot.app.services import Services
+from bot.app.work import AnswerLookup, PoisonWork, read
+from bot.domain.audit import AuditAction
+from bot.domain.request import GAVE_UP, State
+from bot.i18n import as_lang
+from bot.store.scheduler import Lease
+from bot.store.work import WorkKey, WorkKind
+
+log = logging.getLogger("bot.app.parking")
+
+# States in which nothing was sent to the cloud yet: giving up there means "nothing was made".
+_NOTHING_MADE = (State.RECEIVED, State.PENDING_APPROVAL, State.APPROVED)
+
+
+async def on_parked(services: Services, lease: Lease, reason: str) -> None:
+    key = WorkKey.parse(lease.key)  # (the runner has counted it: backup_bot_work_total{result="parked"})
+    try:
+        if key is not None and key.kind is WorkKind.REQUEST:
+            await _request_given_up(services, key.ident, reason)
+        elif key is not None and key.kind is WorkKind.LOOKUP:
+            await _lookup_given_up(services, lease, reason)
+    except Exception:  # telling people is best effort; the work is parked and logged either way
+        log.exception("could not tell anyone that %s was given up on", lease.key)
+
+
+async def _request_given_up(services: Services, request_id: str, reason: str) -> None:
+    request = await services.store.get(request_id)
+    if request is None:
+        return
+    sources = _NOTHING_MADE if request.create_attempted else (*_NOTHING_MADE, State.CREATING)
+    ended = await move(
+        services, request.id, State.CREATE_FAILED, *sources, error_code=GAVE_UP, error_msg=reason
+    )
+    current = ended or request
+    await services.record(audit_entry(current, AuditAction.WORK_PARKED, detail=reason))
+    await services.slack.tell_requester(current, notices.GaveUp(reason, nothing_made=ended is not None))
+    if ended is not None and ended.parent_ts:
+        await services.slack.update_parent(ended)
+
+
+async def _lookup_given_up(services: Services, lease: Lease, reason: str) -> None:
+    try:
+        work = read(lease)
+    except PoisonWork:
+        return  # no response URL to trust
+    if isinstance(work, AnswerLookup) and work.response_url:
+        lang = as_lang(work.language or services.languages.default)
+        await services.slack.answer(work.response_url, notices.CloudFailed(reason), lang=lang)
