@@ -264,7 +264,7 @@ async def know_the_user(redis_url: str) -> None:
 
     client = aioredis.Redis.from_url(redis_url)
     try:
-        await client.set(keys.user_language(USER), "en-us", ex=24 * 3600)
+        await client.hset(keys.user(USER), mapping={"lang": "en-us", "guest": "0", "source": "slack"})
     finally:
         await client.aclose()
 

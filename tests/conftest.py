@@ -25,7 +25,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def forget_remembered_languages() -> None:
     """The web process remembers known languages for minutes; each test starts without that memory."""
-    from bot.app.languages import forget_remembered
+    from bot.app.users import forget_remembered
 
     forget_remembered()
 

@@ -1,7 +1,10 @@
-"""Who may do what: the policy applied to a Slack user, with group membership from the cache.
+"""Who may do what: the policy applied to a Slack user, with group membership and the user record
+(is this a guest?) from the caches.
 
 Reads only Redis, so the web process can answer before ``ack()``. When the policy names groups and
-the cache has never been filled, the role is unknown (None) and the worker decides instead.
+the group cache has never been filled, or whether the user is a guest would change their role and
+the user record is not cached yet, the role is unknown (None) and the worker decides instead: it
+asks Slack, and a user Slack will not describe counts as a guest (fail closed).
 """
 
 from __future__ import annotations
@@ -9,29 +12,89 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.app.people import Group, People
-from bot.domain.policy import Policy, Role, members_holding, members_needing_groups, role_of
+from bot.app.users import UserProfiles
+from bot.domain import gates
+from bot.domain.gates import Gate
+from bot.domain.policy import EVERYONE, Policy, Role, members_needing_groups, role_of
 from bot.store.groups import GroupCache
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    user_id: str
+    groups: frozenset[str]
+    guest: bool | None  # None: not known yet
 
 
 @dataclass
 class Access:
     policy: Policy
     groups: GroupCache
+    people: UserProfiles
 
-    async def role(self, user_id: str) -> Role | None:
+    async def person(self, user_id: str, *, ask_slack: bool = False) -> Person | None:
+        """What the policy needs to know of someone; None while their groups are not known. With
+        ``ask_slack`` (workers) an unknown user record is fetched, and one Slack will not give means
+        "guest"."""
         handles = members_needing_groups(self.policy)
         user_groups = await self.groups.groups_of(user_id, handles) if handles else frozenset()
         if user_groups is None:
             return None
-        return role_of(self.policy, user_id, user_groups)
+        guest: bool | None = False  # what guests may do is what members may: no need to know
+        if not self.policy.is_default and not self.policy.guests_allowed:
+            if ask_slack:
+                record = await self.people.resolve(user_id)
+                guest = True if record.guest is None else record.guest
+            else:
+                cached = await self.people.record(user_id)
+                guest = cached.guest if cached is not None else None
+        return Person(user_id, user_groups, guest)
+
+    async def role(self, user_id: str, *, ask_slack: bool = False) -> Role | None:
+        found = await self.person(user_id, ask_slack=ask_slack)
+        return None if found is None else self.role_of(found)
+
+    def role_of(self, person: Person) -> Role | None:
+        if person.guest is not None:
+            return role_of(self.policy, person.user_id, person.groups, guest=person.guest)
+        as_member = role_of(self.policy, person.user_id, person.groups, guest=False)
+        as_guest = role_of(self.policy, person.user_id, person.groups, guest=True)
+        return as_member if as_member == as_guest else None  # being a guest would matter: not known
+
+    def may_approve(self, gate: Gate, person: Person) -> bool:
+        """One of the gate's approvers (fail closed: an unknown guest status counts as guest)."""
+        return gates.may_approve(
+            self.policy, gate, person.user_id, person.groups, guest=person.guest is not False
+        )
+
+    def may_break_glass(self, person: Person) -> bool:
+        return gates.may_break_glass(
+            self.policy, person.user_id, person.groups, guest=person.guest is not False
+        )
 
     async def holding(self, role: Role) -> People:
-        """Who holds ``role`` (or more): user IDs and groups, with each group's ID once synced (so
-        the adapter can mention the whole group)."""
-        ids = await self.groups.subteam_ids() if members_needing_groups(self.policy) else {}
+        """Who holds ``role`` (or more), to name when someone needs help."""
+        return await self.named(tuple(gates.members_holding(self.policy, role)))
+
+    async def named(self, members: tuple[str, ...]) -> People:
+        """Policy members as people to mention: user IDs, and groups with their ID once synced (so
+        the adapter can mention the whole group). "Everyone" is never among them."""
+        ids = await self.groups.subteam_ids() if any(m.startswith("@") for m in members) else {}
         return People(
             tuple(
-                Group(m[1:], ids.get(m[1:], "")) if m.startswith("@") else m
-                for m in members_holding(self.policy, role)
+                Group(m[1:], ids.get(m[1:], "")) if m.startswith("@") else m for m in members if m != EVERYONE
             )
         )
+
+    async def user_ids(self, members: tuple[str, ...]) -> list[str]:
+        """Every user the members name (groups expanded from the cache; "everyone" is nobody in
+        particular), in order, once each."""
+        found: dict[str, None] = {}
+        for member in members:
+            if member == EVERYONE:
+                continue
+            if member.startswith("@"):
+                found.update(dict.fromkeys(await self.groups.members_of(member[1:])))
+            else:
+                found[member] = None
+        return list(found)

@@ -21,6 +21,9 @@ CHANNEL_ACTIONS = frozenset(
         AuditAction.COMPLETED,
         AuditAction.FAILED,
         AuditAction.TIMED_OUT,
+        AuditAction.CANCELLED,
+        AuditAction.BREAK_GLASS,
+        AuditAction.WORK_PARKED,
     }
 )
 

@@ -1,7 +1,8 @@
-"""A person's decision on a pending request: authorize them from the policy, then one atomic step
-(:mod:`bot.store.decisions`) that checks the state, the deadline (Redis's clock), the message the
-click came from and earlier approvals, and changes the state. Of two managers clicking at once
-exactly one wins; the other learns who did. A click after the deadline expires the request instead.
+"""A person's decision on a pending request — approve, reject, cancel, break glass — authorized from
+the policy, then one atomic step (:mod:`bot.store.decisions`) that checks the state, the deadline
+(Redis's clock), the message the click came from and earlier approvals, and changes the state. Of
+two managers clicking at once exactly one wins; the other learns who did. A click after the deadline
+expires the request instead. Nothing else in the bot decides whether a decision counts.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from bot.app.requests import audit_entry
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, schedule
 from bot.domain.audit import AuditAction
-from bot.domain.policy import Refusal as PolicyRefusal
-from bot.domain.policy import Role, can_decide
+from bot.domain.gates import Gate, Refusal, self_approval_allowed
+from bot.domain.policy import Role
 from bot.domain.request import BackupRequest, State, utcnow
-from bot.store.decisions import Action, Outcome
+from bot.store.decisions import Action, Outcome, Verdict
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,21 @@ class Closed:
 
 
 @dataclass(frozen=True)
+class Started:
+    """Too late to cancel: the backup is being made (or was)."""
+
+    request: BackupRequest
+
+
+@dataclass(frozen=True)
 class NotAllowed:
-    reason: PolicyRefusal
+    reason: Refusal
     helpers: People
+
+
+@dataclass(frozen=True)
+class NotYours:
+    """Only the requester may do this (break the glass), or the requester and approvers (cancel)."""
 
 
 @dataclass(frozen=True)
@@ -54,21 +67,21 @@ class Unavailable:
     """Redis did not answer in time: nothing was recorded."""
 
 
-Refusal = Gone | Closed | NotAllowed | Elsewhere | AlreadyYours | Unavailable
+Refused = Gone | Closed | Started | NotAllowed | NotYours | Elsewhere | AlreadyYours | Unavailable
 
 
 @dataclass(frozen=True)
 class Decision:
     request: BackupRequest | None
-    refusal: Refusal | None = None  # why nothing changed (a private answer to the clicker)
+    refusal: Refused | None = None  # why nothing changed (a private answer to the clicker)
     recorded: bool = False  # an approval was counted but more are needed
 
 
-async def may_decide(services: Services, request: BackupRequest, user_id: str) -> bool:
-    """What only the policy can say: is ``user_id`` an approver for this request at all."""
-    role = await services.access.role(user_id) or Role.NONE
-    verdict = can_decide(services.policy, role, user_id, request.user_id)
-    return verdict.reason is not PolicyRefusal.NOT_AN_APPROVER
+def gate_of(services: Services, request: BackupRequest) -> Gate:
+    """The gate the request waits at, as recorded when it started waiting (a request recorded before
+    gates were stored waits at the policy's default gate)."""
+    approvers = tuple(request.approvers) or services.policy.members(Role.APPROVER)
+    return Gate(approvers, max(1, request.approvals_needed), request.gate_rule)
 
 
 async def check(services: Services, request_id: str, user_id: str) -> Decision:
@@ -79,10 +92,27 @@ async def check(services: Services, request_id: str, user_id: str) -> Decision:
         return Decision(None, Gone())
     if request.state is not State.PENDING_APPROVAL:
         return Decision(request, Closed(request))
-    role = await services.access.role(user_id) or Role.NONE
-    verdict = can_decide(services.policy, role, user_id, request.user_id)
-    if verdict.reason is not None:
-        return Decision(request, NotAllowed(verdict.reason, await services.access.holding(Role.APPROVER)))
+    person = await services.access.person(user_id, ask_slack=True)
+    gate = gate_of(services, request)
+    if person is None or not services.access.may_approve(gate, person):
+        return Decision(
+            request, NotAllowed(Refusal.NOT_AN_APPROVER, await services.access.named(gate.approvers))
+        )
+    if user_id == request.user_id and not self_approval_allowed(services.policy, gate):
+        return Decision(request, NotAllowed(Refusal.OWN_REQUEST, People()))
+    return Decision(request, None)
+
+
+async def may_break_glass(services: Services, request_id: str, user_id: str) -> Decision:
+    """Could ``user_id`` break the glass on ``request_id`` now? Nothing changes (this spares someone a
+    form they could not submit; :func:`break_glass` checks again, in the step that counts)."""
+    request = await services.store.get(request_id)
+    if request is None:
+        return Decision(None, Gone())
+    if request.state is not State.PENDING_APPROVAL:
+        return Decision(request, Closed(request))
+    if not await _may(services, request, user_id, Action.BREAK_GLASS):
+        return Decision(request, NotYours())
     return Decision(request, None)
 
 
@@ -98,20 +128,113 @@ async def decide(
 ) -> Decision:
     """Approve or reject. ``seen``: the (channel, ts) of the message clicked; ``deadline``: Redis
     time after which the step must change nothing (the web's answer to Slack is due)."""
+    return await _act(
+        services,
+        request_id,
+        user_id,
+        Action.APPROVE if approve else Action.REJECT,
+        reason=reason,
+        seen=seen,
+        deadline=deadline,
+    )
+
+
+async def cancel(
+    services: Services,
+    request_id: str,
+    user_id: str,
+    *,
+    reason: str = "",
+    seen: tuple[str, str] | None = None,
+    deadline: float | None = None,
+    ask_slack: bool = True,
+) -> Decision:
+    """Its requester (or one of its approvers) calls a pending request off."""
+    return await _act(
+        services,
+        request_id,
+        user_id,
+        Action.CANCEL,
+        reason=reason,
+        seen=seen,
+        deadline=deadline,
+        ask_slack=ask_slack,
+    )
+
+
+async def break_glass(
+    services: Services,
+    request_id: str,
+    user_id: str,
+    *,
+    reason: str,
+    seen: tuple[str, str] | None = None,
+    deadline: float | None = None,
+) -> Decision:
+    """A requester the policy allows starts their own pending request at once, saying why."""
+    return await _act(
+        services, request_id, user_id, Action.BREAK_GLASS, reason=reason, seen=seen, deadline=deadline
+    )
+
+
+async def _may(
+    services: Services, request: BackupRequest, user_id: str, action: Action, *, ask_slack: bool = True
+) -> bool:
+    """What only the policy can say about this person and this request. A click is acknowledged
+    before this runs, so Slack may be asked whether the clicker is a guest (``ask_slack``); a slash
+    command's answer is its acknowledgement, so there only the cache counts."""
+    person = await services.access.person(user_id, ask_slack=ask_slack)
+    if person is None:
+        return False  # the group cache is cold: nobody can be shown to be an approver yet
+    gate = gate_of(services, request)
+    if action is Action.BREAK_GLASS:
+        return user_id == request.user_id and services.access.may_break_glass(person)
+    if action is Action.CANCEL:
+        return user_id == request.user_id or services.access.may_approve(gate, person)
+    return services.access.may_approve(gate, person)
+
+
+async def _act(
+    services: Services,
+    request_id: str,
+    user_id: str,
+    action: Action,
+    *,
+    reason: str,
+    seen: tuple[str, str] | None,
+    deadline: float | None,
+    ask_slack: bool = True,
+) -> Decision:
     request = await services.store.get(request_id)
     if request is None:
         return Decision(None, Gone())
     verdict = await services.decisions.decide(
         request_id,
-        Action.APPROVE if approve else Action.REJECT,
+        action,
         user_id,
-        may=await may_decide(services, request, user_id),
-        allow_self=services.policy.allow_self_approval,
+        may=await _may(services, request, user_id, action, ask_slack=ask_slack),
+        allow_self=self_approval_allowed(services.policy, gate_of(services, request)),
         seen=seen,
         reason=reason,
         now=utcnow(),
         deadline=deadline,
     )
+    return await _settle(services, request, user_id, action, verdict, reason)
+
+
+_STARTED = frozenset(
+    {State.APPROVED, State.CREATING, State.BUILDING, State.COMPLETED, State.FAILED, State.TIMED_OUT}
+)
+_AUDITED = {
+    Outcome.APPROVED: AuditAction.APPROVED,
+    Outcome.REJECTED: AuditAction.REJECTED,
+    Outcome.CANCELLED: AuditAction.CANCELLED,
+}
+
+
+async def _settle(
+    services: Services, request: BackupRequest, user_id: str, action: Action, verdict: Verdict, reason: str
+) -> Decision:
     match verdict.outcome:
         case Outcome.LATE:
             return Decision(request, Unavailable())
@@ -119,26 +242,33 @@ async def decide(
             return Decision(None, Gone())
         case Outcome.ELSEWHERE:
             return Decision(request, Elsewhere())
+        case Outcome.NOT_ALLOWED if action in (Action.CANCEL, Action.BREAK_GLASS):
+            return Decision(request, NotYours())
         case Outcome.NOT_ALLOWED | Outcome.OWN_REQUEST:
-            why = PolicyRefusal.OWN_REQUEST if verdict.outcome is Outcome.OWN_REQUEST else None
-            helpers = await services.access.holding(Role.APPROVER)
-            return Decision(request, NotAllowed(why or PolicyRefusal.NOT_AN_APPROVER, helpers))
-    current = await services.store.get(request_id)
+            gate = gate_of(services, request)
+            if verdict.outcome is Outcome.OWN_REQUEST:
+                return Decision(request, NotAllowed(Refusal.OWN_REQUEST, People()))
+            return Decision(
+                request, NotAllowed(Refusal.NOT_AN_APPROVER, await services.access.named(gate.approvers))
+            )
+    current = await services.store.get(request.id)
     if current is None:
         return Decision(None, Gone())
     match verdict.outcome:
+        case Outcome.CLOSED if action is Action.CANCEL and current.state in _STARTED:
+            return Decision(current, Started(current))
         case Outcome.CLOSED:
             return Decision(current, Closed(current))
         case Outcome.ALREADY_YOURS:
             return Decision(current, AlreadyYours(current))
         case Outcome.EXPIRED:
             await services.record(audit_entry(current, AuditAction.EXPIRED))
-            await schedule(services.scheduler, AdvanceRequest(request_id=request_id))
+            await schedule(services.scheduler, AdvanceRequest(request_id=current.id))
             return Decision(current, Closed(current))
         case Outcome.RECORDED:
-            await services.record(audit_entry(current, AuditAction.APPROVED, actor=user_id, detail=reason))
+            await services.record(audit_entry(current, AuditAction.APPROVAL_RECORDED, actor=user_id))
             return Decision(current, recorded=True)
-    action = AuditAction.APPROVED if verdict.outcome is Outcome.APPROVED else AuditAction.REJECTED
-    await schedule(services.scheduler, AdvanceRequest(request_id=request_id))
-    await services.record(audit_entry(current, action, actor=user_id, detail=reason))
+    audited = AuditAction.BREAK_GLASS if action is Action.BREAK_GLASS else _AUDITED[verdict.outcome]
+    await schedule(services.scheduler, AdvanceRequest(request_id=current.id))
+    await services.record(audit_entry(current, audited, actor=user_id, detail=reason))
     return Decision(current)

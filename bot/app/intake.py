@@ -16,7 +16,7 @@ from bot.app.people import People
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest
 from bot.domain.audit import AuditAction, AuditEntry
-from bot.domain.policy import Role
+from bot.domain.policy import Role, name_of
 from bot.domain.request import BackupRequest
 from bot.i18n import Lang
 
@@ -46,9 +46,14 @@ class Refused:
     helpers: People  # who could help: the approvers
 
 
+def _may_ask(role: Role | None) -> bool:
+    """Requesters and above may ask; a viewer only reads. (None: not known yet, the worker decides.)"""
+    return role is None or role >= Role.REQUESTER
+
+
 async def refusal_for(services: Services, user_id: str) -> Refused | None:
-    """The refusal (audited) for someone with no role, or None when they may ask."""
-    if await services.access.role(user_id) is Role.NONE:
+    """The refusal (audited) for someone who may not ask for backups, or None when they may."""
+    if not _may_ask(await services.access.role(user_id)):
         return await _refuse(services, user_id)
     return None
 
@@ -67,7 +72,7 @@ async def take(
     (stored on the request); ``dedupe_key`` makes a repeat of the same Slack action one request;
     ``deadline`` (Redis time) makes a recording that starts later record nothing (``TooLate``)."""
     role = await services.access.role(ask.user_id)
-    if role is Role.NONE:
+    if not _may_ask(role):
         return await _refuse(services, ask.user_id)
     request = BackupRequest(
         team_id=ask.team_id,
@@ -80,7 +85,7 @@ async def take(
         response_url=ask.response_url,
         verify_channel=ask.verify_channel,
         language=known or "",
-        role=-1 if role is None else int(role),
+        role="" if role is None else name_of(role),
     )
     work = AdvanceRequest(request_id=request.id)
     # One script, one round trip: the request, its first work item, its audit entry and its count.

@@ -20,15 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.app import notices
+from bot.app.asking import ask_by_dm
 from bot.app.creating import create_backup
 from bot.app.ports import DirectoryError, NotInChannel, ReplyKind
 from bot.app.requests import audit_entry, move
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, ExpireRequest, PollProject, schedule
 from bot.cloud.errors import AmbiguousInstance, CloudError, InstanceNotFound
+from bot.domain import gates
 from bot.domain.audit import AuditAction
 from bot.domain.backoff import backoff
-from bot.domain.policy import Role, needs_approval
+from bot.domain.policy import Role, name_of, role_named
 from bot.domain.request import (
     AMBIGUOUS_INSTANCE,
     INSTANCE_NOT_FOUND,
@@ -82,7 +84,7 @@ class RequestFlow:
         services = self.services
         if not request.language:
             # The web process did not know the requester's locale: find it before saying anything.
-            language = await services.languages.resolve(request.user_id)
+            language = await services.people.language(request.user_id)
             await services.store.set_once(request.id, "language", language)
             return None
         if request.state is State.RECEIVED:
@@ -95,14 +97,17 @@ class RequestFlow:
             return await self._post_parent(request)
         match request.state:
             case State.PENDING_APPROVAL:
+                await ask_by_dm(services, request)
                 if request.deadline is not None:
                     wait = max(0.0, request.deadline - await services.clock.now())
                     await schedule(services.scheduler, ExpireRequest(request_id=request.id), delay=wait)
                 return Outcome.finished()  # a decision schedules us again
             case State.APPROVED:
                 if not request.decision_reply_ts:
-                    ts = await services.slack.reply(request, ReplyKind.DECISION)
+                    approvers = await services.access.named(tuple(request.approvers))
+                    ts = await services.slack.reply(request, ReplyKind.DECISION, people=approvers)
                     await services.store.set_once(request.id, "decision_reply_ts", ts)
+                await services.slack.update_parent(request)
                 await move(services, request.id, State.CREATING, State.APPROVED)
                 return None
             case State.CREATING:
@@ -181,38 +186,45 @@ class RequestFlow:
         return None
 
     async def _admit(self, request: BackupRequest) -> Outcome | None:
-        """Settle the requester's role (when the web could not) and whether an approver must agree."""
+        """Settle the requester's role (when the web could not) and whether, and whom, they wait for."""
         services = self.services
-        role = Role(request.role) if request.role >= 0 else await services.access.role(request.user_id)
-        if role is None:
+        person = await services.access.person(request.user_id, ask_slack=True)
+        role = role_named(request.role) or (services.access.role_of(person) if person else None)
+        if role is None or person is None:
             return Outcome.later(5.0)  # group membership not synced yet; the sync is scheduled
-        if role is Role.NONE:
+        if role < Role.REQUESTER:
             helpers = await services.access.holding(Role.APPROVER)
             return await self._refuse_privately(request, notices.NoRole(helpers), NOT_AUTHORIZED, "no role")
-        if needs_approval(services.policy, role, request.instance_name, request.instance_id):
-            # The deadline is Redis's time, which every decision checks in its own atomic step.
-            deadline = await services.clock.now() + services.policy.expires_after
-            moved = await move(
-                services,
-                request.id,
-                State.PENDING_APPROVAL,
-                State.RECEIVED,
-                role=int(role),
-                needs_approval=True,
-                expires_at=datetime.fromtimestamp(deadline, UTC),
-                deadline=deadline,
-                approvals_needed=1,
-            )
-            if moved is not None:
-                await services.record(audit_entry(request, AuditAction.APPROVAL_REQUESTED))
-        else:
-            await move(services, request.id, State.CREATING, State.RECEIVED, role=int(role))
+        instance = gates.Instance(request.instance_name, request.instance_id, request.region)
+        gate = gates.gate_for(services.policy, role, instance)
+        if gate is None:
+            await move(services, request.id, State.CREATING, State.RECEIVED, role=name_of(role))
+            return None
+        # The deadline is Redis's time, which every decision checks in its own atomic step.
+        deadline = await services.clock.now() + services.policy.expires_after
+        moved = await move(
+            services,
+            request.id,
+            State.PENDING_APPROVAL,
+            State.RECEIVED,
+            role=name_of(role),
+            needs_approval=True,
+            expires_at=datetime.fromtimestamp(deadline, UTC),
+            deadline=deadline,
+            approvers=list(gate.approvers),
+            approvals_needed=gate.min_approvals,
+            gate_rule=gate.rule,
+            notify=services.policy.notify.value,
+            break_glass_allowed=services.access.may_break_glass(person),
+        )
+        if moved is not None:
+            await services.record(audit_entry(request, AuditAction.APPROVAL_REQUESTED))
         return None
 
     async def _post_parent(self, request: BackupRequest) -> Outcome | None:
         services = self.services
         pending = request.state is State.PENDING_APPROVAL
-        approvers = await services.access.holding(Role.APPROVER) if pending else None
+        approvers = await services.access.named(tuple(request.approvers)) if pending else None
         try:
             ts = await services.slack.post_parent(request, approvers)
         except NotInChannel:

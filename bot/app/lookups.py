@@ -8,11 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.app import notices
+from bot.app.people import People
 from bot.app.services import Services
 from bot.app.work import AnswerLookup, schedule
 from bot.cloud.errors import AmbiguousInstance, CloudError, InstanceNotFound
 from bot.domain import grammar
+from bot.domain.audit import AuditAction, AuditEntry
 from bot.domain.backoff import backoff
+from bot.domain.gates import may_read
+from bot.domain.policy import Role
 from bot.domain.request import BackupRequest
 from bot.i18n import Lang, as_lang
 from bot.store.scheduler import Outcome
@@ -35,7 +39,14 @@ class LookupScheduled:
     """A worker answers through the response URL."""
 
 
-LookupResult = KnownRequest | NoSuchRequest | LookupScheduled
+@dataclass(frozen=True)
+class ReadRefused:
+    """Reading needs a role; the asker holds none. Nothing was read."""
+
+    helpers: People
+
+
+LookupResult = KnownRequest | NoSuchRequest | LookupScheduled | ReadRefused
 
 
 @dataclass(frozen=True)
@@ -47,14 +58,29 @@ class Asker:
     known: Lang | None  # None: the worker asks Slack for their language first
 
 
+async def _refuse_reading(services: Services, user_id: str) -> ReadRefused:
+    await services.record(AuditEntry(actor=user_id, action=AuditAction.REFUSED, detail="no role to read"))
+    return ReadRefused(await services.access.holding(Role.APPROVER))
+
+
+async def _known(services: Services, ref: str) -> BackupRequest | None:
+    store = services.store
+    return await (store.get(ref) if ref.startswith("r-") else store.by_backup_id(ref))
+
+
 async def look_up(services: Services, parsed: grammar.Status | grammar.List, asker: Asker) -> LookupResult:
+    """What the bot knows answered now; the rest scheduled. Nothing is read — not even what the bot
+    itself recorded — for someone with no role; when their role is not known yet (cold caches), the
+    worker checks it before it reads anything."""
+    role = await services.access.role(asker.user_id)
+    if role is not None and not may_read(role):
+        return await _refuse_reading(services, asker.user_id)
     if isinstance(parsed, grammar.Status):
-        store = services.store
-        known = await (store.get(parsed.ref) if parsed.is_request_id else store.by_backup_id(parsed.ref))
-        if known is not None:
-            return KnownRequest(known)
-        if parsed.is_request_id:
-            return NoSuchRequest(parsed.ref)
+        if role is not None:
+            if (known := await _known(services, parsed.ref)) is not None:
+                return KnownRequest(known)
+            if parsed.is_request_id:
+                return NoSuchRequest(parsed.ref)
         what: dict[str, object] = {"what": "status", "ref": parsed.ref}
     else:
         what = {"what": "list", "instance": parsed.instance, "count": parsed.count}
@@ -76,12 +102,21 @@ async def answer(services: Services, work: AnswerLookup) -> Outcome:
     """The worker's half: ask the cloud, answer privately (retrying passing cloud errors a little)."""
     if not work.language:
         # The web process did not know the asker's locale; settle it once, for every retry too.
-        work = work.model_copy(update={"language": await services.languages.resolve(work.user_id)})
+        work = work.model_copy(update={"language": await services.people.language(work.user_id)})
     lang = as_lang(work.language)
+    role = await services.access.role(work.user_id, ask_slack=True)
+    if role is None or not may_read(role):
+        refused = await _refuse_reading(services, work.user_id)
+        await services.slack.answer(work.response_url, notices.NoRole(refused.helpers), lang=lang)
+        return Outcome.finished()
     cloud = services.taurusdb
     notice: notices.Notice
     try:
-        if work.what == "status":
+        if work.what == "status" and (known := await _known(services, work.ref)) is not None:
+            notice = notices.RequestStatus(known)
+        elif work.what == "status" and work.ref.startswith("r-"):
+            notice = notices.NoSuchRequest(work.ref)
+        elif work.what == "status":
             page = await cloud.list_backups(backup_id=work.ref, language=lang)
             notice = notices.BackupFound(page.backups[0]) if page.backups else notices.NoSuchBackup(work.ref)
         else:

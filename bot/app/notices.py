@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.app.people import People
 from bot.cloud.models import BackupRecord
+from bot.domain.request import BackupRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,16 @@ class BackupFound:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestStatus:
+    request: BackupRequest
+
+
+@dataclass(frozen=True, slots=True)
+class NoSuchRequest:
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
 class NoSuchBackup:
     ref: str
 
@@ -91,6 +102,8 @@ Notice = (
     | RequestEnded
     | GaveUp
     | BackupFound
+    | RequestStatus
+    | NoSuchRequest
     | NoSuchBackup
     | BackupListing
 )

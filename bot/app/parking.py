@@ -57,5 +57,5 @@ async def _lookup_given_up(services: Services, lease: Lease, reason: str) -> Non
     except PoisonWork:
         return  # no response URL to trust
     if isinstance(work, AnswerLookup) and work.response_url:
-        lang = as_lang(work.language or services.languages.default)
+        lang = as_lang(work.language or services.people.default)
         await services.slack.answer(work.response_url, notices.CloudFailed(reason), lang=lang)

@@ -39,6 +39,13 @@ class ReplyKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class SlackUser:
+    locale: str | None  # ``zh-CN``…; None when Slack has none
+    tz: str = ""
+    guest: bool = False  # a multi- or single-channel guest (is_restricted / is_ultra_restricted)
+
+
+@dataclass(frozen=True, slots=True)
 class GroupMembers:
     handle: str
     id: str
@@ -52,12 +59,22 @@ class Notifier(Protocol):
         """Post the message that roots the request's thread; its ts. Raises NotInChannel."""
 
     async def update_parent(self, request: BackupRequest) -> None:
-        """Show the request's current state on its parent message."""
+        """Show the request's current state on its parent message and on every copy of it."""
 
     async def reply(
-        self, request: BackupRequest, kind: ReplyKind, *, detail: str = "", timeout_s: float | None = None
+        self,
+        request: BackupRequest,
+        kind: ReplyKind,
+        *,
+        detail: str = "",
+        timeout_s: float | None = None,
+        people: People | None = None,
     ) -> str:
-        """A reply in the request's thread; its ts. Raises NotInChannel."""
+        """A reply in the request's thread; its ts (``people``: whom it names, e.g. the approvers a
+        broken glass tells). Raises NotInChannel."""
+
+    async def ask_approver(self, request: BackupRequest, user_id: str) -> tuple[str, str]:
+        """The approval request in a direct message to one approver; its (channel, ts)."""
 
     async def tell_requester(self, request: BackupRequest, notice: Notice) -> None:
         """A private note to the requester, in their language."""
@@ -72,8 +89,8 @@ class Notifier(Protocol):
 class Directory(Protocol):
     """What Slack knows about people: their locale and the user groups."""
 
-    async def locale_of(self, user_id: str) -> str | None:
-        """The user's Slack locale (``zh-CN``…), None when Slack has none. Raises DirectoryError."""
+    async def user(self, user_id: str) -> SlackUser:
+        """What ``users.info`` says of the user. Raises DirectoryError."""
 
     async def user_groups(self) -> list[GroupMembers]:
         """Every enabled user group with its members. Raises DirectoryError."""

@@ -11,8 +11,8 @@ import redis.asyncio as aioredis
 
 from bot.app.access import Access
 from bot.app.audit import AuditTrail
-from bot.app.languages import UserLanguages
 from bot.app.ports import Directory, Notifier
+from bot.app.users import UserProfiles
 from bot.cloud.client import TaurusDB
 from bot.config import Settings
 from bot.domain.audit import AuditEntry
@@ -25,9 +25,9 @@ from bot.store.decisions import Decisions
 from bot.store.groups import GroupCache
 from bot.store.instances import InstanceCache
 from bot.store.intake import Intake
-from bot.store.languages import LanguageCache
 from bot.store.requests import RequestStore
 from bot.store.scheduler import Scheduler
+from bot.store.users import UserCache
 
 Closer = Callable[[], Awaitable[object]]
 
@@ -49,7 +49,7 @@ class Services:
     instances: InstanceCache
     access: Access
     trail: AuditTrail
-    languages: UserLanguages
+    people: UserProfiles
     notifier: Notifier | None = None
     directory: Directory | None = None
     cloud: TaurusDB | None = None
@@ -72,6 +72,12 @@ class Services:
         counters = Counters(redis)
         audit_log = AuditLog(redis)
         groups = GroupCache(redis)
+        people = UserProfiles(
+            UserCache(redis),
+            default=as_lang(settings.default_language),
+            scheduler=scheduler,
+            directory=directory,
+        )
         return cls(
             settings=settings,
             redis=redis,
@@ -86,14 +92,9 @@ class Services:
             counters=counters,
             groups=groups,
             instances=InstanceCache(redis),
-            access=Access(policy, groups),
+            access=Access(policy, groups, people),
             trail=AuditTrail(audit_log, counters, scheduler, settings.audit_channel),
-            languages=UserLanguages(
-                LanguageCache(redis),
-                default=as_lang(settings.default_language),
-                scheduler=scheduler,
-                directory=directory,
-            ),
+            people=people,
             notifier=notifier,
             directory=directory,
             cloud=cloud,

@@ -28,6 +28,9 @@ class AuditAction(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     WORK_PARKED = "work_parked"
+    APPROVAL_RECORDED = "approval_recorded"  # one of several approvals a rule needs
+    CANCELLED = "cancelled"
+    BREAK_GLASS = "break_glass"
 
 
 class AuditEntry(BaseModel):

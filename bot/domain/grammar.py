@@ -25,6 +25,7 @@ AUDIT_COUNT_MAX = 100
 
 INSTANCE_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+REQUEST_ID_RE = re.compile(r"r-[a-z0-9]{10}")
 _TOKEN_RE = re.compile(r"\S+")
 _DIGITS_RE = re.compile(r"[0-9]{1,6}")
 
@@ -43,6 +44,7 @@ USAGES: dict[str, Text] = {
     ),
     "status": _usage(f"{COMMAND} status <backup-id | request-id>"),
     "list": _usage(f"{COMMAND} list <instance> [count]"),
+    "cancel": _usage(f"{COMMAND} cancel <request-id>"),
     "help": _usage(f"{COMMAND} help"),
     "audit": _usage(f"{COMMAND} audit [count]"),
 }
@@ -53,11 +55,12 @@ USAGE = _usage(
     f"{COMMAND} create <instance> <name> [description…]",
     f"{COMMAND} status <backup-id | request-id>",
     f"{COMMAND} list <instance> [count]",
+    f"{COMMAND} cancel <request-id>",
     f"{COMMAND} help",
 )
 """The full usage block shown by ``/backup help`` (the public contract; ``audit`` is not listed)."""
 
-SUBCOMMANDS: tuple[str, ...] = ("create", "status", "list", "help", "audit")
+SUBCOMMANDS: tuple[str, ...] = ("create", "status", "list", "cancel", "help", "audit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,13 @@ class List:
 
 
 @dataclass(frozen=True, slots=True)
+class Cancel:
+    """``/backup cancel <request-id>``: call off a pending request."""
+
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """``/backup help``."""
 
@@ -113,7 +123,7 @@ class Invalid:
     usage: Text
 
 
-Command = OpenModal | Create | Status | List | Help | Audit | Invalid
+Command = OpenModal | Create | Status | List | Cancel | Help | Audit | Invalid
 
 
 def unescape_slack(text: str) -> str:
@@ -142,6 +152,8 @@ def parse(text: str) -> Command:
         return _parse_status(rest)
     if sub == "list":
         return _parse_list(rest)
+    if sub == "cancel":
+        return _parse_cancel(rest)
     if sub == "help":
         return Help()
     if sub == "audit":
@@ -184,6 +196,19 @@ def _parse_status(rest: str) -> Command:
     if REF_RE.fullmatch(ref) is None:
         return Invalid(Text("problem.ref", ref=_shorten(ref)), usage)
     return Status(ref=ref)
+
+
+def _parse_cancel(rest: str) -> Command:
+    usage = USAGES["cancel"]
+    args = rest.split()
+    if len(args) != 1:
+        return Invalid(Text("problem.cancel_words", count=len(args)), usage)
+    ref = args[0]
+    if _is_slack_markup(ref):
+        return Invalid(_markup_problem("what.ref"), usage)
+    if REQUEST_ID_RE.fullmatch(ref) is None:
+        return Invalid(Text("problem.request_id", ref=_shorten(ref)), usage)
+    return Cancel(request_id=ref)
 
 
 def _parse_list(rest: str) -> Command:

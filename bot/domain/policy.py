@@ -7,36 +7,64 @@ do I/O; group membership is resolved by the caller. The file format is read by
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import re
-from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.people import is_user_id
+from bot.domain.yaml_nodes import quote
 
 DEFAULT_EXPIRES_AFTER = 1800
+MAX_APPROVALS = 10
 # Not in the contract's wording, but a pending request that waits longer than this is a mistake,
 # and an unbounded value would overflow the datetime arithmetic that computes the expiry.
 MAX_EXPIRES_AFTER = 30 * 24 * 3600
 
 
 class Role(IntEnum):
-    """What a user may do; a user holds the highest role any of their memberships gives."""
+    """What a user may do; a user holds the highest role any of their memberships gives. (Stored by
+    name, never by number: see :func:`role_named`.)"""
 
     NONE = 0
-    REQUESTER = 1
-    OPERATOR = 2
-    APPROVER = 3
+    VIEWER = 1  # may read (/backup status, /backup list), nothing else
+    REQUESTER = 2
+    OPERATOR = 3
+    APPROVER = 4
 
 
 ROLE_NAMES: dict[str, Role] = {
+    "viewer": Role.VIEWER,
     "requester": Role.REQUESTER,
     "operator": Role.OPERATOR,
     "approver": Role.APPROVER,
 }
+
+
+def role_named(name: str) -> Role | None:
+    """A stored role: its name, ``"none"``, or "" for "not known yet"."""
+    return Role.NONE if name == "none" else ROLE_NAMES.get(name)
+
+
+def name_of(role: Role) -> str:
+    return role.name.lower()
+
+
+class Notify(StrEnum):
+    """Where approvers are asked."""
+
+    CHANNEL = "channel"
+    DM = "dm"
+    BOTH = "both"
+
+    @property
+    def in_channel(self) -> bool:
+        return self is not Notify.DM
+
+    @property
+    def by_dm(self) -> bool:
+        return self is not Notify.CHANNEL
+
 
 EVERYONE = "*"
 _HANDLE_RE = re.compile(r"@[a-z0-9._-]+")
@@ -81,9 +109,35 @@ def _member_hint(member: str) -> str | None:
     return None
 
 
-def quote(text: str, limit: int = 60) -> str:
-    shown = text if len(text) <= limit else text[: limit - 1] + "…"
-    return json.dumps(shown, ensure_ascii=False)
+def _valid_member_list(members: tuple[str, ...]) -> tuple[str, ...]:
+    for member in members:
+        if problem := member_problem(member):
+            raise ValueError(problem)
+    return members
+
+
+class ApprovalRule(BaseModel):
+    """``approval.rules[i]``: instances matching any glob need ``min_approvals`` distinct approvals
+    from ``approvers`` (who replace ``roles.approver`` for them), never the requester's own."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    match: tuple[str, ...] = Field(min_length=1)
+    approvers: tuple[str, ...] = Field(min_length=1)
+    min_approvals: int = Field(default=1, ge=1, le=MAX_APPROVALS)
+
+    @field_validator("match")
+    @classmethod
+    def _globs(cls, globs: tuple[str, ...]) -> tuple[str, ...]:
+        for glob in globs:
+            if problem := glob_problem(glob):
+                raise ValueError(problem)
+        return globs
+
+    @field_validator("approvers")
+    @classmethod
+    def _members(cls, members: tuple[str, ...]) -> tuple[str, ...]:
+        return _valid_member_list(members)
 
 
 class Policy(BaseModel):
@@ -96,7 +150,16 @@ class Policy(BaseModel):
     required_for: tuple[str, ...] = ()
     expires_after: int = Field(default=DEFAULT_EXPIRES_AFTER, gt=0, le=MAX_EXPIRES_AFTER)
     allow_self_approval: bool = False
+    rules: tuple[ApprovalRule, ...] = ()
+    break_glass: tuple[str, ...] = ()  # who may start their own pending request at once
+    notify: Notify = Notify.CHANNEL
+    guests_allowed: bool = False  # guests hold roles through "*" and groups too
     is_default: bool = False
+
+    @field_validator("break_glass")
+    @classmethod
+    def _break_glass(cls, members: tuple[str, ...]) -> tuple[str, ...]:
+        return _valid_member_list(members)
 
     @field_validator("roles")
     @classmethod
@@ -120,7 +183,7 @@ class Policy(BaseModel):
     @classmethod
     def open_default(cls) -> Policy:
         """No policy file: everyone is an operator and nothing needs an approval."""
-        return cls(roles={Role.OPERATOR: (EVERYONE,)}, is_default=True)
+        return cls(roles={Role.OPERATOR: (EVERYONE,)}, guests_allowed=True, is_default=True)
 
     def members(self, role: Role) -> tuple[str, ...]:
         return self.roles.get(role, ())
@@ -137,82 +200,44 @@ def glob_problem(glob: str) -> str | None:
 # --- decisions -------------------------------------------------------------------------------------
 
 
+def all_members(policy: Policy) -> set[str]:
+    """Every member the policy names anywhere: roles, rule approvers, break glass."""
+    named = {m for members in policy.roles.values() for m in members}
+    named.update(m for rule in policy.rules for m in rule.approvers)
+    named.update(policy.break_glass)
+    return named
+
+
 def members_needing_groups(policy: Policy) -> set[str]:
     """The Slack user-group handles the policy names, as Slack spells them (without ``@``)."""
-    return {m[1:] for members in policy.roles.values() for m in members if m.startswith("@")}
+    return {m[1:] for m in all_members(policy) if m.startswith("@")}
 
 
-def _matches(member: str, user_id: str, user_groups: frozenset[str]) -> bool:
+def matches(member: str, user_id: str, user_groups: frozenset[str], *, guest: bool = False) -> bool:
+    """Whether ``member`` (as the policy names it) includes this person. A guest is included only
+    by their own user ID (``guests: refuse``: the caller passes ``guest=False`` when guests are
+    allowed)."""
     if member == EVERYONE:
-        return True
+        return not guest
     if member.startswith("@"):
-        return member[1:] in user_groups or member in user_groups
+        return not guest and (member[1:] in user_groups or member in user_groups)
     return member == user_id
 
 
-def role_of(policy: Policy, user_id: str, user_groups: frozenset[str]) -> Role:
+def any_match(
+    members: tuple[str, ...], user_id: str, user_groups: frozenset[str], *, guest: bool = False
+) -> bool:
+    return any(matches(m, user_id, user_groups, guest=guest) for m in members)
+
+
+def role_of(policy: Policy, user_id: str, user_groups: frozenset[str], *, guest: bool = False) -> Role:
     """The highest role ``user_id`` holds; ``user_groups`` are the handles of the groups they are in
-    (without ``@``; with it is accepted too)."""
+    (without ``@``; with it is accepted too). A Slack guest holds roles only through their own user
+    ID unless the policy says ``guests: allow``."""
+    excluded = guest and not policy.guests_allowed
     held = [
         role
         for role, members in policy.roles.items()
-        if any(_matches(m, user_id, user_groups) for m in members)
+        if any_match(members, user_id, user_groups, guest=excluded)
     ]
     return max(held, default=Role.NONE)
-
-
-def needs_approval(policy: Policy, role: Role, instance_name: str, instance_id: str) -> bool:
-    """Whether a backup by someone holding ``role`` waits for an approver.
-
-    Requesters always need one; operators and approvers only on instances whose name or ID matches
-    ``approval.required_for`` (``fnmatch`` globs, matched ignoring case). The open default needs none.
-    """
-    if policy.is_default:
-        return False
-    if role < Role.OPERATOR:
-        return True
-    candidates = [c for c in (instance_name, instance_id) if c]
-    # Case-insensitive on purpose: a gate on "*prod*" must not be slipped past by "Orders-PROD".
-    return any(
-        fnmatch.fnmatchcase(c.lower(), glob.lower()) for glob in policy.required_for for c in candidates
-    )
-
-
-class Refusal(StrEnum):
-    NOT_AN_APPROVER = "not_an_approver"
-    OWN_REQUEST = "own_request"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Whether a click on Approve/Reject counts; ``reason`` says why not."""
-
-    reason: Refusal | None = None
-
-    @property
-    def allowed(self) -> bool:
-        return self.reason is None
-
-    def __bool__(self) -> bool:
-        return self.allowed
-
-
-def can_decide(policy: Policy, approver_role: Role, approver_id: str, requester_id: str) -> Verdict:
-    """Only approvers decide, and never on their own request unless ``allow_self_approval``."""
-    if approver_role < Role.APPROVER:
-        return Verdict(Refusal.NOT_AN_APPROVER)
-    if approver_id == requester_id and not policy.allow_self_approval:
-        return Verdict(Refusal.OWN_REQUEST)
-    return Verdict()
-
-
-def members_holding(policy: Policy, role_needed: Role) -> list[str]:
-    """The members (as the policy names them: user IDs and ``@handle`` groups) holding ``role_needed``
-    or a higher role, in policy order, without duplicates. ``"*"`` is left out: "everyone" is never a
-    person to ask for help."""
-    wanted = max(role_needed, Role.REQUESTER)
-    seen: dict[str, None] = {}
-    for role in sorted(policy.roles):
-        if role >= wanted:
-            seen.update((m, None) for m in policy.roles[role] if m != EVERYONE)
-    return list(seen)

@@ -8,36 +8,31 @@ stops start-up with one clear sentence.
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
-from typing import NoReturn
 
 import yaml
 from pydantic import ValidationError
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node
 
 from bot.domain.policy import (
     DEFAULT_EXPIRES_AFTER,
+    EVERYONE,
+    MAX_APPROVALS,
     MAX_EXPIRES_AFTER,
     ROLE_NAMES,
+    ApprovalRule,
+    Notify,
     Policy,
     Role,
     glob_problem,
     member_problem,
-    quote,
 )
+from bot.domain.yaml_nodes import FileError, NodeReader
 
 
-class PolicyError(Exception):
+class PolicyError(FileError):
     """The policy file cannot be used. ``str()`` names the file, the line and the problem."""
-
-    def __init__(self, source: str, line: int | None, problem: str) -> None:
-        self.source = source
-        self.line = line
-        self.problem = problem
-        where = f"{source} line {line}" if line is not None else source
-        super().__init__(f"{where}: {problem}")
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -56,14 +51,18 @@ def load_policy(path: str | Path) -> Policy:
 
 
 _YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a new line
-_TOP_KEYS = ("roles", "approval")
-_APPROVAL_KEYS = ("required_for", "expires_after", "allow_self_approval")
-
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
-_FLOAT = "tag:yaml.org,2002:float"
+_TOP_KEYS = ("roles", "approval", "guests")
+_APPROVAL_KEYS = (
+    "required_for",
+    "expires_after",
+    "allow_self_approval",
+    "rules",
+    "break_glass",
+    "notify",
+)
+_RULE_KEYS = ("match", "approvers", "min_approvals")
+_BREAK_GLASS_KEYS = ("allowed",)
+_MEMBER_EXAMPLE = '["*"], ["@db-oncall"] or ["U0123ABCDE"]'
 
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
@@ -85,7 +84,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     try:
         if root is None:
             raise PolicyError(source, 1, "the policy file is empty (the README shows the format)")
-        return _Reader(source, loader).policy(root)
+        return _PolicyReader(source, loader).policy(root)
     finally:
         loader.dispose()
 
@@ -107,16 +106,12 @@ def _reader_problem(exc: yaml.reader.ReaderError) -> str:
     return f"the character U+{ord(char):04X} is not allowed"
 
 
-class _Reader:
-    """Walks the composed node tree; every failure carries the line of the node at fault."""
+class _PolicyReader(NodeReader):
+    error = PolicyError
 
     def __init__(self, source: str, loader: yaml.SafeLoader) -> None:
-        self._source = source
-        self._loader = loader
+        super().__init__(source, loader)
         self._role_keys: dict[Role, Node] = {}
-
-    def fail(self, node: Node, problem: str) -> NoReturn:
-        raise PolicyError(self._source, node.start_mark.line + 1, problem)
 
     def policy(self, root: Node) -> Policy:
         top = self.mapping(root, "", _TOP_KEYS, "top-level key")
@@ -124,19 +119,33 @@ class _Reader:
             self.fail(root, "roles: missing; the policy must say who may take backups (see the README)")
         roles_key, roles_node = top["roles"]
         roles = self.roles(roles_node)
-
-        required_for: tuple[str, ...] = ()
-        expires_after = DEFAULT_EXPIRES_AFTER
-        allow_self_approval = False
+        fields: dict[str, object] = {"roles": roles}
+        rules: tuple[ApprovalRule, ...] = ()
+        break_glass: tuple[str, ...] = ()
+        break_glass_at: Node | None = None
         if "approval" in top:
             approval = self.mapping(top["approval"][1], "approval", _APPROVAL_KEYS, "key")
             if "required_for" in approval:
-                required_for = self.globs(approval["required_for"][1])
+                fields["required_for"] = self.globs(approval["required_for"][1], "approval.required_for")
             if "expires_after" in approval:
-                expires_after = self.seconds(approval["expires_after"][1])
+                fields["expires_after"] = self.seconds(approval["expires_after"][1])
             if "allow_self_approval" in approval:
-                allow_self_approval = self.flag(approval["allow_self_approval"][1])
+                fields["allow_self_approval"] = self.flag(
+                    approval["allow_self_approval"][1], "approval.allow_self_approval"
+                )
+            if "rules" in approval:
+                rules = self.rules(approval["rules"][1])
+            if "break_glass" in approval:
+                break_glass_at = approval["break_glass"][0]
+                break_glass = self.break_glass(approval["break_glass"][1])
+            if "notify" in approval:
+                choices = tuple(n.value for n in Notify)
+                fields["notify"] = Notify(self.choice(approval["notify"][1], "approval.notify", choices))
+        if "guests" in top:
+            fields["guests_allowed"] = self.choice(top["guests"][1], "guests", ("refuse", "allow")) == "allow"
+        fields.update(rules=rules, break_glass=break_glass)
 
+        required_for = fields.get("required_for", ())
         if not roles[Role.APPROVER] and (roles[Role.REQUESTER] or required_for):
             at = self._role_keys.get(Role.APPROVER, roles_key)
             self.fail(
@@ -144,104 +153,39 @@ class _Reader:
                 "roles.approver: nobody holds the approver role, so a request that needs an approval "
                 "(every requester's, and any on approval.required_for) could never be approved",
             )
+        if break_glass_at is not None and not (rules or required_for or roles[Role.REQUESTER]):
+            self.fail(
+                break_glass_at,
+                "approval.break_glass: nothing in this policy ever waits for an approval "
+                "(no approval.rules, no approval.required_for, no requesters), so there is no glass to break",
+            )
         try:
-            return Policy(
-                roles=roles,
-                required_for=required_for,
-                expires_after=expires_after,
-                allow_self_approval=allow_self_approval,
+            return Policy.model_validate(
+                {**fields, "expires_after": fields.get("expires_after", DEFAULT_EXPIRES_AFTER)}
             )
         except ValidationError as exc:  # pragma: no cover - the checks above are stricter
             self.fail(root, f"invalid policy: {exc.errors()[0]['msg']}")
 
-    # --- shapes --------------------------------------------------------------------------------
-
-    def mapping(
-        self, node: Node, path: str, allowed: tuple[str, ...], noun: str
-    ) -> dict[str, tuple[Node, Node]]:
-        """Keys (each at most once, each one of ``allowed``) → (key node, value node)."""
-        label = f"{path}: " if path else ""
-        names = f"the {noun}s are {', '.join(allowed)}"
-        if not isinstance(node, MappingNode):
-            whole = f"{label}expected a mapping" if path else "the policy must be a mapping"
-            self.fail(node, f"{whole} ({names}), not {self.show(node)}")
-        found: dict[str, tuple[Node, Node]] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                self.fail(key_node, f"{label}{self.show(key_node)} is not a {noun} name; {names}")
-            key = str(key_node.value)
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                guess = f"; did you mean {close[0]}?" if close else ""
-                self.fail(key_node, f"{label}{quote(key)} is not a {noun}; {names}{guess}")
-            if key in found:
-                self.fail(key_node, f"{label}{key} appears twice (YAML would silently keep only the last)")
-            found[key] = (key_node, value_node)
-        return found
-
-    def sequence(self, node: Node, path: str, example: str) -> list[Node]:
-        if isinstance(node, SequenceNode):
-            return list(node.value)
-        hint = " (write [] for none)" if self.is_null(node) else ""
-        self.fail(node, f"{path}: expected a list such as {example}, not {self.show(node)}{hint}")
-
-    def text(self, node: Node, path: str) -> str:
-        if isinstance(node, ScalarNode) and node.tag == _STR:
-            return str(node.value)
-        hint = f" (quote it: {quote(node.value)})" if isinstance(node, ScalarNode) and node.value else ""
-        self.fail(node, f"{path}: expected text, not {self.show(node)}{hint}")
-
-    def scalar(self, node: ScalarNode, path: str) -> object:
-        """The Python value of a plain scalar; only the types a policy can use are built."""
-        if node.tag not in (_STR, _INT, _BOOL, _NULL, _FLOAT):
-            self.fail(node, f"{path}: {self.show(node)}: a policy has no use for that type")
-        try:
-            return self._loader.construct_object(node)
-        # SafeConstructor raises assorted built-in errors on explicitly tagged junk (``!!int ""`` is
-        # an IndexError, ``!!bool maybe`` a KeyError): every one of them is a problem in the file.
-        except Exception as exc:
-            kind = node.tag.rsplit(":", 1)[-1]
-            self.fail(node, f"{path}: {quote(node.value)} cannot be read as {kind} ({exc})")
-
-    def is_null(self, node: Node) -> bool:
-        return isinstance(node, ScalarNode) and node.tag == _NULL
-
-    def show(self, node: Node) -> str:
-        if isinstance(node, MappingNode):
-            return "a mapping"
-        if isinstance(node, SequenceNode):
-            return "a list"
-        if not isinstance(node, ScalarNode):  # pragma: no cover - the composer builds only these
-            return "an unknown YAML node"
-        if node.tag == _NULL:
-            return "nothing"
-        if node.tag == _STR:
-            return quote(str(node.value))
-        if node.tag == _BOOL:
-            return f"the yes/no value {node.value}"
-        if node.tag in (_INT, _FLOAT):
-            return f"the number {node.value}"
-        return f"{quote(str(node.value))} tagged {node.tag.replace('tag:yaml.org,2002:', '!!')}"
-
     # --- sections ------------------------------------------------------------------------------
+
+    def members(self, node: Node, path: str) -> tuple[str, ...]:
+        members: dict[str, None] = {}
+        for item in self.sequence(node, path, _MEMBER_EXAMPLE):
+            member = self.text(item, path)
+            if problem := member_problem(member):
+                self.fail(item, f"{path}: {problem}")
+            members[member] = None
+        return tuple(members)
 
     def roles(self, node: Node) -> dict[Role, tuple[str, ...]]:
         found = self.mapping(node, "roles", tuple(ROLE_NAMES), "role")
         self._role_keys = {ROLE_NAMES[name]: key for name, (key, _) in found.items()}
         roles: dict[Role, tuple[str, ...]] = dict.fromkeys(ROLE_NAMES.values(), ())
         for name, (_, value) in found.items():
-            path = f"roles.{name}"
-            members: dict[str, None] = {}
-            for item in self.sequence(value, path, '["*"], ["@db-oncall"] or ["U0123ABCDE"]'):
-                member = self.text(item, path)
-                if problem := member_problem(member):
-                    self.fail(item, f"{path}: {problem}")
-                members[member] = None
-            roles[ROLE_NAMES[name]] = tuple(members)
+            roles[ROLE_NAMES[name]] = self.members(value, f"roles.{name}")
         return roles
 
-    def globs(self, node: Node) -> tuple[str, ...]:
-        path = "approval.required_for"
+    def globs(self, node: Node, path: str) -> tuple[str, ...]:
         globs: dict[str, None] = {}
         for item in self.sequence(node, path, '["*prod*"]'):
             glob = self.text(item, path)
@@ -251,21 +195,45 @@ class _Reader:
         return tuple(globs)
 
     def seconds(self, node: Node) -> int:
-        path = "approval.expires_after"
-        value = self.scalar(node, path) if isinstance(node, ScalarNode) else None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(node, f"{path}: expected a whole number of seconds such as 1800, not {self.show(node)}")
-        if not 0 < value <= MAX_EXPIRES_AFTER:
-            self.fail(
-                node,
-                f"{path}: {value} is not between 1 and {MAX_EXPIRES_AFTER} seconds "
-                f"({MAX_EXPIRES_AFTER // 86400} days)",
-            )
-        return value
+        return self.whole_number(node, "approval.expires_after", "1800", 1, MAX_EXPIRES_AFTER, "seconds")
 
-    def flag(self, node: Node) -> bool:
-        path = "approval.allow_self_approval"
-        value = self.scalar(node, path) if isinstance(node, ScalarNode) else None
-        if not isinstance(value, bool):
-            self.fail(node, f"{path}: expected true or false, not {self.show(node)}")
-        return value
+    def rules(self, node: Node) -> tuple[ApprovalRule, ...]:
+        rules: list[ApprovalRule] = []
+        items = self.sequence(node, "approval.rules", '[{match: ["*prod*"], approvers: ["@db-managers"]}]')
+        for index, item in enumerate(items):
+            path = f"approval.rules[{index}]"
+            found = self.mapping(item, path, _RULE_KEYS, "key")
+            for needed in ("match", "approvers"):
+                if needed not in found:
+                    self.fail(
+                        item, f"{path}: {needed} is missing (a rule has match, approvers and min_approvals)"
+                    )
+            match = self.globs(found["match"][1], f"{path}.match")
+            approvers = self.members(found["approvers"][1], f"{path}.approvers")
+            if not match:
+                self.fail(found["match"][1], f"{path}.match: a rule needs at least one glob")
+            if not approvers:
+                self.fail(found["approvers"][1], f"{path}.approvers: a rule needs at least one approver")
+            minimum = 1
+            if "min_approvals" in found:
+                minimum = self.whole_number(
+                    found["min_approvals"][1], f"{path}.min_approvals", "2", 1, MAX_APPROVALS
+                )
+                named = [a for a in approvers if a != EVERYONE and not a.startswith("@")]
+                if len(named) == len(approvers) and minimum > len(named):
+                    self.fail(
+                        found["min_approvals"][1],
+                        f"{path}.min_approvals: {minimum} distinct approvals can never come from "
+                        f"the {len(named)} approver(s) listed",
+                    )
+            rules.append(ApprovalRule(match=match, approvers=approvers, min_approvals=minimum))
+        return tuple(rules)
+
+    def break_glass(self, node: Node) -> tuple[str, ...]:
+        found = self.mapping(node, "approval.break_glass", _BREAK_GLASS_KEYS, "key")
+        if "allowed" not in found:
+            self.fail(node, "approval.break_glass: allowed is missing (who may break the glass)")
+        allowed = self.members(found["allowed"][1], "approval.break_glass.allowed")
+        if not allowed:
+            self.fail(found["allowed"][1], "approval.break_glass.allowed: name at least one person or group")
+        return allowed

@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class State(StrEnum):
@@ -98,6 +98,7 @@ class BackupRequest(BaseModel):
     instance_ref: str  # as the user typed it (ID or name)
     instance_id: str = ""  # resolved by the worker
     instance_name: str = ""
+    region: str = ""  # the instance's region (fleets); "" when the bot serves one
     backup_name: str
     description: str = ""
     reference: str = ""  # change or incident reference (modal)
@@ -110,9 +111,9 @@ class BackupRequest(BaseModel):
     busy_notice_ts: str = ""
     response_url: str = ""
 
-    # authorization: the requester's policy role when the request was taken (-1: not known yet,
-    # the user-group cache was cold; the worker settles it)
-    role: int = -1
+    # authorization: the requester's policy role when the request was taken, by name ("" while not
+    # known: the group or user cache was cold, and the worker settles it; numbers are an older form)
+    role: str = ""
 
     # approval
     needs_approval: bool = False
@@ -121,8 +122,14 @@ class BackupRequest(BaseModel):
     decision_reason: str = ""
     expires_at: datetime | None = None
     deadline: float | None = None  # expires_at as Redis server time (epoch s): what decisions check
-    approvals: list[str] = Field(default_factory=list)  # approvers who said yes, in order
+    approvers: list[str] = Field(default_factory=list)  # who may approve (policy members), at request time
     approvals_needed: int = 1
+    gate_rule: int | None = None  # which approval.rules entry asked for approval (None: the default)
+    approvals: list[str] = Field(default_factory=list)  # approvers who said yes, in order
+    notify: str = "channel"  # where approvers are asked: channel | dm | both
+    dm_copies: list[list[str]] = Field(default_factory=list)  # [approver, channel, ts] of each DM copy
+    break_glass_allowed: bool = False  # the requester may start it at once (a button on the request)
+    break_glass: bool = False  # they did
 
     # cloud
     create_attempted: bool = False  # a POST may have reached the cloud: look before posting again
@@ -136,3 +143,11 @@ class BackupRequest(BaseModel):
     error_code: str = ""
     error_msg: str = ""
     cloud_request_id: str = ""
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role_by_name(cls, value: object) -> object:
+        # Requests stored before the viewer role existed say 1 requester, 2 operator, 3 approver.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {0: "none", 1: "requester", 2: "operator", 3: "approver"}.get(value, "")
+        return value

@@ -48,6 +48,17 @@ MESSAGES: dict[str, str] = {
     "pending.note": "Waiting for an approver to approve or reject this request.",
     "pending.expires": "Waiting for an approver; the request expires {when}.",
     "pending.approvers": "*Approvers:* {who}",
+    "pending.progress": "*Approvals:* {count} of {needed} — {who}",
+    "pending.none_yet": "none yet",
+    "pending.asked_by_dm": "The approvers were asked by direct message.",
+    "button.cancel": "Cancel request",
+    "button.break_glass": "Start now (break glass)",
+    "confirm.cancel.title": "Cancel this request?",
+    "confirm.cancel.text": "The request ends here and no backup is made.",
+    "decision.break_glass": (
+        ":rotating_light: {requester} broke the glass and started the backup without approval: {reason}"
+        " — approvers: {approvers}"
+    ),
     "context": "Request {request_id} · asked {when}",
     "instance.with_id": "{name} ({id})",
     "unknown": "unknown",
@@ -67,6 +78,14 @@ MESSAGES: dict[str, str] = {
     "decision.already.rejected": ":information_source: This request was already rejected by {decider}.",
     "decision.expired": ":hourglass: This request has expired; nothing can be approved any more.",
     "decision.gone": ":warning: This request no longer exists.",
+    "cancel.done": ":heavy_multiplication_x: Request {request_id} is cancelled; no backup will be made.",
+    "cancel.started": (
+        ":information_source: This request can no longer be cancelled: it is {state}. A backup that"
+        " has started runs to its end."
+    ),
+    "decision.not_yours": (
+        ":no_entry: Only the person who asked for this backup (and, to cancel it, its approvers) may do that."
+    ),
     "gave_up.nothing_made": (
         ":octagonal_sign: The bot gave up on request {request_id} ({reason}) before asking the cloud"
         " for anything: no backup was made. Please try again."
@@ -184,6 +203,9 @@ MESSAGES: dict[str, str] = {
     "auditlog.failed": "Backup failed",
     "auditlog.timed_out": "Backup timed out",
     "auditlog.work_parked": "Gave up",
+    "auditlog.approval_recorded": "Approval recorded",
+    "auditlog.cancelled": "Cancelled",
+    "auditlog.break_glass": "Glass broken: started without approval",
     "auditlog.by": "{label} by {actor}",
     "auditlog.request": "request {value}",
     "auditlog.instance": "instance {value}",
@@ -206,6 +228,14 @@ MESSAGES: dict[str, str] = {
     "form.channel": "Post the request in",
     "form.error.instance": "pick an instance",
     "form.error.channel": "pick the channel for the request",
+    "break_glass.title": "Break the glass",
+    "break_glass.submit": "Start now",
+    "break_glass.intro": (
+        "Start backup {name} of {instance} now, without waiting for approval? The approvers are told,"
+        " and it is recorded as a broken glass."
+    ),
+    "break_glass.reason": "Why can it not wait?",
+    "break_glass.hint": "Required. Shown in the thread and the audit trail.",
     "reject.title": "Reject request",
     "reject.submit": "Reject",
     "reject.intro": "Reject backup {name} of {instance} requested by {requester}?",
@@ -225,6 +255,8 @@ MESSAGES: dict[str, str] = {
     "problem.ref_missing": "the backup ID or request ID is missing",
     "problem.status_words": "status takes one backup ID or request ID (got {count} words)",
     "problem.ref": "`{ref}` is not a backup ID or a request ID (letters, digits, - and _ only)",
+    "problem.cancel_words": "cancel takes one request ID (got {count} words)",
+    "problem.request_id": "`{ref}` is not a request ID (they look like r-7kq2m9xv4d)",
     "problem.instance_missing": "the instance is missing",
     "problem.list_words": "list takes an instance and an optional count (got {count} words)",
     "problem.audit_words": "audit takes an optional count (got {count} words)",
@@ -250,10 +282,21 @@ MESSAGES: dict[str, str] = {
         "the text holds characters that do not show as themselves ({found}): "
         "control, bidi and zero-width characters are not allowed"
     ),
+    "rule.reason_required": "a reason is required",
     "rule.reason_length": "a reason is at most {maximum} characters (got {length})",
     # --- the policy, as /backup help explains it ---
     "policy.open_default": "No policy file: everyone may take backups directly (open default).",
     "policy.everyone": "everyone",
+    "policy.viewers": "Viewers ({who}) may look backups up (status, list), not take them.",
+    "policy.rule": "Instances matching {globs} need {count} approval(s) from {who}, never the requester.",
+    "policy.break_glass": (
+        "{who} may start their own pending request at once (break glass); the approvers are told."
+    ),
+    "policy.notify.dm": "Approvers are asked by direct message.",
+    "policy.notify.both": "Approvers are asked in the channel and by direct message.",
+    "policy.reads": "Looking backups up (status, list) needs a role too.",
+    "policy.guests_refused": "Slack guests hold no role unless the policy names them by user ID.",
+    "policy.guests_allowed": "Slack guests hold roles like members.",
     "policy.requesters": "Requesters ({who}) may ask for backups; each one needs an approval.",
     "policy.operators": "Operators ({who}) take backups directly.",
     "policy.operators_except": (

@@ -51,6 +51,16 @@ MESSAGES: dict[str, str] = {
     "pending.note": "正在等待审批人批准或拒绝此请求。",
     "pending.expires": "正在等待审批人处理；请求将于 {when} 过期。",
     "pending.approvers": "*审批人：* {who}",
+    "pending.progress": "*批准进度：* {count}/{needed} — {who}",
+    "pending.none_yet": "尚无",
+    "pending.asked_by_dm": "已通过私信请审批人处理。",
+    "button.cancel": "取消请求",
+    "button.break_glass": "立即开始（紧急破窗）",
+    "confirm.cancel.title": "取消此请求？",
+    "confirm.cancel.text": "请求将在此结束，不会创建任何备份。",
+    "decision.break_glass": (
+        ":rotating_light: {requester} 启动了紧急破窗，未经批准直接开始备份：{reason} — 审批人：{approvers}"
+    ),
     "context": "请求 {request_id} · 提交于 {when}",
     "instance.with_id": "{name}（{id}）",
     "unknown": "未知",
@@ -68,6 +78,11 @@ MESSAGES: dict[str, str] = {
     "decision.already.rejected": ":information_source: 此请求已由 {decider} 拒绝。",
     "decision.expired": ":hourglass: 此请求已过期，无法再批准。",
     "decision.gone": ":warning: 此请求已不存在。",
+    "cancel.done": ":heavy_multiplication_x: 请求 {request_id} 已取消，不会创建备份。",
+    "cancel.started": (
+        ":information_source: 此请求已无法取消：当前状态为“{state}”。已经开始的备份会一直运行到结束。"
+    ),
+    "decision.not_yours": ":no_entry: 只有申请此备份的人（以及取消时的审批人）可以这样做。",
     "gave_up.nothing_made": (
         ":octagonal_sign: 机器人放弃了请求 {request_id}（{reason}），尚未向云端发出任何请求：没有创"
         "建备份。请重试。"
@@ -164,6 +179,9 @@ MESSAGES: dict[str, str] = {
     "auditlog.failed": "备份失败",
     "auditlog.timed_out": "备份超时",
     "auditlog.work_parked": "已放弃",
+    "auditlog.approval_recorded": "已记录一个批准",
+    "auditlog.cancelled": "已取消",
+    "auditlog.break_glass": "紧急破窗：未经批准直接开始",
     "auditlog.by": "{label}（{actor}）",
     "auditlog.request": "请求 {value}",
     "auditlog.instance": "实例 {value}",
@@ -186,6 +204,13 @@ MESSAGES: dict[str, str] = {
     "form.channel": "在此频道发布请求",
     "form.error.instance": "请选择一个实例",
     "form.error.channel": "请选择发布请求的频道",
+    "break_glass.title": "紧急破窗",
+    "break_glass.submit": "立即开始",
+    "break_glass.intro": (
+        "不等审批，立即开始实例 {instance} 的备份 {name}？审批人会收到通知，此操作会被记录为紧急破窗。"
+    ),
+    "break_glass.reason": "为什么不能等待？",
+    "break_glass.hint": "必填。会显示在消息列和审计记录中。",
     "reject.title": "拒绝请求",
     "reject.submit": "拒绝",
     "reject.intro": "要拒绝 {requester} 申请的实例 {instance} 的备份 {name} 吗？",
@@ -204,6 +229,8 @@ MESSAGES: dict[str, str] = {
     "problem.ref_missing": "缺少备份 ID 或请求 ID",
     "problem.status_words": "status 只接受一个备份 ID 或请求 ID（收到了 {count} 个词）",
     "problem.ref": "`{ref}` 不是备份 ID 或请求 ID（只能包含字母、数字、- 和 _）",
+    "problem.cancel_words": "cancel 需要一个请求 ID（收到 {count} 个词）",
+    "problem.request_id": "`{ref}` 不是请求 ID（请求 ID 形如 r-7kq2m9xv4d）",
     "problem.instance_missing": "缺少实例",
     "problem.list_words": "list 接受一个实例和一个可选的数量（收到了 {count} 个词）",
     "problem.audit_words": "audit 只接受一个可选的数量（收到了 {count} 个词）",
@@ -224,10 +251,19 @@ MESSAGES: dict[str, str] = {
     "rule.reference_length": "单号最多 {maximum} 个字符（当前为 {length} 个）",
     "rule.reference_line": "单号必须是一行",
     "rule.hidden_chars": "包含无法正常显示的字符（{found}）：不允许使用控制字符、双向控制字符或零宽字符",
+    "rule.reason_required": "必须填写理由",
     "rule.reason_length": "理由最多 {maximum} 个字符（当前 {length} 个）",
     # --- /backup help 中对策略的说明 ---
     "policy.open_default": "未配置策略文件：所有人都可以直接创建备份（开放的默认设置）。",
     "policy.everyone": "所有人",
+    "policy.viewers": "查看者（{who}）可以查询备份（status、list），但不能创建备份。",
+    "policy.rule": "匹配 {globs} 的实例需要 {who} 中 {count} 位审批人批准，申请人本人不算。",
+    "policy.break_glass": "{who} 可以立即开始自己等待审批的请求（紧急破窗），并会通知审批人。",
+    "policy.notify.dm": "通过私信请审批人处理。",
+    "policy.notify.both": "在频道中并通过私信请审批人处理。",
+    "policy.reads": "查询备份（status、list）同样需要角色。",
+    "policy.guests_refused": "除非策略按用户 ID 列出，Slack 访客不具有任何角色。",
+    "policy.guests_allowed": "Slack 访客与成员一样拥有角色。",
     "policy.requesters": "申请人（{who}）可以申请备份，每次申请都需要审批。",
     "policy.operators": "操作员（{who}）可以直接创建备份。",
     "policy.operators_except": "操作员（{who}）可以直接创建备份，需要审批的实例除外。",

@@ -1,12 +1,14 @@
 """Build the Bolt ``AsyncApp``.
 
 The app authorizes every request from a result computed once at start-up (one ``auth.test``), so no
-listener ever waits on Slack before its ``ack()``.
+listener ever waits on Slack before its ``ack()``; the same answer says which workspace (or
+Enterprise org) the bot is installed in, and the guard middleware takes requests from it alone.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -14,41 +16,56 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.slack.guard import Workspace, guard
 from bot.slack.listeners import Front, register_listeners
 
 log = logging.getLogger("bot.slack.app")
 
 
-async def identify_bot(settings: Settings, client: AsyncWebClient) -> AuthorizeResult:
+@dataclass(frozen=True)
+class Identity:
+    """Who the bot is (its token's ``auth.test``) and the workspace it takes requests from."""
+
+    authorized: AuthorizeResult
+    workspace: Workspace
+
+
+async def identify_bot(settings: Settings, client: AsyncWebClient) -> Identity:
     token = settings.slack_bot_token
     assert token is not None
     me = await client.auth_test()
-    return AuthorizeResult(
-        enterprise_id=me.get("enterprise_id"),
-        team_id=me.get("team_id"),
+    team_id, enterprise_id = str(me.get("team_id") or ""), str(me.get("enterprise_id") or "")
+    authorized = AuthorizeResult(
+        enterprise_id=enterprise_id or None,
+        team_id=team_id or None,
         bot_token=token.get_secret_value(),
         bot_id=me.get("bot_id"),
         bot_user_id=me.get("user_id"),
     )
+    return Identity(
+        authorized, Workspace(team_id, enterprise_id, org_wide=bool(me.get("is_enterprise_install")))
+    )
 
 
 def build_app(
-    front: Front, client: AsyncWebClient, identity: AuthorizeResult, *, socket_mode: bool = False
+    front: Front, client: AsyncWebClient, identity: Identity, *, socket_mode: bool = False
 ) -> AsyncApp:
-    """The bot: a configured app with every listener registered."""
+    """The bot: a configured app, its guard (well-formed requests from our workspace only) and every
+    listener."""
     app = configured_app(front.services.settings, client, identity, socket_mode=socket_mode)
+    app.middleware(guard(identity.workspace))
     register_listeners(app, front)
     return app
 
 
 def configured_app(
-    settings: Settings, client: AsyncWebClient, identity: AuthorizeResult, *, socket_mode: bool = False
+    settings: Settings, client: AsyncWebClient, identity: Identity, *, socket_mode: bool = False
 ) -> AsyncApp:
     """An app with the bot's configuration and no listeners (the benchmark's bare reference uses
     exactly this, so the two differ only by what the listeners do)."""
 
     async def authorize(**_: Any) -> AuthorizeResult:
-        return identity
+        return identity.authorized
 
     secret = settings.slack_signing_secret
     return AsyncApp(

@@ -7,7 +7,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app.ports import DirectoryError, GroupMembers
+from bot.app.ports import DirectoryError, GroupMembers, SlackUser
 
 # Error answers that may well be different in a minute; any other error answer will not be.
 _PASSING = frozenset(
@@ -19,7 +19,7 @@ class SlackDirectory:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
-    async def locale_of(self, user_id: str) -> str | None:
+    async def user(self, user_id: str) -> SlackUser:
         try:
             answer = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
@@ -27,9 +27,15 @@ class SlackDirectory:
             raise DirectoryError(error or "an error answer", lasting=error not in _PASSING) from exc
         except (SlackClientError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise DirectoryError(type(exc).__name__, lasting=False) from exc
-        user = answer.get("user") if isinstance(answer.data, dict) else None
-        locale = user.get("locale") if isinstance(user, dict) else None
-        return locale if isinstance(locale, str) else None
+        user = answer.data.get("user") if isinstance(answer.data, dict) else None
+        if not isinstance(user, dict):
+            raise DirectoryError("users.info answered without a user", lasting=False)
+        locale, tz = user.get("locale"), user.get("tz")
+        return SlackUser(
+            locale=locale if isinstance(locale, str) else None,
+            tz=tz if isinstance(tz, str) else "",
+            guest=user.get("is_restricted") is True or user.get("is_ultra_restricted") is True,
+        )
 
     async def user_groups(self) -> list[GroupMembers]:
         try:

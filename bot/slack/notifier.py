@@ -22,7 +22,7 @@ from bot.domain.request import BackupRequest
 from bot.slack.render import answers
 from bot.slack.render import request as render
 from bot.slack.render.audit import audit_line
-from bot.slack.render.pieces import lang_of
+from bot.slack.render.pieces import Message, lang_of
 from bot.slack.render.policy import mentions
 from bot.slack.respond import Responder
 
@@ -53,26 +53,46 @@ class SlackNotifier:
         return str(response["ts"])
 
     async def update_parent(self, request: BackupRequest) -> None:
-        """Show the request's state on its parent message. A parent someone deleted (or a channel
-        archived since) is not worth retrying: the thread replies still carry the news."""
-        if not request.parent_ts:
-            return
-        message = render.parent_message(request)
+        """Show the request's state on its parent message and on every approver's DM copy. A
+        message someone deleted (or a channel archived since) is not worth retrying: the thread
+        replies still carry the news."""
+        if request.parent_ts:
+            await self._update(request, request.channel_id, request.parent_ts, render.parent_message(request))
+        if request.dm_copies:
+            copy = render.parent_message(request, dm=True)
+            for _, channel, ts in (c for c in request.dm_copies if len(c) == 3):
+                await self._update(request, channel, ts, copy)
+
+    async def _update(self, request: BackupRequest, channel: str, ts: str, message: Message) -> None:
         try:
-            await self._client.chat_update(
-                channel=request.channel_id, ts=request.parent_ts, text=message.text, blocks=message.blocks
-            )
+            await self._client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
         except SlackApiError as exc:
             if _error(exc) not in _PARENT_GONE:
                 raise
-            log.warning("%s: parent message cannot be updated (%s); carrying on", request.id, _error(exc))
+            log.warning("%s: message %s cannot be updated (%s); carrying on", request.id, ts, _error(exc))
+
+    async def ask_approver(self, request: BackupRequest, user_id: str) -> tuple[str, str]:
+        """The approval request as a direct message to ``user_id`` (posting to a user ID opens the
+        bot's DM with them); its (channel, ts)."""
+        message = render.parent_message(request, dm=True)
+        answer = await self._client.chat_postMessage(
+            channel=user_id, text=message.text, blocks=message.blocks, unfurl_links=False
+        )
+        return str(answer["channel"]), str(answer["ts"])
 
     async def reply(
-        self, request: BackupRequest, kind: ReplyKind, *, detail: str = "", timeout_s: float | None = None
+        self,
+        request: BackupRequest,
+        kind: ReplyKind,
+        *,
+        detail: str = "",
+        timeout_s: float | None = None,
+        people: People | None = None,
     ) -> str:
         """A reply in the request's thread (``thread_ts`` is always the parent's ts). Its kind goes
         into the message's metadata (``backup_bot_<kind>``), so other tools can tell replies apart."""
-        message = render.reply(request, kind, detail=detail, timeout_s=timeout_s)
+        named = mentions(people) if people is not None else None
+        message = render.reply(request, kind, detail=detail, timeout_s=timeout_s, approvers=named)
         metadata = {
             "event_type": f"backup_bot_{kind.value}",
             "event_payload": {"request_id": request.id, "state": request.state.value},

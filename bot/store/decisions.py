@@ -86,7 +86,7 @@ if ARGV[5] ~= '' then
   local here = field('channel_id') == ARGV[5] and field('parent_ts') == ARGV[6]
   if not here then
     for _, copy in ipairs(field('dm_copies') or {}) do
-      if copy[1] == ARGV[5] and copy[2] == ARGV[6] then here = true end
+      if copy[2] == ARGV[5] and copy[3] == ARGV[6] then here = true end
     end
   end
   if not here then return answer('elsewhere', state) end

@@ -102,9 +102,9 @@ GROUPS_SYNCED = tagged("groups", "synced")  # string with a TTL: present while t
 INSTANCES = tagged("instances")  # string: JSON list of instances, with a TTL
 
 
-def user_language(user_id: str) -> str:
-    """String with a TTL: the language (``en-us`` | ``zh-cn``) a Slack user reads, from their locale."""
-    return tagged("lang", user_id)
+def user(user_id: str) -> str:
+    """Hash with a TTL: what ``users.info`` said of a Slack user (language, time zone, guest)."""
+    return tagged("user", user_id)
 
 
 METRICS = tagged("metrics")  # hash: counter name → value, shared by every process

@@ -60,7 +60,7 @@ def handlers(services: Services) -> dict[str, Handler]:
     )
 
     async def learn_locale(item: work.LearnLocale, _: Lease) -> Outcome:
-        await services.languages.resolve(item.user_id)
+        await services.people.resolve(item.user_id)
         return Outcome.finished()
 
     table: dict[WorkKind, Handler] = {

@@ -11,6 +11,7 @@ from tests.e2e.harness import SIGNING_SECRET, wait_final_replies
 AK = "AKOBSERVABILITY00001"
 SK = "sk-very-secret-value-never-logged-1234567890"
 BOT_TOKEN = "xoxb-secret-bot-token-never-logged"
+METRICS_TOKEN = "metrics-token-never-logged-either"
 
 
 async def test_a_full_signed_run_reports_metrics_and_logs_no_secret(
@@ -21,6 +22,7 @@ async def test_a_full_signed_run_reports_metrics_and_logs_no_secret(
         "HUAWEICLOUD_SDK_SK": SK,
         "HUAWEICLOUD_REGION": "ap-southeast-3",
         "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "LOG_LEVEL": "DEBUG",
     }
     bot = await deploy(env=env)  # the simulator checks the same AK/SK signatures
@@ -29,10 +31,14 @@ async def test_a_full_signed_run_reports_metrics_and_logs_no_secret(
 
     async with httpx.AsyncClient(timeout=5) as client:
         health = await client.get(f"{bot.web_url}/healthz")
-        metrics = (await client.get(f"{bot.web_url}/metrics")).text
-    assert health.status_code == 200 and health.json()["redis"] == "ok"
+        anonymous = await client.get(f"{bot.web_url}/metrics")
+        bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        metrics = (await client.get(f"{bot.web_url}/metrics", headers=bearer)).text
+    assert health.status_code == 200 and health.json() == {"ok": True}
+    assert anonymous.status_code == 401 and "backup_bot" not in anonymous.text
     assert 'backup_bot_events_total{kind="completed"} 1.0' in metrics
     assert 'backup_bot_cloud_calls_total{operation="create_backup",status="201"} 1.0' in metrics
+    assert "backup_bot_work_parked 0.0" in metrics
     assert 'backup_bot_work_total{kind="poll"' in metrics
     assert "backup_bot_backups_in_flight 0.0" in metrics
 
@@ -40,5 +46,5 @@ async def test_a_full_signed_run_reports_metrics_and_logs_no_secret(
     assert calls and all(c["status"] != 401 for c in calls), "the simulator refused our AK/SK signature"
     logs = bot.logs(tail=None)
     assert '"request_id": "r-' in logs  # JSON lines name the request they are about
-    for secret in (SK, BOT_TOKEN, SIGNING_SECRET):
+    for secret in (SK, BOT_TOKEN, SIGNING_SECRET, METRICS_TOKEN):
         assert secret not in logs

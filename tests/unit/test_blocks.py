@@ -16,8 +16,8 @@ from slack_sdk.models.blocks import Block
 from bot.app.people import People
 from bot.cloud.models import BackupRecord, BackupStatus
 from bot.domain.audit import AuditAction
+from bot.domain.gates import Refusal
 from bot.domain.grammar import USAGE, USAGES
-from bot.domain.policy import Refusal
 from bot.domain.request import BackupRequest, State
 from bot.i18n import CATALOGS, LANGUAGES
 from bot.slack.render import states as kit

@@ -18,7 +18,8 @@ from bot.cloud.models import BackupStatus, Instance
 from bot.domain import grammar, rules
 from bot.domain.audit import AuditAction, AuditEntry
 from bot.domain.form import validate_form
-from bot.domain.policy import Refusal
+from bot.domain.gates import Refusal
+from bot.domain.policy import Notify
 from bot.domain.policy_file import parse_policy
 from bot.domain.request import INSTANCE_NOT_FOUND, BackupRequest, State
 from bot.i18n import CATALOGS, LANGUAGES, SOURCE, Text, as_lang, language_of_locale, localize, t
@@ -107,7 +108,7 @@ def _keys_used_in_code() -> tuple[set[str], set[str]]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call):
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-                position = {"t": 1, "Text": 0, "s": 0, "_markup_problem": 0}.get(name)
+                position = {"t": 1, "Text": 0, "s": 0, "_markup_problem": 0, "_confirm": 1}.get(name)
                 if position is not None and len(node.args) > position:
                     collect(node.args[position])
             elif isinstance(node, ast.For):  # keys in a table the loop walks (units of a duration)
@@ -131,11 +132,12 @@ def test_every_key_the_code_uses_is_in_the_catalogs() -> None:
     literal, prefixes = _keys_used_in_code()
     assert len(literal) > 150, "the scan found the call sites"
     assert sorted(literal - set(CATALOGS[EN])) == []
-    assert prefixes == {"state.", "status.", "auditlog."}
+    assert prefixes == {"state.", "status.", "auditlog.", "policy.notify."}
     families = {
         "state.": [s.name for s in State],
         "status.": [s.name for s in BackupStatus],
         "auditlog.": [a.value for a in AuditAction],
+        "policy.notify.": [n.value for n in Notify if n is not Notify.CHANNEL],
     }
     for prefix, names in families.items():
         assert {prefix + name for name in names} <= set(CATALOGS[EN])

@@ -12,16 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app.people import Group, People
+from bot.domain.gates import Refusal, can_decide, members_holding, needs_approval
 from bot.domain.policy import (
     MAX_EXPIRES_AFTER,
+    Notify,
     Policy,
-    Refusal,
     Role,
-    can_decide,
     member_problem,
-    members_holding,
     members_needing_groups,
-    needs_approval,
     role_of,
 )
 from bot.domain.policy_file import PolicyError, load_policy, parse_policy
@@ -66,11 +64,15 @@ def error(text: str) -> PolicyError:
 
 def test_design_example_parses(policy: Policy) -> None:
     assert policy.roles == {
+        Role.VIEWER: (),
         Role.REQUESTER: ("*",),
         Role.OPERATOR: ("@db-oncall",),
         Role.APPROVER: ("@db-managers", "U0123ABCDE"),
     }
     assert policy.required_for == ("*prod*",)
+    # The features a round-one file does not mention keep today's meaning.
+    assert policy.rules == () and policy.break_glass == () and policy.notify is Notify.CHANNEL
+    assert policy.guests_allowed is False
     assert policy.expires_after == 1800
     assert policy.allow_self_approval is False
     assert policy.is_default is False
@@ -227,6 +229,8 @@ def test_describe_without_requesters_or_globs() -> None:
     assert lines == [
         "Operators (@ops) take backups directly.",
         "Nothing needs an approval.",
+        "Looking backups up (status, list) needs a role too.",
+        "Slack guests hold no role unless the policy names them by user ID.",
         "Anyone else is refused.",
     ]
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain.policy import Role, needs_approval, role_of
+from bot.domain.gates import needs_approval
+from bot.domain.policy import Role, role_of
 from bot.domain.policy_file import load_policy
 from bot.domain.request import BackupRequest, State
 from bot.i18n import t
@@ -148,8 +149,10 @@ def test_buttons_are_numbered_and_keep_their_numbers_in_a_later_version() -> Non
     assert "Approvers: @carol" in lines
     again = render_message(pending.as_kwargs(), NAMES, number)
     assert "[1 Approve]  [2 Reject]" in again
+    assert "[3 Cancel request]" in again  # the requester's own button, on its own row
 
-    [approve, reject] = controls_in(pending.blocks, NAMES)
+    [approve, reject, cancel] = controls_in(pending.blocks, NAMES)
+    assert cancel.action_id == kit.CANCEL_ACTION and cancel.block_id == "own:r-abcdefghjk"
     assert (approve.action_id, approve.value, approve.kind) == (kit.APPROVE_ACTION, "r-abcdefghjk", "button")
     assert (
         reject.action_id == kit.REJECT_ACTION and approve.block_id == reject.block_id == "decide:r-abcdefghjk"
@@ -356,7 +359,7 @@ def test_a_click_carries_what_bolt_and_the_listeners_read() -> None:
         "text": pending.text,
         "blocks": pending.blocks,
     }
-    [approve, _] = controls_in(pending.blocks, NAMES)
+    [approve, *_] = controls_in(pending.blocks, NAMES)
     carol = find_user("carol")
     assert carol is not None
     payload = payloads.block_actions_in_message(

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app.decisions import Decision, Elsewhere, Unavailable, check, decide
+from bot.app.decisions import Decision, Elsewhere, Unavailable, cancel, check, decide, may_break_glass
 from bot.app.services import Services
 from bot.slack.listeners import Front
 from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
@@ -22,15 +22,15 @@ from bot.slack.render.pieces import Message
 log = logging.getLogger("bot.slack.actions")
 
 DECIDE_BLOCK = "decide:"
+OWN_BLOCK = "own:"
 
 
-async def replace_buttons(client: AsyncWebClient, services: Services, request_id: str) -> None:
+async def show_now(services: Services, request_id: str) -> None:
+    """Right after a decision counted: every copy of the request shows it (the buttons go, or the
+    approval count moves), before the worker even looks."""
     current = await services.store.get(request_id)
-    if current is not None and current.parent_ts:
-        message = request.parent_message(current)
-        await client.chat_update(
-            channel=current.channel_id, ts=current.parent_ts, text=message.text, blocks=message.blocks
-        )
+    if current is not None:
+        await services.slack.update_parent(current)
 
 
 async def tell_privately(respond: AsyncRespond, message: Message) -> None:
@@ -42,8 +42,9 @@ def clicked_request(click: BlockActions) -> str | None:
     """The request a decision button names, or None when its value and its block disagree (a button
     can only name the request of the block it sits in)."""
     action = click.actions[0]
-    if action.block_id.startswith(DECIDE_BLOCK) and action.block_id[len(DECIDE_BLOCK) :] != action.value:
-        return None
+    for prefix in (DECIDE_BLOCK, OWN_BLOCK):
+        if action.block_id.startswith(prefix) and action.block_id[len(prefix) :] != action.value:
+            return None
     return action.value
 
 
@@ -55,10 +56,10 @@ def register(app: AsyncApp, front: Front) -> None:
     ) -> None:
         await ack()
         click: BlockActions = context["payload"]
-        lang = services.languages.default
+        lang = services.people.default
         try:
             async with asyncio.timeout(WEB_BUDGET):
-                lang = await services.languages.for_reply(click.user.id)
+                lang = await services.people.for_reply(click.user.id)
                 request_id = clicked_request(click)
                 if request_id is None:
                     decision = Decision(None, Elsewhere())
@@ -77,17 +78,17 @@ def register(app: AsyncApp, front: Front) -> None:
             await tell_privately(respond, answers.decision_refusal(decision.refusal, lang=lang))
             return
         if decision.request is not None:
-            await replace_buttons(client, services, decision.request.id)
+            await show_now(services, decision.request.id)
 
     async def reject(
         ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         click: BlockActions = context["payload"]
-        lang = services.languages.default
+        lang = services.people.default
         try:
             async with asyncio.timeout(WEB_BUDGET):
-                lang = await services.languages.for_reply(click.user.id)
+                lang = await services.people.for_reply(click.user.id)
                 request_id = clicked_request(click)
                 allowed = (
                     Decision(None, Elsewhere())
@@ -104,5 +105,57 @@ def register(app: AsyncApp, front: Front) -> None:
         view = views.reject_form(allowed.request, lang=lang, seen=seen)
         await client.views_open(trigger_id=click.trigger_id, view=view)
 
+    async def cancel_click(ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        click: BlockActions = context["payload"]
+        lang = services.people.default
+        try:
+            async with asyncio.timeout(WEB_BUDGET):
+                lang = await services.people.for_reply(click.user.id)
+                request_id = clicked_request(click)
+                decision = (
+                    Decision(None, Elsewhere())
+                    if request_id is None
+                    else await cancel(
+                        services,
+                        request_id,
+                        click.user.id,
+                        seen=click.seen_on,
+                        deadline=record_deadline(services),
+                    )
+                )
+        except UNAVAILABLE:
+            decision = Decision(None, Unavailable())
+        if decision.refusal is not None:
+            await tell_privately(respond, answers.decision_refusal(decision.refusal, lang=lang))
+        elif decision.request is not None:
+            await show_now(services, decision.request.id)
+
+    async def break_glass_click(
+        ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        click: BlockActions = context["payload"]
+        lang = services.people.default
+        try:
+            async with asyncio.timeout(WEB_BUDGET):
+                lang = await services.people.for_reply(click.user.id)
+                request_id = clicked_request(click)
+                allowed = (
+                    Decision(None, Elsewhere())
+                    if request_id is None
+                    else await may_break_glass(services, request_id, click.user.id)
+                )
+        except UNAVAILABLE:
+            allowed = Decision(None, Unavailable())
+        if allowed.refusal is not None or allowed.request is None:
+            refusal = answers.decision_refusal(allowed.refusal, lang=lang) if allowed.refusal else None
+            await tell_privately(respond, refusal or answers.request_gone(lang=lang))
+            return
+        view = views.break_glass_form(allowed.request, lang=lang, seen=click.seen_on)
+        await client.views_open(trigger_id=click.trigger_id, view=view)
+
     app.action(request.APPROVE_ACTION)(approve)
     app.action(request.REJECT_ACTION)(reject)
+    app.action(request.CANCEL_ACTION)(cancel_click)
+    app.action(request.BREAK_GLASS_ACTION)(break_glass_click)

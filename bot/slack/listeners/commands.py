@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import lookups
 from bot.app.choices import warm_instances
+from bot.app.decisions import cancel
 from bot.app.intake import Accepted, Ask, refusal_for, take
 from bot.app.services import Services
 from bot.domain import grammar
@@ -33,6 +34,7 @@ from bot.slack.render.audit import audit_line
 from bot.slack.render.pieces import Message
 from bot.slack.render.policy import describe
 from bot.slack.render.request import parent_message
+from bot.slack.seal import key_of, seal
 
 log = logging.getLogger("bot.slack.commands")
 
@@ -57,15 +59,16 @@ def once_key(command: Command) -> str:
 
 def register(app: AsyncApp, front: Front) -> None:
     services = front.services
+    seal_key = key_of(services.settings)
 
     async def backup_command(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
         command: Command = context["payload"]
         parsed = grammar.parse(command.text)
-        reader = Reader(lang=services.languages.default, known=None)
+        reader = Reader(lang=services.people.default, known=None)
         try:
             async with asyncio.timeout(WEB_BUDGET):
-                known = await services.languages.known(command.user_id)
-                reader = Reader(lang=known or services.languages.default, known=known)
+                known = await services.people.known(command.user_id)
+                reader = Reader(lang=known or services.people.default, known=known)
                 if isinstance(parsed, grammar.OpenModal):
                     refused = await refusal_for(services, command.user_id)
                     if refused is None:
@@ -84,6 +87,7 @@ def register(app: AsyncApp, front: Front) -> None:
             default_name=grammar.default_backup_name(utcnow()),
             channel_id=command.channel_id,
             response_url=command.response_url,
+            seal=seal(seal_key, command.channel_id, command.user_id),
             lang=reader.lang,
         )
         await client.views_open(trigger_id=command.trigger_id, view=view)
@@ -135,6 +139,15 @@ async def answer(services: Services, parsed: grammar.Command, command: Command, 
                     return answers.error_ephemeral(missing, grammar.USAGES["status"], lang=lang)
                 case lookups.LookupScheduled():
                     return answers.looking_up(lang=lang)
+                case lookups.ReadRefused(helpers=helpers):
+                    return answers.no_role(helpers, lang=lang)
+        case grammar.Cancel(request_id=request_id):
+            decision = await cancel(
+                services, request_id, command.user_id, deadline=record_deadline(services), ask_slack=False
+            )
+            if decision.refusal is not None:
+                return answers.decision_refusal(decision.refusal, lang=lang)
+            return answers.cancelled(request_id, lang=lang)
         case grammar.Audit(count=count):
             if await services.access.role(command.user_id) is not Role.APPROVER:
                 return answers.audit_not_allowed(lang=lang)

@@ -9,39 +9,46 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app.decisions import Decision, Unavailable, decide
+from bot.app.decisions import Decision, Unavailable, break_glass, decide
 from bot.app.intake import Accepted, Ask, Refused, take
+from bot.domain import rules
 from bot.domain.form import check_reason, validate_form
 from bot.i18n import Text
 from bot.slack.listeners import Front
-from bot.slack.listeners.actions import replace_buttons
+from bot.slack.listeners.actions import show_now
 from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
 from bot.slack.payloads import ViewSubmission
 from bot.slack.render import answers, views
+from bot.slack.seal import is_sealed, key_of
 
 log = logging.getLogger("bot.slack.forms")
 
 
-def _channel_and_url(submission: ViewSubmission, values: dict[str, str]) -> tuple[str, str]:
+def _channel_and_url(submission: ViewSubmission, values: dict[str, str], key: bytes) -> tuple[str, str, bool]:
+    """Where to post, the response URL to answer through, and whether the channel must be checked:
+    only a channel from the slash command (sealed by us, for this user) is taken as it is."""
     meta = views.read_metadata(submission.view.private_metadata)
     channel = meta.get("channel_id") or values.get(views.CHANNEL_BLOCK, "")
+    trusted = bool(meta.get("channel_id")) and is_sealed(
+        key, meta.get("seal", ""), meta["channel_id"], submission.user.id
+    )
     url = meta.get("response_url", "")
     for item in submission.response_urls:
         if item.channel_id == channel or not url:
             url = item.response_url
-    return channel, url
+    return channel, url, not trusted
 
 
 def register(app: AsyncApp, front: Front) -> None:
     services = front.services
-    languages = services.languages
+    people = services.people
+    seal_key = key_of(services.settings)
 
     async def submit_backup(ack: AsyncAck, context: dict[str, Any]) -> None:
         submission: ViewSubmission = context["payload"]
         user_id = submission.user.id
-        lang = languages.default
+        lang = people.default
         values = views.submitted_values(submission.view.state.values)
         errors = validate_form(
             values,
@@ -50,15 +57,15 @@ def register(app: AsyncApp, front: Front) -> None:
             description_block=views.DESCRIPTION_BLOCK,
             reference_block=views.REFERENCE_BLOCK,
         )
-        channel, response_url = _channel_and_url(submission, values)
+        channel, response_url, verify = _channel_and_url(submission, values, seal_key)
         if not channel and views.CHANNEL_BLOCK not in errors:
             errors[views.CHANNEL_BLOCK] = Text("form.error.channel")
         taken: Accepted | Refused | None = None
         problems: dict[str, str] = dict(errors)
         try:
             async with asyncio.timeout(WEB_BUDGET):
-                known = await languages.known(user_id)
-                lang = known or languages.default
+                known = await people.known(user_id)
+                lang = known or people.default
                 if not errors:
                     ask = Ask(
                         team_id=submission.team_id,
@@ -69,9 +76,9 @@ def register(app: AsyncApp, front: Front) -> None:
                         description=values.get(views.DESCRIPTION_BLOCK, "").strip(),
                         reference=values.get(views.REFERENCE_BLOCK, "").strip(),
                         response_url=response_url,
-                        # The channel comes back from the client (the form's metadata or its picker):
-                        # the worker checks the submitter is in it before posting there.
-                        verify_channel=True,
+                        # A channel picked in the form (or metadata we did not seal): the worker
+                        # checks the submitter is in it before posting there.
+                        verify_channel=verify,
                     )
                     # A double submit of the same view is one request (one person's: the key says whose).
                     dedupe_key = f"view:{submission.team_id}:{user_id}:{submission.view.id}"
@@ -89,14 +96,14 @@ def register(app: AsyncApp, front: Front) -> None:
         if response_url:  # the acknowledgement is a courtesy; the request is recorded
             await front.responder.send(response_url, answers.received(taken.request, lang=lang))
 
-    async def submit_reject(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
+    async def submit_reject(ack: AsyncAck, context: dict[str, Any]) -> None:
         submission: ViewSubmission = context["payload"]
         meta = views.read_metadata(submission.view.private_metadata)
         reason = views.submitted_values(submission.view.state.values).get(views.REASON_BLOCK, "").strip()
         user_id = submission.user.id
-        lang = languages.default
+        lang = people.default
         if (problem := check_reason(reason)) is not None:
-            lang = await languages.for_reply(user_id)
+            lang = await people.for_reply(user_id)
             await ack(
                 response_action="errors", errors=views.field_errors({views.REASON_BLOCK: problem}, lang=lang)
             )
@@ -104,7 +111,7 @@ def register(app: AsyncApp, front: Front) -> None:
         seen = (meta["channel_id"], meta["ts"]) if meta.get("channel_id") and meta.get("ts") else None
         try:
             async with asyncio.timeout(WEB_BUDGET):
-                lang = await languages.for_reply(user_id)
+                lang = await people.for_reply(user_id)
                 decision = await decide(
                     services,
                     meta.get("request_id", ""),
@@ -122,7 +129,41 @@ def register(app: AsyncApp, front: Front) -> None:
             return
         await ack()
         if decision.request is not None:
-            await replace_buttons(client, services, decision.request.id)
+            await show_now(services, decision.request.id)
+
+    async def submit_break_glass(ack: AsyncAck, context: dict[str, Any]) -> None:
+        submission: ViewSubmission = context["payload"]
+        meta = views.read_metadata(submission.view.private_metadata)
+        reason = views.submitted_values(submission.view.state.values).get(views.REASON_BLOCK, "").strip()
+        user_id = submission.user.id
+        lang = await people.for_reply(user_id)
+        problem = Text("rule.reason_required") if not reason else rules.check_description(reason)
+        if problem is not None:
+            await ack(
+                response_action="errors", errors=views.field_errors({views.REASON_BLOCK: problem}, lang=lang)
+            )
+            return
+        seen = (meta["channel_id"], meta["ts"]) if meta.get("channel_id") and meta.get("ts") else None
+        try:
+            async with asyncio.timeout(WEB_BUDGET):
+                decision = await break_glass(
+                    services,
+                    meta.get("request_id", ""),
+                    user_id,
+                    reason=reason,
+                    seen=seen,
+                    deadline=record_deadline(services),
+                )
+        except UNAVAILABLE:
+            decision = Decision(None, Unavailable())
+        if decision.refusal is not None:
+            errors = {views.REASON_BLOCK: answers.decision_refusal(decision.refusal, lang=lang).text}
+            await ack(response_action="errors", errors=views.field_errors(errors, lang=lang))
+            return
+        await ack()
+        if decision.request is not None:
+            await show_now(services, decision.request.id)
 
     app.view(views.FORM_CALLBACK)(submit_backup)
     app.view(views.REJECT_CALLBACK)(submit_reject)
+    app.view(views.BREAK_GLASS_CALLBACK)(submit_break_glass)

@@ -21,7 +21,7 @@ def register(app: AsyncApp, front: Front) -> None:
         suggestion: BlockSuggestion = context["payload"]
         try:
             async with asyncio.timeout(WEB_BUDGET):
-                lang = await services.languages.for_reply(suggestion.user.id)
+                lang = await services.people.for_reply(suggestion.user.id)
                 instances = await instance_choices(services)
         except UNAVAILABLE:
             await ack(options=[])  # nothing to offer now; typing again asks again

@@ -23,10 +23,10 @@ def register(app: AsyncApp, front: Front) -> None:
 
     async def take_backup(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
         shortcut: Shortcut = context["payload"]
-        lang = services.languages.default
+        lang = services.people.default
         try:
             async with asyncio.timeout(WEB_BUDGET):
-                lang = await services.languages.for_reply(shortcut.user.id)
+                lang = await services.people.for_reply(shortcut.user.id)
                 refused = await refusal_for(services, shortcut.user.id)
                 if refused is None:
                     await warm_instances(services)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from bot.app import decisions, notices
 from bot.app.people import People
 from bot.cloud.models import BackupRecord
-from bot.domain.policy import Refusal as PolicyRefusal
+from bot.domain import grammar
+from bot.domain.gates import Refusal as PolicyRefusal
 from bot.domain.request import BackupRequest, State
 from bot.i18n import localize, t
 from bot.slack.render import pieces as p
@@ -250,6 +251,10 @@ def notice(item: notices.Notice, *, lang: str, request: BackupRequest | None = N
             return p.simple(t(lang, key, request_id=p.code(request.id), reason=reason))
         case notices.BackupFound(record=record):
             return record_status(record, lang=lang)
+        case notices.RequestStatus(request=known):
+            return parent_message(known, lang=lang)
+        case notices.NoSuchRequest(ref=ref):
+            return error_ephemeral(t(lang, "lookup.no_request", ref=ref), grammar.USAGES["status"], lang=lang)
         case notices.NoSuchBackup(ref=ref):
             return error_ephemeral(t(lang, "lookup.no_backup", ref=ref), lang=lang)
         case notices.BackupListing(instance_name=name, records=records):
@@ -257,7 +262,7 @@ def notice(item: notices.Notice, *, lang: str, request: BackupRequest | None = N
     raise ValueError(f"{type(item).__name__} needs the request it is about")
 
 
-def decision_refusal(refusal: decisions.Refusal, *, lang: str) -> p.Message:
+def decision_refusal(refusal: decisions.Refused, *, lang: str) -> p.Message:
     """Why a click on Approve/Reject changed nothing, for the clicker, in their language."""
     match refusal:
         case decisions.Gone():
@@ -279,3 +284,12 @@ def decision_refusal(refusal: decisions.Refusal, *, lang: str) -> p.Message:
             )
         case decisions.Unavailable():
             return unavailable(lang=lang)
+        case decisions.Started(request=request):
+            return p.simple(t(lang, "cancel.started", state=s.state_word(request.state, lang)))
+        case decisions.NotYours():
+            return p.simple(t(lang, "decision.not_yours"))
+
+
+def cancelled(request_id: str, *, lang: str) -> p.Message:
+    """The private acknowledgement of ``/backup cancel``."""
+    return p.simple(t(lang, "cancel.done", request_id=p.code(request_id)))

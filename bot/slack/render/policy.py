@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.app.people import People
-from bot.domain.policy import EVERYONE, ROLE_NAMES, Policy
+from bot.domain.policy import EVERYONE, ROLE_NAMES, Notify, Policy
 from bot.i18n import t
 from bot.slack.render.text import GRAVE, escape, format_duration
 
@@ -36,7 +36,9 @@ def describe(policy: Policy, lang: str) -> list[str]:
     if policy.is_default:
         return [t(lang, "policy.open_default")]
     lines: list[str] = []
-    requesters, operators, approvers = (policy.members(r) for r in ROLE_NAMES.values())
+    viewers, requesters, operators, approvers = (policy.members(r) for r in ROLE_NAMES.values())
+    if viewers:
+        lines.append(t(lang, "policy.viewers", who=_who(viewers, lang)))
     if requesters:
         lines.append(t(lang, "policy.requesters", who=_who(requesters, lang)))
     if operators:
@@ -55,6 +57,17 @@ def describe(policy: Policy, lang: str) -> list[str]:
     if policy.required_for or requesters:
         key = "policy.self_approval" if policy.allow_self_approval else "policy.no_self_approval"
         lines.append(t(lang, key))
+    for rule in policy.rules:
+        globs = ", ".join(f"`{escape(g.replace('`', GRAVE))}`" for g in rule.match)
+        lines.append(
+            t(lang, "policy.rule", globs=globs, count=rule.min_approvals, who=_who(rule.approvers, lang))
+        )
+    if policy.break_glass:
+        lines.append(t(lang, "policy.break_glass", who=_who(policy.break_glass, lang)))
+    if policy.notify is not Notify.CHANNEL:
+        lines.append(t(lang, f"policy.notify.{policy.notify.value}"))
+    lines.append(t(lang, "policy.reads"))
+    lines.append(t(lang, "policy.guests_allowed" if policy.guests_allowed else "policy.guests_refused"))
     if not any(policy.roles.values()):
         lines.append(t(lang, "policy.nobody"))
     elif not any(EVERYONE in members for members in policy.roles.values()):

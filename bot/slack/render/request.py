@@ -7,6 +7,7 @@ Every sentence comes from the message catalogs (:mod:`bot.i18n`) in the requeste
 from __future__ import annotations
 
 from bot.app.ports import ReplyKind
+from bot.domain.policy import Notify
 from bot.domain.request import BackupRequest, State
 from bot.i18n import t
 from bot.slack.render import pieces as p
@@ -38,7 +39,7 @@ def _request_fields(req: BackupRequest, lang: str) -> list[str]:
     return fields
 
 
-def _request_blocks(req: BackupRequest, approvers: list[str] | None, lang: str) -> list[p.Block]:
+def _request_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, *, dm: bool) -> list[p.Block]:
     blocks: list[p.Block] = [
         p.header(
             t(lang, "parent.header", emoji=s.STATE_EMOJI[req.state], state=s.state_word(req.state, lang))
@@ -64,23 +65,78 @@ def _request_blocks(req: BackupRequest, approvers: list[str] | None, lang: str) 
             bar = p.progress_bar(req.progress)
             blocks.append(p.section(t(lang, "progress", bar=bar, percent=req.progress)))
     if req.state is State.PENDING_APPROVAL:
-        if req.expires_at:
-            note = t(lang, "pending.expires", when=format_time(req.expires_at))
-        else:
-            note = t(lang, "pending.note")
-        blocks.append(p.section(note))
-        if approvers:
-            blocks.append(p.section(t(lang, "pending.approvers", who=" ".join(approvers[:20]))))
-        blocks.append(_decision_buttons(req, lang))
+        blocks.extend(_pending_blocks(req, approvers, lang, dm=dm))
     context = t(lang, "context", request_id=p.code(req.id), when=format_time(req.created_at))
     blocks.append(p.context(context))
     return blocks
 
 
 APPROVE_ACTION = "approve_request"
-
-
 REJECT_ACTION = "reject_request"
+CANCEL_ACTION = "cancel_request"
+BREAK_GLASS_ACTION = "break_glass"
+
+
+def _pending_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, *, dm: bool) -> list[p.Block]:
+    """While a request waits: until when, who may approve and how far they got, and the buttons —
+    Approve/Reject where approvers are asked (the channel unless ``notify: dm``, and their DMs),
+    Cancel and Break glass for the requester on the channel message."""
+    in_channel = Notify(req.notify).in_channel
+    if req.expires_at:
+        note = t(lang, "pending.expires", when=format_time(req.expires_at))
+    else:
+        note = t(lang, "pending.note")
+    blocks = [p.section(note)]
+    if req.approvals_needed > 1 or req.approvals:
+        who = ", ".join(p.mention(a, lang) for a in req.approvals) or t(lang, "pending.none_yet")
+        blocks.append(
+            p.section(
+                t(lang, "pending.progress", count=len(req.approvals), needed=req.approvals_needed, who=who)
+            )
+        )
+    if approvers and (dm or in_channel):
+        blocks.append(p.section(t(lang, "pending.approvers", who=" ".join(approvers[:20]))))
+    elif not dm and not in_channel:
+        blocks.append(p.section(t(lang, "pending.asked_by_dm")))
+    if dm or in_channel:
+        blocks.append(_decision_buttons(req, lang))
+    if not dm:
+        blocks.append(_requester_buttons(req, lang))
+    return blocks
+
+
+def _requester_buttons(req: BackupRequest, lang: str) -> p.Block:
+    """Cancel (the requester, or an approver), and Break glass when the policy lets the requester
+    start it at once; anyone else who clicks is told privately, and nothing changes."""
+    elements: list[p.Block] = [
+        {
+            "type": "button",
+            "action_id": CANCEL_ACTION,
+            "text": {"type": "plain_text", "text": t(lang, "button.cancel")},
+            "value": req.id,
+            "confirm": _confirm(lang, "confirm.cancel.title", t(lang, "confirm.cancel.text")),
+        }
+    ]
+    if req.break_glass_allowed:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": BREAK_GLASS_ACTION,
+                "text": {"type": "plain_text", "text": t(lang, "button.break_glass")},
+                "style": "danger",
+                "value": req.id,
+            }
+        )
+    return {"type": "actions", "block_id": f"own:{req.id}", "elements": elements}
+
+
+def _confirm(lang: str, title_key: str, text: str) -> dict[str, object]:
+    return {
+        "title": {"type": "plain_text", "text": t(lang, title_key)},
+        "text": {"type": "mrkdwn", "text": text},
+        "confirm": {"type": "plain_text", "text": t(lang, "confirm.yes")},
+        "deny": {"type": "plain_text", "text": t(lang, "confirm.no")},
+    }
 
 
 def _decision_buttons(req: BackupRequest, lang: str) -> p.Block:
@@ -96,15 +152,11 @@ def _decision_buttons(req: BackupRequest, lang: str) -> p.Block:
                 "text": {"type": "plain_text", "text": t(lang, "button.approve")},
                 "style": "primary",
                 "value": req.id,
-                "confirm": {
-                    "title": {"type": "plain_text", "text": t(lang, "confirm.title")},
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": t(lang, "confirm.text", name=plain, instance=p.instance_short(req, lang)),
-                    },
-                    "confirm": {"type": "plain_text", "text": t(lang, "confirm.yes")},
-                    "deny": {"type": "plain_text", "text": t(lang, "confirm.no")},
-                },
+                "confirm": _confirm(
+                    lang,
+                    "confirm.title",
+                    t(lang, "confirm.text", name=plain, instance=p.instance_short(req, lang)),
+                ),
             },
             {
                 "type": "button",
@@ -130,23 +182,36 @@ def _request_fallback(req: BackupRequest, lang: str) -> str:
 
 
 def parent_message(
-    req: BackupRequest, approvers: list[str] | None = None, *, lang: str | None = None
+    req: BackupRequest, approvers: list[str] | None = None, *, lang: str | None = None, dm: bool = False
 ) -> p.Message:
     """The channel message that roots the request's thread; updated in place as the state moves.
 
     In the requester's language — approvers too read an approval request in it — unless ``lang``
     says otherwise (``/backup status`` answers the person who asked). While the request waits for
     approval it carries Approve/Reject buttons and mentions ``approvers`` (ready mrkdwn mentions);
-    any other state has no buttons, so an update after the decision removes them.
+    any other state has no buttons, so an update after the decision removes them. ``dm``: the copy
+    an approver gets in a direct message (Approve/Reject only).
     """
     language = p.lang_of(req, lang)
-    return p.Message(text=_request_fallback(req, language), blocks=_request_blocks(req, approvers, language))
+    blocks = _request_blocks(req, approvers, language, dm=dm)
+    return p.Message(text=_request_fallback(req, language), blocks=blocks)
 
 
-def decision_reply(req: BackupRequest) -> p.Message:
-    """Thread reply recording who approved the request."""
+def decision_reply(req: BackupRequest, approvers: list[str] | None = None) -> p.Message:
+    """Thread reply recording who approved the request — or who broke the glass, and why, naming
+    the approvers who were skipped."""
     lang = p.lang_of(req)
-    return p.simple(t(lang, "decision.approved", decider=p.mention(req.decided_by, lang)))
+    if req.break_glass:
+        text = t(
+            lang,
+            "decision.break_glass",
+            requester=p.mention(req.user_id, lang),
+            reason=p.user_text(req.decision_reason, p.MAX_ERROR),
+            approvers=" ".join((approvers or [])[:20]) or t(lang, "refused.nobody"),
+        )
+        return p.simple(text)
+    deciders = ", ".join(p.mention(a, lang) for a in req.approvals) or p.mention(req.decided_by, lang)
+    return p.simple(t(lang, "decision.approved", decider=deciders))
 
 
 def created_reply(req: BackupRequest) -> p.Message:
@@ -237,12 +302,18 @@ def busy_notice(req: BackupRequest, error_msg: str) -> p.Message:
 
 
 def reply(
-    req: BackupRequest, kind: ReplyKind, *, detail: str = "", timeout_s: float | None = None
+    req: BackupRequest,
+    kind: ReplyKind,
+    *,
+    detail: str = "",
+    timeout_s: float | None = None,
+    approvers: list[str] | None = None,
 ) -> p.Message:
-    """The thread reply of ``kind`` about ``req`` (``detail``: the cloud's words for a busy instance)."""
+    """The thread reply of ``kind`` about ``req`` (``detail``: the cloud's words for a busy instance;
+    ``approvers``: mentions, for a broken glass)."""
     match kind:
         case ReplyKind.DECISION:
-            return decision_reply(req)
+            return decision_reply(req, approvers)
         case ReplyKind.CREATED:
             return created_reply(req)
         case ReplyKind.BUSY:

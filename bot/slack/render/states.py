@@ -44,6 +44,9 @@ AUDIT_ICONS: dict[AuditAction, str] = {
     AuditAction.FAILED: ":red_circle:",
     AuditAction.TIMED_OUT: ":alarm_clock:",
     AuditAction.WORK_PARKED: ":octagonal_sign:",
+    AuditAction.APPROVAL_RECORDED: ":ballot_box_with_check:",
+    AuditAction.CANCELLED: ":heavy_multiplication_x:",
+    AuditAction.BREAK_GLASS: ":rotating_light:",
 }
 
 

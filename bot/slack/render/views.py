@@ -23,6 +23,7 @@ Block = dict[str, Any]
 
 FORM_CALLBACK = "backup_form"
 REJECT_CALLBACK = "reject_reason"
+BREAK_GLASS_CALLBACK = "break_glass_reason"
 SHORTCUT_CALLBACK = "take_backup"
 
 INSTANCE_BLOCK, INSTANCE_ACTION = "instance", "instance_select"
@@ -55,8 +56,8 @@ def _input(
     return block
 
 
-def form_metadata(channel_id: str, response_url: str = "") -> str:
-    return json.dumps({"channel_id": channel_id, "response_url": response_url})
+def form_metadata(channel_id: str, response_url: str = "", seal: str = "") -> str:
+    return json.dumps({"channel_id": channel_id, "response_url": response_url, "seal": seal})
 
 
 def read_metadata(text: str) -> dict[str, str]:
@@ -68,9 +69,10 @@ def read_metadata(text: str) -> dict[str, str]:
 
 
 def backup_form(
-    *, default_name: str, lang: str, channel_id: str = "", response_url: str = ""
+    *, default_name: str, lang: str, channel_id: str = "", response_url: str = "", seal: str = ""
 ) -> dict[str, Any]:
-    """The backup form. Without a known channel it asks where to post (global shortcut)."""
+    """The backup form. Without a known channel it asks where to post (global shortcut); with one,
+    ``seal`` vouches for it (:mod:`bot.slack.seal`)."""
 
     def s(key: str) -> str:
         return t(lang, key)
@@ -133,7 +135,7 @@ def backup_form(
         "title": _plain(s("form.title")),
         "submit": _plain(s("form.submit")),
         "close": _plain(s("form.close")),
-        "private_metadata": form_metadata(channel_id, response_url),
+        "private_metadata": form_metadata(channel_id, response_url, seal),
         "blocks": blocks,
     }
 
@@ -173,6 +175,37 @@ def reject_form(request: BackupRequest, *, lang: str, seen: tuple[str, str] | No
                     "max_length": REASON_MAX,
                 },
                 optional=True,
+            ),
+        ],
+    }
+
+
+def break_glass_form(
+    request: BackupRequest, *, lang: str, seen: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """Start one's own pending request at once: the reason is required, and becomes public."""
+    intro = t(
+        lang,
+        "break_glass.intro",
+        name=f"`{escape(request.backup_name)}`",
+        instance=inert(request.instance_name or request.instance_ref),
+    )
+    return {
+        "type": "modal",
+        "callback_id": BREAK_GLASS_CALLBACK,
+        "title": _plain(t(lang, "break_glass.title")),
+        "submit": _plain(t(lang, "break_glass.submit")),
+        "close": _plain(t(lang, "form.close")),
+        "private_metadata": json.dumps(
+            {"request_id": request.id, "channel_id": seen[0] if seen else "", "ts": seen[1] if seen else ""}
+        ),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
+            _input(
+                REASON_BLOCK,
+                t(lang, "break_glass.reason"),
+                {"type": "plain_text_input", "action_id": REASON_ACTION, "max_length": 256},
+                hint=t(lang, "break_glass.hint"),
             ),
         ],
     }
