@@ -51,3 +51,5 @@ async def test_sigterm_hands_a_stuck_handlers_work_to_the_next_worker(
     await asyncio.sleep(1.0)  # long enough for a second read to show, were there one
     assert group_reads(fake_slack, 200) == 1 and group_reads(fake_slack, 429) == 1
     assert not await handed_back(redis, SYNC)  # done: due again only in GROUP_SYNC_EVERY
+    [web] = [p for p in bot.processes if p.name == "web"]
+    assert await asyncio.to_thread(web.stop, EXIT_WITHIN) == 0, web.log()[-3000:]
