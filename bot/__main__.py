@@ -16,9 +16,10 @@ and this one lacks (no ``REDIS_URL`` for the all-in-one process, no cloud config
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
-from bot.bootstrap import Body, serve, serve_all_in_one, serve_http, serve_worker
+from bot.bootstrap import Body, serve, serve_all_in_one, serve_http, serve_worker, stop_event
 from bot.config import CloudAuth, ConfigError, Settings, load_settings
 from bot.logs import configure_logging
 
@@ -35,13 +36,16 @@ async def _run(body: Body, settings: Settings, *, with_cloud: bool, embedded_red
         raise ConfigError(
             "invalid configuration:\n  REDIS_URL: required for separate web and worker processes"
         )
+    stop = stop_event()  # before anything starts: SIGTERM while the stand-ins start is honoured too
     if not _needs_stand_ins(settings, with_cloud=with_cloud):
-        await serve(body, settings, redis_url=settings.redis_url or "", with_cloud=with_cloud)
+        await serve(body, settings, redis_url=settings.redis_url or "", with_cloud=with_cloud, stop=stop)
         return
     from bot.local.setup import stand_ins
 
     async with stand_ins(settings, with_cloud=with_cloud) as (redis_url, endpoint):
-        await serve(body, settings, redis_url=redis_url, with_cloud=with_cloud, cloud_endpoint=endpoint)
+        await serve(
+            body, settings, redis_url=redis_url, with_cloud=with_cloud, cloud_endpoint=endpoint, stop=stop
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return shell_main(args[1:] if command == "shell" else [], settings)
         configure_logging(settings.log_level, as_json=settings.log_format == "json")
+        # Until the serve loop handles it, SIGTERM interrupts like Ctrl-C: a clean exit, not a kill.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         if command == "web":
             asyncio.run(_run(serve_http, settings, with_cloud=False, embedded_redis_ok=False))
         elif command == "worker":

@@ -9,9 +9,10 @@ Nothing here starts a simulator or an embedded Redis: the caller passes the URLs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -31,6 +32,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import Front
 from bot.slack.notifier import SlackNotifier
 from bot.slack.respond import Responder
+from bot.slack.socket_mode import SocketMode, Stopped, unless_stopped
 from bot.slack.web import build_health_web, build_metrics_web, build_web
 from bot.worker.main import run_worker
 
@@ -108,6 +110,7 @@ async def open_runtime(
 
 
 def stop_event() -> asyncio.Event:
+    """Set by SIGINT or SIGTERM, at any moment from now on: every wait of a serve loop races it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -115,16 +118,23 @@ def stop_event() -> asyncio.Event:
     return stop
 
 
+# An HTTP request still running when we stop may finish within this (Slack wants its ack in 3 s).
+SHUTDOWN_TIMEOUT = 3.0
+
+
 async def _site(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     await web.TCPSite(runner, host=host, port=port).start()
     return runner
 
 
-async def _serve_until(stop: asyncio.Event, runtime: Runtime, *sites: web.Application | None) -> None:
-    """Serve the sites (``$PORT`` first, then ``$METRICS_PORT``) and keep Redis's clock in sync
-    until ``stop``."""
+@contextlib.asynccontextmanager
+async def _serving(
+    stop: asyncio.Event, runtime: Runtime, *sites: web.Application | None
+) -> AsyncIterator[None]:
+    """Serve the sites (``$PORT`` first, then ``$METRICS_PORT``) and keep Redis's clock in sync while
+    the block runs."""
     settings = runtime.services.settings
     ports = [settings.port, settings.metrics_port]
     runners = [
@@ -132,9 +142,10 @@ async def _serve_until(stop: asyncio.Event, runtime: Runtime, *sites: web.Applic
     ]
     clock = asyncio.create_task(runtime.services.clock.keep_synced(stop))
     try:
-        await stop.wait()
+        yield
     finally:
-        await clock
+        clock.cancel()
+        await asyncio.gather(clock, return_exceptions=True)
         for runner in reversed(runners):
             await runner.cleanup()
 
@@ -147,29 +158,32 @@ async def serve_http(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.services.settings
     if settings.slack_signing_secret is None:
         raise ConfigError("invalid configuration:\n  SLACK_SIGNING_SECRET: required in HTTP mode")
-    app = build_app(runtime.front, runtime.slack, await identify_bot(settings, runtime.slack))
-    await runtime.services.clock.sync()
+    try:
+        identity = await unless_stopped(stop, identify_bot(settings, runtime.slack))
+        await unless_stopped(stop, runtime.services.clock.sync())
+    except Stopped:
+        return
+    app = build_app(runtime.front, runtime.slack, identity)
     log.info("listening for Slack on :%d/slack/events", settings.port)
-    await _serve_until(stop, runtime, build_web(app, runtime.services), _metrics_site(runtime))
+    async with _serving(stop, runtime, build_web(app, runtime.services), _metrics_site(runtime)):
+        await stop.wait()
 
 
 async def serve_socket_mode(runtime: Runtime, stop: asyncio.Event) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
+    """Socket Mode; ``/healthz`` on ``$PORT`` from the start (nothing of Slack's reaches it, but
+    platforms probe it, also while we connect). A token Slack refuses stops us with a ConfigError."""
     settings = runtime.services.settings
     token = settings.slack_app_token
     assert token is not None
-    identity = await identify_bot(settings, runtime.slack)
-    app = build_app(runtime.front, runtime.slack, identity, socket_mode=True)
-    handler = AsyncSocketModeHandler(app, token.get_secret_value())
-    await runtime.services.clock.sync()
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    log.info("connected to Slack over Socket Mode; /healthz on :%d", settings.port)
-    try:
-        # Nothing of Slack's reaches $PORT in Socket Mode, but platforms still probe it.
-        await _serve_until(stop, runtime, build_health_web(runtime.services), _metrics_site(runtime))
-    finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]
+    async with _serving(stop, runtime, build_health_web(runtime.services), _metrics_site(runtime)):
+        log.info("connecting to Slack over Socket Mode; /healthz on :%d", settings.port)
+        try:
+            identity = await unless_stopped(stop, identify_bot(settings, runtime.slack))
+            await unless_stopped(stop, runtime.services.clock.sync())
+        except Stopped:
+            return
+        app = build_app(runtime.front, runtime.slack, identity, socket_mode=True)
+        await SocketMode(app, token.get_secret_value()).run(stop)
 
 
 async def serve_worker(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -178,17 +192,36 @@ async def serve_worker(runtime: Runtime, stop: asyncio.Event) -> None:
 
 async def serve_all_in_one(runtime: Runtime, stop: asyncio.Event) -> None:
     front = serve_socket_mode if runtime.services.settings.slack_app_token else serve_http
-    await asyncio.gather(front(runtime, stop), serve_worker(runtime, stop))
+
+    async def part(body: Body) -> None:
+        try:
+            await body(runtime, stop)
+        finally:
+            stop.set()  # one half giving up (a refused token, say) stops the other, which drains
+
+    results = await asyncio.gather(part(front), part(serve_worker), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 Body = Callable[[Runtime, asyncio.Event], Awaitable[None]]
 
 
 async def serve(
-    body: Body, settings: Settings, *, redis_url: str, with_cloud: bool, cloud_endpoint: str | None = None
+    body: Body,
+    settings: Settings,
+    *,
+    redis_url: str,
+    with_cloud: bool,
+    cloud_endpoint: str | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Open the runtime, run ``body`` until SIGINT/SIGTERM, close everything."""
-    stop = stop_event()
+    """Open the runtime, run ``body`` until SIGINT/SIGTERM (or ``stop``, when the caller made it
+    earlier with :func:`stop_event`), close everything."""
+    stop = stop or stop_event()
+    if stop.is_set():
+        return
     runtime = await open_runtime(
         settings, redis_url=redis_url, with_cloud=with_cloud, cloud_endpoint=cloud_endpoint
     )

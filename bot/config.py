@@ -126,6 +126,11 @@ def _validated_regions(info: ValidationInfo) -> list[str] | None:
     return [r for r in _items(info.data["huaweicloud_region"]) if r]
 
 
+# Slack's token prefixes: only an app-level token (xapp-) opens a Socket Mode connection.
+_APP_TOKEN_RE = re.compile(r"xapp-[A-Za-z0-9-]+")
+_TOKEN_KINDS = {"xoxb": "a bot token", "xoxp": "a user token", "xoxe": "a refresh token"}
+
+
 class CloudAuth(StrEnum):
     AKSK = "aksk"
     IAM_PASSWORD = "iam_password"
@@ -201,6 +206,19 @@ class Settings(BaseSettings):
     @classmethod
     def _endpoint(cls, value: str | None, info: ValidationInfo) -> str | None:
         return None if value is None else _check_endpoint(value, _validated_regions(info))
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """Slack refuses any other token on every connect: stop here, naming its kind, never the token."""
+        token = "" if value is None else value.get_secret_value().strip()
+        if not token or _APP_TOKEN_RE.fullmatch(token):
+            return SecretStr(token) if token else None
+        kind = _TOKEN_KINDS.get(token.partition("-")[0])
+        raise ValueError(
+            "must be an app-level token (xapp-…) with the connections:write scope; "
+            + (f"this is {kind} ({token.partition('-')[0]}-…)" if kind else "this is not one")
+        )
 
     @field_validator("slack_api_url")
     @classmethod

@@ -127,6 +127,24 @@ return 1
 """
 )
 
+# ARGV: work key, token. Hands unfinished work back (its worker is stopping): due now, the claim not
+# counted as an attempt (nothing failed), and a "run again" mark dropped (the next claim looks afresh).
+_RELEASE = (
+    lua.NOW
+    + """
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now(), ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
+if redis.call('HINCRBY', KEYS[4], ARGV[1], -1) <= 0 then
+  redis.call('HDEL', KEYS[4], ARGV[1])
+end
+return 1
+"""
+)
+
 # KEYS: the five scheduler keys, then parked (zset) and parked detail (hash). ARGV: work key, token,
 # reason. Takes the work out of the schedule for good and keeps it, with why, where people can look.
 _PARK = (
@@ -202,6 +220,7 @@ class Scheduler:
         self._extend = redis.register_script(_EXTEND)
         self._next_due_in = redis.register_script(_NEXT_DUE_IN)
         self._park = redis.register_script(_PARK)
+        self._release = redis.register_script(_RELEASE)
         self._parked_keys = [keys.scheduler_parked(namespace), keys.scheduler_parked_detail(namespace)]
         # Set when this process scheduled something that may be due now: a runner in the same
         # process wakes at once instead of finishing its idle sleep.
@@ -254,6 +273,12 @@ class Scheduler:
         """Heartbeat: the lease now ends ``lease_seconds`` from now, if ``lease`` is still current."""
         args: list[str | float] = [lease.key, lease.token, _seconds("lease_seconds", lease_seconds)]
         return bool(await self._extend(keys=self._keys, args=args))
+
+    async def release(self, lease: Lease) -> bool:
+        """Hand the work back unfinished, if ``lease`` is still the current lease: due again now,
+        so another worker takes it at once rather than when the lease would run out; the next claim
+        gets the same attempt number as this one."""
+        return bool(await self._release(keys=self._keys, args=[lease.key, lease.token]))
 
     async def park(self, lease: Lease, *, reason: str) -> bool:
         """Stop trying: the work leaves the schedule and is kept, with ``reason``, among the parked

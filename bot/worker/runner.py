@@ -1,5 +1,7 @@
 """The runner: claims due work from the :class:`~bot.store.scheduler.Scheduler` and runs the handler
-of each work key's kind, under a lease kept alive by a heartbeat, then settles it."""
+of each work key's kind, under a lease kept alive by a heartbeat, then settles it. Told to stop, it
+drains: claims nothing more, lets the handlers in flight finish for a while, and hands back the work
+of those that did not (its lease released, so another worker takes it at once)."""
 
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ _PASSING = (ClusterError, TryAgainError, RedisConnectionError)
 _REDIS_RETRY_CAP = 5.0
 # Floor for idle sleeps, so a clock edge never turns the loop into a busy spin.
 _MIN_SLEEP = 0.005
+# How long handing one piece of work back may take: past it, its lease runs out instead.
+_HAND_BACK_WITHIN = 2.0
 
 
 class Runner:
@@ -63,6 +67,7 @@ class Runner:
         on_settled: Callable[[Lease, Outcome], Awaitable[None]] | None = None,
         attempts: Mapping[str, int] | None = None,
         on_parked: Callable[[Lease, str], Awaitable[None]] | None = None,
+        drain_seconds: float = 5.0,
     ) -> None:
         if handler_timeout <= 0 or (not heartbeat and handler_timeout >= lease_seconds):
             raise ValueError("handler_timeout must be positive and shorter than lease_seconds")
@@ -70,6 +75,8 @@ class Runner:
             raise ValueError("concurrency must be at least 1")
         if idle_sleep <= 0:
             raise ValueError("idle_sleep must be positive")
+        if drain_seconds < 0:
+            raise ValueError("drain_seconds must not be negative")
         self._scheduler = scheduler
         self._handlers = dict(handlers)
         self._lease_seconds = lease_seconds
@@ -81,6 +88,7 @@ class Runner:
         self._on_settled = on_settled  # e.g. metrics; must not raise
         self._attempts = dict(attempts or {})  # kind → failed tries in a row before the work is parked
         self._on_parked = on_parked  # tell whoever waits for the work; must not raise
+        self._drain_seconds = drain_seconds  # how long stopping waits for the handlers in flight
         self._running: set[str] = set()  # work keys with a handler running in this process
 
     async def run_once(self) -> int:
@@ -91,7 +99,9 @@ class Runner:
         return sum(handled)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set, then let the handlers in flight finish and settle, and return.
+        """Run until ``stop`` is set, then drain: give the handlers in flight ``drain_seconds`` to
+        finish and settle, cancel the rest and hand their work back (:meth:`Scheduler.release`), and
+        return.
 
         Unlike looping :meth:`run_once`, a free slot is refilled as soon as a handler finishes, so one
         slow handler does not hold back the rest of the batch. Redis errors are logged and retried.
@@ -125,14 +135,39 @@ class Runner:
                     await asyncio.wait({stopping, woken}, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
                     woken.cancel()
             if in_flight:
-                await asyncio.wait(in_flight)
+                await self._drain(in_flight)
         finally:
-            # Only reached with tasks still running if we were cancelled: their leases will run out
-            # and the work comes back to whichever worker is alive.
+            # Only reached with tasks still running if we were cancelled: each hands its work back
+            # as it is cancelled (see _process).
             stopping.cancel()
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(stopping, *in_flight, return_exceptions=True)
+
+    async def _drain(self, in_flight: set[asyncio.Task[bool]]) -> None:
+        _, unfinished = await asyncio.wait(set(in_flight), timeout=self._drain_seconds)
+        if not unfinished:
+            return
+        logger.warning(
+            "stopping: %d handler(s) still running after %.1fs; handing their work back",
+            len(unfinished),
+            self._drain_seconds,
+        )
+        for task in unfinished:
+            task.cancel()
+        # Each hands its work back as it ends (see _process), within a bound of its own.
+        await asyncio.wait(unfinished, timeout=_HAND_BACK_WITHIN + 1.0)
+
+    async def _hand_back(self, lease: Lease) -> None:
+        """Release ``lease`` (fenced by its token: a no-op once settled), within a bound."""
+        try:
+            async with asyncio.timeout(_HAND_BACK_WITHIN):
+                released = await self._scheduler.release(lease)
+        except (TimeoutError, RedisError, OSError) as exc:
+            logger.warning("could not hand %s back (%s); it returns when its lease runs out", lease.key, exc)
+            return
+        if released:
+            logger.info("handed %s back unfinished (attempt %d)", lease.key, lease.attempt)
 
     async def _idle_time(self) -> float:
         due_in = await self._scheduler.next_due_in()
@@ -149,8 +184,16 @@ class Runner:
         self._running.add(lease.key)
         token = current_work.set(lease.key)
         try:
-            outcome = await (self._run_with_heartbeat(lease) if self._heartbeat else self._run_handler(lease))
-            await self._settle(lease, outcome)
+            try:
+                outcome = await (
+                    self._run_with_heartbeat(lease) if self._heartbeat else self._run_handler(lease)
+                )
+                await self._settle(lease, outcome)
+            except asyncio.CancelledError:
+                # Stopping (see _drain): another worker may take the work now. Once settled, the
+                # token no longer matches and this changes nothing.
+                await self._hand_back(lease)
+                raise
             # Settling may have made work due now (a rerun mark, a retry in 0 s): look again.
             self._scheduler.local_work.set()
             if self._on_settled is not None:
@@ -163,20 +206,26 @@ class Runner:
     async def _run_with_heartbeat(self, lease: Lease) -> Outcome:
         handler = asyncio.create_task(self._run_handler(lease))
         beat = self._lease_seconds / 3
-        while True:
-            done, _ = await asyncio.wait({handler}, timeout=beat)
-            if done:
-                return handler.result()
-            try:
-                kept = await self._scheduler.extend(lease, lease_seconds=self._lease_seconds)
-            except (RedisError, OSError):
-                logger.warning("could not extend the lease on %s; trying again", lease.key)
-                continue
-            if not kept:
-                logger.error("lost the lease on %s while its handler ran; cancelling it", lease.key)
+        try:
+            while True:
+                done, _ = await asyncio.wait({handler}, timeout=beat)
+                if done:
+                    return handler.result()
+                try:
+                    kept = await self._scheduler.extend(lease, lease_seconds=self._lease_seconds)
+                except (RedisError, OSError):
+                    logger.warning("could not extend the lease on %s; trying again", lease.key)
+                    continue
+                if not kept:
+                    logger.error("lost the lease on %s while its handler ran; cancelling it", lease.key)
+                    handler.cancel()
+                    await asyncio.gather(handler, return_exceptions=True)
+                    return Outcome(done=False, retry_in=0.0, failed=True)
+        finally:
+            # Cancelled ourselves (stopping): the handler must not run on once its work is handed back.
+            if not handler.done():
                 handler.cancel()
                 await asyncio.gather(handler, return_exceptions=True)
-                return Outcome(done=False, retry_in=0.0, failed=True)
 
     def _budget(self, lease: Lease) -> int:
         return self._attempts.get(lease.key.partition(":")[0], DEFAULT_ATTEMPTS)

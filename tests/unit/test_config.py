@@ -180,3 +180,34 @@ def test_a_static_token_cannot_look_up_a_project_id() -> None:
         HUAWEICLOUD_SDK_PROJECT_ID=f"ap-southeast-1={P1},cn-north-4={P2}",
     )
     assert [p.project_id for p in full.projects] == [P1, P2]
+
+
+# -- SLACK_APP_TOKEN (issue 15) ----------------------------------------------------------------------
+
+APP_TOKEN = "xapp-1-A0123456789-1234567890123-0123456789abcdef"
+
+
+def test_an_app_level_token_is_taken_and_an_empty_one_means_http_mode() -> None:
+    settings = load_settings(SLACK_APP_TOKEN=f"  {APP_TOKEN}\n")
+    assert settings.slack_app_token is not None
+    assert settings.slack_app_token.get_secret_value() == APP_TOKEN
+    assert load_settings(SLACK_APP_TOKEN="").slack_app_token is None
+    assert load_settings(SLACK_APP_TOKEN="   ").slack_app_token is None
+
+
+@pytest.mark.parametrize(
+    ("token", "said"),
+    [
+        ("xoxb-1234567890-0987654321-SeCrEtBoTtOkEn", "this is a bot token (xoxb-…)"),
+        ("xoxp-1234567890-0987654321-SeCrEtUsErToKeN", "this is a user token (xoxp-…)"),
+        ("SeCrEt-not-a-slack-token", "this is not one"),
+        ("SeCrEtWithoutDashes", "this is not one"),
+        ("xapp-", "this is not one"),
+        ("xapp-1-A01 23", "this is not one"),
+    ],
+)
+def test_any_other_token_stops_start_up_naming_the_variable_not_the_secret(token: str, said: str) -> None:
+    message = _error(SLACK_APP_TOKEN=token)
+    assert "SLACK_APP_TOKEN: must be an app-level token (xapp-…) with the connections:write scope" in message
+    assert said in message
+    assert "SeCrEt" not in message and "A01" not in message

@@ -3,54 +3,22 @@ cluster (``CLUSTER NODES`` parsed to what the harness needs)."""
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import redis
 
-from bot.local.embedded_redis import EmbeddedRedis, EmbeddedRedisError, find_server_binary, free_port
+from bot.local.embedded_redis import (
+    EmbeddedRedis,
+    EmbeddedRedisError,
+    find_server_binary,
+    free_port,
+    spawn_child,
+)
 
 SLOTS = 16384
 HOST = "127.0.0.1"
-_PR_SET_PDEATHSIG = 1
-
-
-@functools.cache
-def _prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-        return prctl
-    except (OSError, AttributeError):
-        return None
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that has the kernel SIGKILL the child when its parent dies (Linux), or None.
-
-    The server has no option of its own for this. The signal follows the *thread* that started the
-    child, so start servers from a thread that lives as long as they should (the main thread).
-    """
-    prctl = _prctl()  # looked up here: the child, between fork and exec, should only call it
-    if prctl is None:
-        return None
-    parent = os.getpid()
-
-    def in_child() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # the parent died before the line above: nobody will signal us
-            os._exit(1)
-
-    return in_child
 
 
 class Node(EmbeddedRedis):
@@ -117,9 +85,7 @@ class Node(EmbeddedRedis):
             "--cluster-allow-replica-migration", "no",
             "--repl-diskless-sync-delay", "0",  # the default waits 5 s for more replicas to join a sync
         ]  # fmt: skip
-        self.process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent()
-        )
+        self.process = spawn_child(args)
 
     def client(self, timeout: float = 5.0) -> redis.Redis:
         """A fresh synchronous connection to this node alone (no cluster routing): close it after use."""
