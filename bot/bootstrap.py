@@ -20,9 +20,9 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app.metrics import cloud_call_hook
+from bot.app.metrics import cloud_call_counter, register_projects
 from bot.app.services import Services
-from bot.cloud.factory import LOCAL_PROJECT_ID, build_taurusdb
+from bot.cloud.factory import open_fleet
 from bot.config import CloudAuth, ConfigError, Settings
 from bot.domain.policy import Policy
 from bot.domain.policy_file import PolicyError, load_policy
@@ -34,6 +34,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.slack.respond import Responder
 from bot.slack.socket_mode import SocketMode, Stopped, unless_stopped
 from bot.slack.web import build_health_web, build_metrics_web, build_web
+from bot.store.counters import Counters
 from bot.worker.main import run_worker
 
 log = logging.getLogger("bot")
@@ -86,26 +87,27 @@ async def open_runtime(
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     slack = build_web_client(settings, session=session)
     responder = Responder(session, api_url=settings.slack_api_url)
-    cloud = None
-    http = None
+    fleet = None
+    counters = Counters(redis)
     if with_cloud:
-        endpoint = cloud_endpoint or settings.cloud_endpoint
         if settings.cloud_auth is CloudAuth.NONE:
+            endpoint = cloud_endpoint or settings.cloud_endpoint
             log.warning("NO CLOUD CREDENTIALS: talking to the TaurusDB simulator at %s", endpoint)
-        cloud, http = build_taurusdb(settings, endpoint_override=endpoint)
+        fleet = await open_fleet(
+            settings, endpoint_override=cloud_endpoint, call_hook=cloud_call_counter(counters)
+        )
+        await register_projects(redis, fleet)
     services = Services.assemble(
         settings,
         redis,
         policy,
-        project_id=settings.project_id or LOCAL_PROJECT_ID,
         notifier=SlackNotifier(slack, responder),
         directory=SlackDirectory(slack),
-        cloud=cloud,
+        fleet=fleet,
     )
     services.closers.append(session.close)
-    if http is not None:
-        http.event_hooks["response"].append(cloud_call_hook(services.counters))
-        services.closers.append(http.aclose)
+    if fleet is not None:
+        services.closers.append(fleet.aclose)
     return Runtime(services, slack, responder)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from bot.app.ports import ReplyKind
-from bot.app.requests import audit_entry, move
+from bot.app.requests import audit_entry, cloud_of, move
 from bot.app.services import Services
 from bot.cloud.errors import ApiError, Category, CloudError, InvalidRequest, TransportError
 from bot.cloud.models import CreateBackupResult
@@ -31,7 +31,7 @@ def _retry_in(tries: int, *, busy: bool) -> float:
 
 async def create_backup(services: Services, request: BackupRequest) -> Outcome | None:
     """Do the create (or find the one an earlier attempt made); None means "look again"."""
-    cloud = services.taurusdb
+    cloud = cloud_of(services, request)
     try:
         if not request.create_attempted and await _name_taken(services, request):
             await _create_failed(
@@ -90,7 +90,7 @@ async def create_backup(services: Services, request: BackupRequest) -> Outcome |
 
 async def _name_taken(services: Services, request: BackupRequest) -> bool:
     """Before the first POST: is the name already used on the instance?"""
-    found = await services.taurusdb.find_backup(
+    found = await cloud_of(services, request).find_backup(
         request.instance_id, request.backup_name, language=request.language
     )
     return found is not None
@@ -101,7 +101,7 @@ async def _find_earlier_create(services: Services, request: BackupRequest) -> Cr
     request, so finding it by instance and name is proof."""
     if not request.create_attempted:
         return None
-    found = await services.taurusdb.find_backup(
+    found = await cloud_of(services, request).find_backup(
         request.instance_id, request.backup_name, language=request.language
     )
     if found is None:

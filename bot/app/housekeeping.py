@@ -18,12 +18,17 @@ GROUP_SYNC_EVERY = 300.0
 
 
 async def refresh_instances(services: Services, lease: Lease) -> Outcome:
-    try:
-        instances = [i async for i in services.taurusdb.iter_instances()]
-    except CloudError as exc:
-        log.warning("could not list instances for the form (%s)", exc)
-        return Outcome.later(5.0) if lease.attempt < 3 else Outcome.finished()
-    await services.instances.put([i.model_dump(mode="json") for i in instances])
+    """Every region's instances for the form; a region that cannot be listed now leaves the others
+    offered, and is tried again shortly."""
+    by_region = await services.cloud.all_instances()
+    listed = [i for found in by_region.values() if not isinstance(found, CloudError) for i in found]
+    failed = {region: found for region, found in by_region.items() if isinstance(found, CloudError)}
+    for region, exc in failed.items():
+        log.warning("could not list the instances of %s for the form (%s)", region, exc)
+    if listed or not failed:
+        await services.instances.put([i.model_dump(mode="json") for i in listed])
+    if failed and lease.attempt < 3:
+        return Outcome.later(5.0)
     return Outcome.finished()
 
 

@@ -23,7 +23,7 @@ from bot.app import notices
 from bot.app.asking import ask_by_dm
 from bot.app.creating import create_backup
 from bot.app.ports import DirectoryError, NotInChannel, ReplyKind
-from bot.app.requests import audit_entry, move
+from bot.app.requests import audit_entry, move, project_of
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, ExpireRequest, PollProject, schedule
 from bot.cloud.errors import AmbiguousInstance, CloudError, InstanceNotFound
@@ -114,10 +114,11 @@ class RequestFlow:
                 return await create_backup(services, request)
             case State.BUILDING | State.TIMED_OUT:
                 await self._announce_created(request)
-                await services.store.track(services.project_id, request)
+                project_id = project_of(services, request)
+                await services.store.track(project_id, request)
                 await schedule(
                     services.scheduler,
-                    PollProject(project_id=services.project_id),
+                    PollProject(project_id=project_id),
                     delay=services.settings.poll_interval,
                 )
                 if request.state is State.TIMED_OUT and not request.timeout_reply_ts:
@@ -168,7 +169,7 @@ class RequestFlow:
         typo is answered privately, with the closest names, and leaves no trace in public."""
         services = self.services
         try:
-            instance = await services.taurusdb.find_instance(request.instance_ref, language=request.language)
+            instance = await services.cloud.find_instance(request.instance_ref, language=request.language)
         except InstanceNotFound as exc:
             notice: notices.Notice = notices.InstanceNotFound(exc.ref, tuple(exc.suggestions))
             return await self._refuse_privately(request, notice, INSTANCE_NOT_FOUND, str(exc))
@@ -181,7 +182,13 @@ class RequestFlow:
                 return Outcome.later(backoff(request.create_tries, base=2.0, cap=120.0, jitter=0.5))
             return await self._refuse_privately(request, notices.CloudFailed(str(exc)), "cloud", str(exc))
         await services.store.update(
-            request.id, instance_id=instance.id, instance_name=instance.name, create_tries=0
+            request.id,
+            instance_id=instance.id,
+            instance_name=instance.name,
+            region=instance.region,
+            project_id=services.cloud.client(instance.region or None).project_id,
+            show_region=services.cloud.multi_region,
+            create_tries=0,
         )
         return None
 
@@ -267,5 +274,6 @@ class RequestFlow:
                 if request.state is State.EXPIRED:
                     await services.slack.tell_requester(request, notices.RequestEnded())
         await services.slack.update_parent(request)
-        await services.store.untrack(services.project_id, request.id)
+        if request.backup_id:
+            await services.store.untrack(project_of(services, request), request.id)
         return Outcome.finished()

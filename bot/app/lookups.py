@@ -109,7 +109,7 @@ async def answer(services: Services, work: AnswerLookup) -> Outcome:
         refused = await _refuse_reading(services, work.user_id)
         await services.slack.answer(work.response_url, notices.NoRole(refused.helpers), lang=lang)
         return Outcome.finished()
-    cloud = services.taurusdb
+    fleet = services.cloud
     notice: notices.Notice
     try:
         if work.what == "status" and (known := await _known(services, work.ref)) is not None:
@@ -117,12 +117,17 @@ async def answer(services: Services, work: AnswerLookup) -> Outcome:
         elif work.what == "status" and work.ref.startswith("r-"):
             notice = notices.NoSuchRequest(work.ref)
         elif work.what == "status":
-            page = await cloud.list_backups(backup_id=work.ref, language=lang)
-            notice = notices.BackupFound(page.backups[0]) if page.backups else notices.NoSuchBackup(work.ref)
+            located = await fleet.locate_backup(work.ref, language=lang)
+            if located is None:
+                notice = notices.NoSuchBackup(work.ref)
+            else:
+                region, record = located
+                notice = notices.BackupFound(record, region if fleet.multi_region else "")
         else:
-            instance = await cloud.find_instance(work.instance, language=lang)
+            instance = await fleet.find_instance(work.instance, language=lang)
+            cloud = fleet.client(instance.region or None)
             page = await cloud.list_backups(instance_id=instance.id, limit=work.count, language=lang)
-            notice = notices.BackupListing(instance.name, tuple(page.backups))
+            notice = notices.BackupListing(fleet.label(instance), tuple(page.backups))
     except InstanceNotFound as exc:
         notice = notices.InstanceNotFound(exc.ref, tuple(exc.suggestions))
     except AmbiguousInstance as exc:

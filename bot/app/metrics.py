@@ -1,8 +1,8 @@
 """Metrics in Prometheus text format, for the whole deployment.
 
 Counters live in one Redis hash (:class:`~bot.store.counters.Counters`), shared by every web and
-worker process, so ``GET /metrics`` on any web replica shows all of them; gauges (backups in flight,
-approvals pending, scheduler lag) are read from Redis at scrape time.
+worker process, so ``/metrics`` on any web replica shows all of them; gauges (backups in flight per
+region, approvals pending, scheduler lag, parked work) are read from Redis at scrape time.
 """
 
 from __future__ import annotations
@@ -11,15 +11,19 @@ import time
 from collections.abc import Mapping
 from typing import Any, cast
 
-import httpx
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from bot.cloud.calls import CallHook, CloudCall
+from bot.cloud.fleet import Fleet
 from bot.store import keys
 from bot.store.counters import Counters
+from bot.store.projects import ProjectRegistry
 from bot.store.scheduler import Lease, Outcome
+
+_CLOSED_APPROVALS = ("approved", "rejected", "expired", "cancelled", "break_glass")
 
 
 def work_counter(lease: Lease, outcome: Outcome) -> str:
@@ -31,37 +35,27 @@ def work_counter(lease: Lease, outcome: Outcome) -> str:
     return f"work|{kind}|{result}"
 
 
-def cloud_call_hook(counters: Counters) -> Any:
-    """An httpx response hook counting TaurusDB/IAM calls by operation and status."""
+def cloud_call_counter(counters: Counters) -> CallHook:
+    """Count every answered TaurusDB and IAM call by region, operation and HTTP status."""
 
-    async def count(response: httpx.Response) -> None:
-        await counters.add(f"cloud|{operation_of(response.request)}|{response.status_code}")
+    async def count(call: CloudCall) -> None:
+        await counters.add(f"cloud|{call.region or '-'}|{call.operation}|{call.status}")
 
     return count
 
 
-def operation_of(request: httpx.Request) -> str:
-    path = request.url.path
-    if path.endswith("/auth/tokens"):
-        return "iam_token"
-    if path.endswith("/backups/create"):
-        return "create_backup"
-    if path.endswith("/backups"):
-        return "list_backups"
-    if path.endswith("/jobs"):
-        return "get_job"
-    if "/instances" in path:
-        return "list_instances"
-    return "other"
-
-
-# --- exposition ------------------------------------------------------------------------------------
+async def register_projects(redis: aioredis.Redis, fleet: Fleet) -> None:
+    """Say which region each project is, so any web replica can label what workers track."""
+    await ProjectRegistry(redis).record({p.project_id: p.region for p in fleet.projects})
 
 
 class _Snapshot(Collector):
-    def __init__(self, counters: Mapping[str, int], gauges: Mapping[str, float]) -> None:
+    def __init__(
+        self, counters: Mapping[str, int], gauges: Mapping[str, float], in_flight: Mapping[str, int]
+    ) -> None:
         self._counters = counters
         self._gauges = gauges
+        self._in_flight = in_flight
 
     def collect(self) -> Any:
         events = CounterMetricFamily(
@@ -74,8 +68,8 @@ class _Snapshot(Collector):
         )
         cloud = CounterMetricFamily(
             "backup_bot_cloud_calls",
-            "TaurusDB and IAM calls by operation and HTTP status",
-            labels=["operation", "status"],
+            "TaurusDB and IAM calls by region, operation and HTTP status",
+            labels=["region", "operation", "status"],
         )
         for name, value in sorted(self._counters.items()):
             parts = name.split("|")
@@ -83,11 +77,18 @@ class _Snapshot(Collector):
                 events.add_metric([parts[1]], value)
             elif parts[0] == "work" and len(parts) == 3:
                 work.add_metric(parts[1:], value)
-            elif parts[0] == "cloud" and len(parts) == 3:
+            elif parts[0] == "cloud" and len(parts) == 4:
                 cloud.add_metric(parts[1:], value)
         yield from (events, work, cloud)
+        flying = GaugeMetricFamily(
+            "backup_bot_backups_in_flight",
+            "Backups being watched by the poller, by region",
+            labels=["region"],
+        )
+        for region, count in sorted(self._in_flight.items()):
+            flying.add_metric([region], float(count))
+        yield flying
         helps = {
-            "backup_bot_backups_in_flight": "Backups being watched by the poller",
             "backup_bot_approvals_pending": "Requests waiting for an approver",
             "backup_bot_scheduler_pending": "Work items scheduled or running",
             "backup_bot_work_parked": "Work given up on after its attempt budget (see the log)",
@@ -100,15 +101,17 @@ class _Snapshot(Collector):
             yield gauge
 
 
-async def render_metrics(redis: aioredis.Redis, project_id: str) -> bytes:
+async def render_metrics(redis: aioredis.Redis) -> bytes:
     """The Prometheus text exposition for the whole deployment, read from Redis."""
     counters: dict[str, int] = {}
-    in_flight = pending_work = parked = 0
+    in_flight: dict[str, int] = {}
+    pending_work = parked = 0
     due: list[tuple[bytes, float]] = []
     up = 1.0
     try:
         counters = await Counters(redis).snapshot()
-        in_flight = await redis.zcard(keys.in_flight(project_id))
+        for project_id, region in (await ProjectRegistry(redis).all()).items():
+            in_flight[region] = int(await redis.zcard(keys.in_flight(project_id)))
         due = cast(
             list[tuple[bytes, float]], await redis.zrange(keys.scheduler_due("work"), 0, 0, withscores=True)
         )
@@ -118,10 +121,9 @@ async def render_metrics(redis: aioredis.Redis, project_id: str) -> bytes:
         up = 0.0
     lag = max(0.0, time.time() - float(due[0][1])) if due else 0.0
     approvals_pending = counters.get("event|approval_requested", 0) - sum(
-        counters.get(f"event|{k}", 0) for k in ("approved", "rejected", "expired")
+        counters.get(f"event|{k}", 0) for k in _CLOSED_APPROVALS
     )
     gauges = {
-        "backup_bot_backups_in_flight": float(in_flight),
         "backup_bot_approvals_pending": float(max(0, approvals_pending)),
         "backup_bot_scheduler_pending": float(pending_work),
         "backup_bot_work_parked": float(parked),
@@ -129,5 +131,5 @@ async def render_metrics(redis: aioredis.Redis, project_id: str) -> bytes:
         "backup_bot_redis_up": up,
     }
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(counters, gauges))
+    registry.register(_Snapshot(counters, gauges, in_flight))
     return generate_latest(registry)

@@ -68,6 +68,7 @@ class GaveUp:
 @dataclass(frozen=True, slots=True)
 class BackupFound:
     record: BackupRecord
+    region: str = ""  # shown when the bot serves several regions
 
 
 @dataclass(frozen=True, slots=True)

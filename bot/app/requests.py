@@ -6,11 +6,22 @@ from __future__ import annotations
 import logging
 
 from bot.app.services import Services
+from bot.cloud.client import TaurusDB
 from bot.domain.audit import BOT_ACTOR, AuditAction, AuditEntry
-from bot.domain.request import BackupRequest, State
+from bot.domain.request import BackupRequest, State, instance_label
 from bot.store.requests import TransitionRefused
 
 log = logging.getLogger("bot.app.requests")
+
+
+def cloud_of(services: Services, request: BackupRequest) -> TaurusDB:
+    """The client of the project the request's instance is in (the one project for a request
+    recorded before fleets, which names no region)."""
+    return services.cloud.client(request.region or None)
+
+
+def project_of(services: Services, request: BackupRequest) -> str:
+    return request.project_id or cloud_of(services, request).project_id
 
 
 def audit_entry(
@@ -21,7 +32,7 @@ def audit_entry(
         action=action,
         request_id=request.id,
         instance_id=request.instance_id,
-        instance_name=request.instance_name or request.instance_ref,
+        instance_name=instance_label(request) or request.instance_ref,
         backup_name=request.backup_name,
         backup_id=request.backup_id,
         cloud_request_id=request.cloud_request_id,

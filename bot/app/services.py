@@ -13,7 +13,7 @@ from bot.app.access import Access
 from bot.app.audit import AuditTrail
 from bot.app.ports import Directory, Notifier
 from bot.app.users import UserProfiles
-from bot.cloud.client import TaurusDB
+from bot.cloud.fleet import Fleet
 from bot.config import Settings
 from bot.domain.audit import AuditEntry
 from bot.domain.policy import Policy
@@ -37,7 +37,6 @@ class Services:
     settings: Settings
     redis: aioredis.Redis
     policy: Policy
-    project_id: str
     scheduler: Scheduler
     store: RequestStore
     intake: Intake
@@ -52,7 +51,7 @@ class Services:
     people: UserProfiles
     notifier: Notifier | None = None
     directory: Directory | None = None
-    cloud: TaurusDB | None = None
+    fleet: Fleet | None = None
     closers: list[Closer] = field(default_factory=list)
 
     @classmethod
@@ -62,10 +61,9 @@ class Services:
         redis: aioredis.Redis,
         policy: Policy,
         *,
-        project_id: str,
         notifier: Notifier | None = None,
         directory: Directory | None = None,
-        cloud: TaurusDB | None = None,
+        fleet: Fleet | None = None,
     ) -> Services:
         """Every store and use-case collaborator over one Redis client (cheap: no I/O)."""
         scheduler = Scheduler(redis)
@@ -82,7 +80,6 @@ class Services:
             settings=settings,
             redis=redis,
             policy=policy,
-            project_id=project_id,
             scheduler=scheduler,
             store=RequestStore(redis),
             intake=Intake(redis, scheduler),
@@ -97,7 +94,7 @@ class Services:
             people=people,
             notifier=notifier,
             directory=directory,
-            cloud=cloud,
+            fleet=fleet,
         )
 
     async def record(self, entry: AuditEntry) -> None:
@@ -111,11 +108,11 @@ class Services:
         return self.notifier
 
     @property
-    def taurusdb(self) -> TaurusDB:
-        """The cloud client (workers always have one)."""
-        if self.cloud is None:
-            raise RuntimeError("this process has no TaurusDB client")
-        return self.cloud
+    def cloud(self) -> Fleet:
+        """Every project's TaurusDB client (workers always have them)."""
+        if self.fleet is None:
+            raise RuntimeError("this process has no TaurusDB clients")
+        return self.fleet
 
     async def close(self) -> None:
         for close in reversed(self.closers):

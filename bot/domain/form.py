@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.domain import rules
-from bot.domain.grammar import INSTANCE_NAME_RE
+from bot.domain.grammar import is_instance_ref
 from bot.i18n import Text
 
 REFERENCE_MAX = 200
@@ -32,7 +32,7 @@ def check_instance_choice(value: str) -> Text | None:
     """The form's instance (an option value the bot offered: an instance ID, or a name as typed)."""
     if not value.strip():
         return Text("form.error.instance")
-    if rules.is_instance_id(value) or INSTANCE_NAME_RE.fullmatch(value):
+    if is_instance_ref(value):
         return None
     return Text("problem.instance", value=value[:39] + "…" if len(value) > 40 else value)
 

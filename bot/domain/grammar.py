@@ -24,6 +24,7 @@ AUDIT_COUNT_DEFAULT = 20
 AUDIT_COUNT_MAX = 100
 
 INSTANCE_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z0-9]+){1,3}")  # cn-north-4, ap-southeast-3, la-north-2
 REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 REQUEST_ID_RE = re.compile(r"r-[a-z0-9]{10}")
 _TOKEN_RE = re.compile(r"\S+")
@@ -248,10 +249,18 @@ def _parse_count(token: str | None, default: int, maximum: int) -> int | Text:
     return value if 1 <= value <= maximum else problem
 
 
+def is_instance_ref(token: str) -> bool:
+    """An instance ID, an instance name, or ``<region>/<name>``."""
+    region, slash, name = token.partition("/")
+    if slash:
+        return REGION_RE.fullmatch(region) is not None and INSTANCE_NAME_RE.fullmatch(name) is not None
+    return rules.is_instance_id(token) or INSTANCE_NAME_RE.fullmatch(token) is not None
+
+
 def _check_instance(token: str) -> Text | None:
     if _is_slack_markup(token):
         return _markup_problem("what.instance")
-    if rules.is_instance_id(token) or INSTANCE_NAME_RE.fullmatch(token):
+    if is_instance_ref(token):
         return None
     return Text("problem.instance", value=_shorten(token))
 

@@ -98,7 +98,9 @@ class BackupRequest(BaseModel):
     instance_ref: str  # as the user typed it (ID or name)
     instance_id: str = ""  # resolved by the worker
     instance_name: str = ""
-    region: str = ""  # the instance's region (fleets); "" when the bot serves one
+    region: str = ""  # the instance's region (fleets)
+    project_id: str = ""  # the project of that region, whose poller watches the backup
+    show_region: bool = False  # the bot serves several regions: people see <region>/<name>
     backup_name: str
     description: str = ""
     reference: str = ""  # change or incident reference (modal)
@@ -151,3 +153,12 @@ class BackupRequest(BaseModel):
         if isinstance(value, int) and not isinstance(value, bool):
             return {0: "none", 1: "requester", 2: "operator", 3: "approver"}.get(value, "")
         return value
+
+
+def instance_label(request: BackupRequest) -> str:
+    """How people see the request's instance: ``<region>/<name>`` when the bot serves several
+    regions, else its name (its ID before it was resolved)."""
+    name = request.instance_name or request.instance_id
+    if request.show_region and request.region and name:
+        return f"{request.region}/{name}"
+    return name

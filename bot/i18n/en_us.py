@@ -167,6 +167,10 @@ MESSAGES: dict[str, str] = {
     "instance_not_found.text": ":warning: No TaurusDB instance is named {ref} or has that ID.",
     "instance_not_found.suggest": "Did you mean {names}?",
     "instance.ambiguous": ":warning: {count} instances are named {ref}; use the instance ID: {choices}",
+    "instance.ambiguous_regions": (
+        ":warning: {count} regions have an instance named {ref}; name the one you mean with its region:"
+        " {choices}"
+    ),
     "not_in_channel.hint": (
         ":wave: I cannot post in {channel} yet because I am not a member. "
         "Invite me with `/invite @backup-bot` and your request {request_id} will continue there."
@@ -262,10 +266,13 @@ MESSAGES: dict[str, str] = {
     "problem.audit_words": "audit takes an optional count (got {count} words)",
     "problem.count": "the count is a whole number from 1 to {maximum} (got `{value}`)",
     "problem.instance": (
-        "`{value}` is not an instance ID or an instance name (1 to 64 letters, digits, `-`, `_` or `.`)"
+        "`{value}` is not an instance ID, an instance name (1 to 64 letters, digits, `-`, `_` or `.`) "
+        "or `<region>/<name>`"
     ),
     "problem.unknown_close": "unknown subcommand `{word}`: did you mean `{close}`?",
-    "problem.unknown": "unknown subcommand `{word}`; the subcommands are create, status, list and help",
+    "problem.unknown": (
+        "unknown subcommand `{word}`; the subcommands are create, status, list, cancel and help"
+    ),
     # --- the API's input rules ---
     "rule.project_id": "a project ID is exactly 32 letters or digits (got {length} characters)",
     "rule.instance_id": "an instance ID is 36 letters or digits ending in `in07`",

@@ -143,6 +143,9 @@ MESSAGES: dict[str, str] = {
     "instance_not_found.text": ":warning: 没有名称或 ID 为 {ref} 的 TaurusDB 实例。",
     "instance_not_found.suggest": "你是不是要找 {names}？",
     "instance.ambiguous": ":warning: 有 {count} 个实例都名为 {ref}，请改用实例 ID：{choices}",
+    "instance.ambiguous_regions": (
+        ":warning: 有 {count} 个区域都有名为 {ref} 的实例，请加上区域指明是哪一个：{choices}"
+    ),
     "not_in_channel.hint": (
         ":wave: 我还不是 {channel} 的成员，暂时无法在那里发消息。"
         "请用 `/invite @backup-bot` 邀请我，你的请求 {request_id} 会在那里继续。"
@@ -235,9 +238,12 @@ MESSAGES: dict[str, str] = {
     "problem.list_words": "list 接受一个实例和一个可选的数量（收到了 {count} 个词）",
     "problem.audit_words": "audit 只接受一个可选的数量（收到了 {count} 个词）",
     "problem.count": "数量必须是 1 到 {maximum} 之间的整数（收到的是 `{value}`）",
-    "problem.instance": "`{value}` 既不是实例 ID，也不是实例名称（1 到 64 个字母、数字、`-`、`_` 或 `.`）",
+    "problem.instance": (
+        "`{value}` 既不是实例 ID，也不是实例名称（1 到 64 个字母、数字、`-`、`_` 或 `.`），"
+        "也不是 `<区域>/<名称>`"
+    ),
     "problem.unknown_close": "未知的子命令 `{word}`：你是想输入 `{close}` 吗？",
-    "problem.unknown": "未知的子命令 `{word}`；可用的子命令有 create、status、list 和 help",
+    "problem.unknown": "未知的子命令 `{word}`；可用的子命令有 create、status、list、cancel 和 help",
     # --- API 的输入规则 ---
     "rule.project_id": "项目 ID 必须正好是 32 个字母或数字（当前为 {length} 个字符）",
     "rule.instance_id": "实例 ID 由 36 个字母或数字组成，并以 `in07` 结尾",

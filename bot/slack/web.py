@@ -52,7 +52,7 @@ def metrics_handler(
             given = request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
                 return web.json_response({"ok": False}, status=401, headers={"WWW-Authenticate": "Bearer"})
-        body = await render_metrics(services.redis, services.project_id)
+        body = await render_metrics(services.redis)
         return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
     return metrics

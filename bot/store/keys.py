@@ -107,4 +107,5 @@ def user(user_id: str) -> str:
     return tagged("user", user_id)
 
 
+PROJECTS = tagged("projects")  # hash: project ID → region, as the workers' fleets say
 METRICS = tagged("metrics")  # hash: counter name → value, shared by every process

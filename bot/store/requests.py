@@ -68,6 +68,17 @@ return 1
 """
 
 
+# KEYS: the project's in-flight set, the backup-ID index key; ARGV: request id, start epoch, seconds
+# the index lives (0: no backup ID to index).
+_TRACK = """
+redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), ARGV[1])
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[3])) end
+return 1
+"""
+
+BACKUP_INDEX_SECONDS = 90 * 24 * 3600
+
+
 class TransitionRefused(Exception):
     def __init__(self, request_id: str, current: str, target: State) -> None:
         self.current = current
@@ -102,6 +113,7 @@ class RequestStore:
         self._create = redis.register_script(_CREATE)
         self._transition = redis.register_script(_TRANSITION)
         self._set_once = redis.register_script(_SET_ONCE)
+        self._track = redis.register_script(_TRACK)
 
     async def create(self, request: BackupRequest, *, dedupe_key: str | None = None) -> tuple[str, bool]:
         """Store a new request; with ``dedupe_key`` a repeat (Slack retry, double submit) returns the
@@ -117,6 +129,17 @@ class RequestStore:
     async def get(self, request_id: str) -> BackupRequest | None:
         raw = await self._redis.hgetall(keys.request(request_id))
         return _decode(raw) if raw else None
+
+    async def get_many(self, request_ids: Iterable[str]) -> list[BackupRequest | None]:
+        """Several requests in one round trip (a pipeline), in the order asked."""
+        ids = list(request_ids)
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for request_id in ids:
+                pipe.hgetall(keys.request(request_id))
+            rows = await pipe.execute()
+        return [_decode(raw) if raw else None for raw in rows]
 
     async def transition(
         self, request_id: str, target: State, *, from_states: Iterable[State], **fields: Any
@@ -156,16 +179,17 @@ class RequestStore:
     # --- indexes -------------------------------------------------------------------------------
 
     async def track(self, project_id: str, request: BackupRequest) -> None:
-        """Add a building backup to its project's in-flight set (scored by start time)."""
+        """Add a building backup to its project's in-flight set (scored by start time) and index its
+        backup ID — one script (on a cluster, one round trip rather than a MULTI's one per command)."""
         started = (request.begin_time or utcnow()).timestamp()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(keys.in_flight(project_id), {request.id: started})
-            if request.backup_id:
-                pipe.set(keys.backup_index(request.backup_id), request.id, ex=90 * 24 * 3600)
-            await pipe.execute()
+        await self._track(
+            keys=[keys.in_flight(project_id), keys.backup_index(request.backup_id or "-")],
+            args=[request.id, repr(started), BACKUP_INDEX_SECONDS if request.backup_id else 0],
+        )
 
-    async def untrack(self, project_id: str, request_id: str) -> None:
-        await self._redis.zrem(keys.in_flight(project_id), request_id)
+    async def untrack(self, project_id: str, *request_ids: str) -> None:
+        if request_ids:
+            await self._redis.zrem(keys.in_flight(project_id), *request_ids)
 
     async def in_flight(self, project_id: str) -> list[tuple[str, float]]:
         """(request id, start epoch) of every backup being watched, oldest first."""

@@ -52,9 +52,8 @@ def handlers(services: Services) -> dict[str, Handler]:
     poller = Poller(
         store=services.store,
         scheduler=services.scheduler,
-        cloud=services.taurusdb,
+        fleet=services.cloud,
         slack=services.slack,
-        project_id=services.project_id,
         interval=services.settings.poll_interval,
         timeout=services.settings.poll_timeout,
     )

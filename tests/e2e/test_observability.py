@@ -37,10 +37,11 @@ async def test_a_full_signed_run_reports_metrics_and_logs_no_secret(
     assert health.status_code == 200 and health.json() == {"ok": True}
     assert anonymous.status_code == 401 and "backup_bot" not in anonymous.text
     assert 'backup_bot_events_total{kind="completed"} 1.0' in metrics
-    assert 'backup_bot_cloud_calls_total{operation="create_backup",status="201"} 1.0' in metrics
+    labels = 'operation="create_backup",region="ap-southeast-3",status="201"'
+    assert f"backup_bot_cloud_calls_total{{{labels}}} 1.0" in metrics
     assert "backup_bot_work_parked 0.0" in metrics
     assert 'backup_bot_work_total{kind="poll"' in metrics
-    assert "backup_bot_backups_in_flight 0.0" in metrics
+    assert 'backup_bot_backups_in_flight{region="ap-southeast-3"} 0.0' in metrics
 
     calls = await bot.cloud_calls()
     assert calls and all(c["status"] != 401 for c in calls), "the simulator refused our AK/SK signature"

@@ -85,7 +85,8 @@ def test_a_scripted_session_takes_a_backup_and_keeps_its_data(tmp_path: Path) ->
 
     parent = block_after(lines, re.compile(r"^#backups · message (\d+) · backup-bot$"))
     parent_number = re.findall(r"message (\d+)", parent[0])[0]
-    assert "  │ Backup `pre-demo-1` of orders-dev" in parent
+    # local mode serves two regions, so instances read <region>/<name>
+    assert "  │ Backup `pre-demo-1` of ap-southeast-3/orders-dev" in parent
     assert any(line.startswith("  │ Requested by: @oscar") for line in parent)
 
     thread = re.compile(rf"^    ↳ message \d+, in the thread of message {parent_number} \(#backups\)")
@@ -94,7 +95,7 @@ def test_a_scripted_session_takes_a_backup_and_keeps_its_data(tmp_path: Path) ->
     assert all(line.startswith("      │ ") for line in created[1:])
 
     finished = next(line for line in lines if "completed (" in line and line.startswith("      │ "))
-    assert finished.startswith("      │ @oscar ✅ Backup `pre-demo-1` of orders-dev completed")
+    assert finished.startswith("      │ @oscar ✅ Backup `pre-demo-1` of ap-southeast-3/orders-dev completed")
     assert lines.index(finished) > lines.index(created[0])
     assert any(line.startswith("✎ updated: message " + parent_number) for line in lines)
     assert "  (every request is finished)" in lines
@@ -108,7 +109,9 @@ def test_a_scripted_session_takes_a_backup_and_keeps_its_data(tmp_path: Path) ->
 
 def test_an_approver_approves_an_operators_backup_of_production(tmp_path: Path) -> None:
     result = run_shell(
-        "/backup create orders-prod pre-change-7 before the schema change\n"
+        "/backup create orders-prod pre-change-7 before the schema change\n"  # in both regions
+        ":wait\n"
+        "/backup create ap-southeast-3/orders-prod pre-change-7 before the schema change\n"
         ":wait\n"
         ":click Approve\n"
         ":as carol\n"
@@ -119,6 +122,8 @@ def test_an_approver_approves_an_operators_backup_of_production(tmp_path: Path) 
     assert_clean_exit(result, tmp_path)
     out = result.stdout
     lines = out.splitlines()
+    # a name in two regions is refused privately, with both qualified choices, before anything is posted
+    assert "`ap-southeast-3/orders-prod`, `cn-north-4/orders-prod`" in out
     parent = block_after(lines, re.compile(r"^#backups · message \d+ · backup-bot$"))
     assert "  │ ✋ Backup waiting for approval" in parent
     assert any(re.fullmatch(r"  │ \[\d+ Approve\]  \[\d+ Reject\]", line) for line in parent)
@@ -131,7 +136,9 @@ def test_an_approver_approves_an_operators_backup_of_production(tmp_path: Path) 
     assert "  (carol pressed [Approve] on message 1)" in lines
     assert any(line.startswith("      │ ✅ Approved by @carol") for line in lines)
     finished = [
-        line for line in lines if line.startswith("      │ @oscar ✅ Backup `pre-change-7` of orders-prod")
+        line
+        for line in lines
+        if line.startswith("      │ @oscar ✅ Backup `pre-change-7` of ap-southeast-3/orders-prod")
     ]
     assert len(finished) == 1 and "completed" in finished[0]
     assert "  (every request is finished)" in lines
@@ -140,7 +147,7 @@ def test_an_approver_approves_an_operators_backup_of_production(tmp_path: Path) 
 def test_the_form_asks_field_by_field_and_shows_inline_errors(tmp_path: Path) -> None:
     result = run_shell(
         "/backup\n"
-        "orders\n"  # two instances match: the shell lists them
+        "orders\n"  # three instances match (two regions): the shell lists them
         "orders-dev\n"
         "1-bad-name\n"
         "\n"
@@ -152,8 +159,8 @@ def test_the_form_asks_field_by_field_and_shows_inline_errors(tmp_path: Path) ->
     assert_clean_exit(result, tmp_path)
     out = result.stdout
     assert "▢ form “Take a backup” for oscar" in out
-    assert "✖ 2 choices match 'orders'" in out
+    assert "✖ 3 choices match 'orders'" in out
     assert "    Backup name [1-bad-name]> form-made-1" in out
     assert re.search(r"✖ Backup name: .*letter", out)
     assert "Request `r-" in out and "backup `form-made-1`" in out
-    assert "Backup `form-made-1` of orders-dev" in out
+    assert "Backup `form-made-1` of ap-southeast-3/orders-dev" in out

@@ -258,7 +258,7 @@ def test_unknown_subcommand_suggests_the_closest(word: str, suggestion: str) -> 
 def test_unknown_subcommand_without_a_close_match_lists_the_subcommands() -> None:
     result = invalid("xyzzy")
     assert "did you mean" not in result.problem
-    assert "create, status, list and help" in result.problem
+    assert "create, status, list, cancel and help" in result.problem
 
 
 # --- default names --------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from bot.worker.main import run_worker
 log = logging.getLogger("bot.local.shell")
 
 LOCAL_BOT_TOKEN = "xoxb-local-shell"
+LOCAL_REGIONS = ("ap-southeast-3", "cn-north-4")
 WORKER_STOP_TIMEOUT = 20.0
 _REQUEST_PREFIX = keys.request("")
 
@@ -190,16 +191,22 @@ async def local_stack(options: LocalOptions, fake: FakeSlack) -> AsyncIterator[L
             notes.append(f"Redis     embedded, data kept in {data_dir} (AOF on)")
 
         if wants_simulator(settings):
+            # Two regions unless the environment names its own: a newcomer sees how a fleet reads
+            # (<region>/<name>, and a name present in both regions refused with both choices).
+            regions = list(settings.regions) if "huaweicloud_region" in environment.model_fields_set else []
+            regions = regions or list(LOCAL_REGIONS)
             config = SimulatorConfig(
                 backup_seconds=options.backup_seconds,
                 job_invisible_seconds=options.job_invisible_seconds,
                 state_file=options.local_dir / "simulator.json",
+                regions=regions,
             )
             url = await stack.enter_async_context(simulator(config))
+            overrides["HUAWEICLOUD_REGION"] = ",".join(regions)
             settings = load_settings(**overrides, TAURUSDB_ENDPOINT=url)
             notes.append(
-                f"TaurusDB  the built-in simulator at {url}: no cloud account, "
-                f"backups take {options.backup_seconds:g} s"
+                f"TaurusDB  the built-in simulator at {url}, regions {', '.join(regions)}: no cloud "
+                f"account, backups take {options.backup_seconds:g} s"
             )
         elif settings.cloud_auth is CloudAuth.NONE:
             notes.append(f"TaurusDB  {settings.cloud_endpoint} (TAURUSDB_ENDPOINT, no credentials)")

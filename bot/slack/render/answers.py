@@ -12,12 +12,12 @@ from bot.cloud.models import BackupRecord
 from bot.domain import grammar
 from bot.domain.gates import Refusal as PolicyRefusal
 from bot.domain.request import BackupRequest, State
-from bot.i18n import localize, t
+from bot.i18n import Text, t
 from bot.slack.render import pieces as p
 from bot.slack.render import states as s
 from bot.slack.render.policy import mentions
 from bot.slack.render.request import final_reply, parent_message
-from bot.slack.render.text import format_duration, format_size, format_time
+from bot.slack.render.text import escape, format_duration, format_size, format_time
 
 
 def cannot_decide(reason: PolicyRefusal, helpers: People, *, lang: str) -> p.Message:
@@ -62,17 +62,21 @@ def audit_list(lines: list[str], *, lang: str) -> p.Message:
 def error_ephemeral(problem: str, usage: str | None = None, *, lang: str) -> p.Message:
     """A private answer saying what is wrong and, when known, the syntax that works.
 
-    ``problem`` and ``usage`` may be :class:`~bot.i18n.Text` (said in ``lang``) or text already in
-    the reader's language (a cloud message); either is escaped.
+    ``problem`` and ``usage`` may be :class:`~bot.i18n.Text` (said in ``lang``: the bot's own words,
+    whose pieces of user input already sit in code spans, so only escaped) or text already in the
+    reader's language (a cloud message: made inert, as any text the bot did not write).
     """
-    safe_problem = p.user_text(localize(problem, lang), p.MAX_PROBLEM)
-    text = t(lang, "error.text", problem=safe_problem)
+    text = t(lang, "error.text", problem=_said(problem, lang, p.MAX_PROBLEM))
     blocks = [p.section(text)]
     if usage:
-        blocks.append(
-            p.section(t(lang, "error.usage", usage=p.user_text(localize(usage, lang), p.MAX_USAGE)))
-        )
+        blocks.append(p.section(t(lang, "error.usage", usage=_said(usage, lang, p.MAX_USAGE))))
     return p.Message(text=text, blocks=blocks)
+
+
+def _said(words: str, lang: str, limit: int) -> str:
+    if isinstance(words, Text):
+        return escape(p.clip(words.render(lang), limit))
+    return p.user_text(words, limit)
 
 
 def cloud_error(error: object, *, lang: str) -> p.Message:
@@ -89,7 +93,7 @@ def help_message(usage: str, notes: list[str], *, lang: str) -> p.Message:
     """
     blocks = [
         p.section(t(lang, "help.title")),
-        p.section(t(lang, "help.usage", usage=p.user_text(localize(usage, lang), 2500))),
+        p.section(t(lang, "help.usage", usage=_said(usage, lang, 2500))),
     ]
     shown = [t(lang, "help.note", note=p.clip(note, p.MAX_NOTE)) for note in notes[: p.MAX_NOTES]]
     if shown:
@@ -133,11 +137,13 @@ def instance_not_found(ref: str, suggestions: list[str], *, lang: str) -> p.Mess
 
 
 def ambiguous_instance(ref: str, choices: list[tuple[str, str]], *, lang: str) -> p.Message:
-    """Several instances have that exact name; ``choices`` are their (ID, name), shown as IDs."""
-    ids = ", ".join(p.code(instance_id) for instance_id, _ in choices[: p.MAX_SUGGESTIONS])
-    return p.simple(
-        t(lang, "instance.ambiguous", count=len(choices), ref=p.code(ref, p.MAX_INSTANCE), choices=ids)
-    )
+    """Several instances have that exact name; ``choices`` are their (ID, name). Names in several
+    regions come qualified (``<region>/<name>``): those are what to type instead; otherwise the IDs."""
+    shown = choices[: p.MAX_SUGGESTIONS]
+    qualified = all("/" in name for _, name in shown)
+    listed = ", ".join(p.code(name if qualified else instance_id) for instance_id, name in shown)
+    key = "instance.ambiguous_regions" if qualified else "instance.ambiguous"
+    return p.simple(t(lang, key, count=len(choices), ref=p.code(ref, p.MAX_INSTANCE), choices=listed))
 
 
 def invite_hint(req: BackupRequest) -> p.Message:
@@ -162,15 +168,17 @@ def status_message(item: BackupRequest | BackupRecord, *, lang: str) -> p.Messag
     return record_status(item, lang=lang)
 
 
-def record_status(record: BackupRecord, *, lang: str) -> p.Message:
-    """A backup as the cloud lists it (``/backup status`` for a backup the bot did not track)."""
+def record_status(record: BackupRecord, *, lang: str, region: str = "") -> p.Message:
+    """A backup as the cloud lists it (``/backup status`` for a backup the bot did not track);
+    ``region`` when the bot serves several."""
     emoji, word = s.STATUS_EMOJI[record.status], s.status_word(record.status, lang)
     name = p.code(record.name, p.MAX_NAME)
     if record.instance_name:
+        label = f"{region}/{record.instance_name}" if region else record.instance_name
         instance = t(
             lang,
             "instance.with_id",
-            name=p.user_text(record.instance_name, p.MAX_INSTANCE),
+            name=p.user_text(label, p.MAX_INSTANCE),
             id=p.code(record.instance_id),
         )
     else:
@@ -249,8 +257,8 @@ def notice(item: notices.Notice, *, lang: str, request: BackupRequest | None = N
             key = "gave_up.nothing_made" if nothing_made else "gave_up.check"
             reason = p.user_text(why, p.MAX_ERROR)
             return p.simple(t(lang, key, request_id=p.code(request.id), reason=reason))
-        case notices.BackupFound(record=record):
-            return record_status(record, lang=lang)
+        case notices.BackupFound(record=record, region=region):
+            return record_status(record, lang=lang, region=region)
         case notices.RequestStatus(request=known):
             return parent_message(known, lang=lang)
         case notices.NoSuchRequest(ref=ref):

@@ -22,6 +22,7 @@ from bot.domain.request import (
     NOT_AUTHORIZED,
     NOT_IN_CHANNEL,
     BackupRequest,
+    instance_label,
 )
 from bot.i18n import as_lang, t
 from bot.slack.render.text import GRAVE, escape, format_duration, inert
@@ -90,22 +91,19 @@ def channel(channel_id: str, lang: str) -> str:
 
 
 def instance(req: BackupRequest, lang: str) -> str:
+    """The instance with its ID (and its region, when the bot serves several)."""
+    label = instance_label(req)
     if req.instance_name and req.instance_id:
-        return t(
-            lang,
-            "instance.with_id",
-            name=user_text(req.instance_name, MAX_INSTANCE),
-            id=code(req.instance_id),
-        )
+        return t(lang, "instance.with_id", name=user_text(label, MAX_INSTANCE), id=code(req.instance_id))
     if req.instance_name:
-        return user_text(req.instance_name, MAX_INSTANCE)
+        return user_text(label, MAX_INSTANCE)
     if req.instance_id:
         return code(req.instance_id)
     return user_text(req.instance_ref, MAX_INSTANCE) or t(lang, "unknown")
 
 
 def instance_short(req: BackupRequest, lang: str) -> str:
-    shown = user_text(req.instance_name or req.instance_id or req.instance_ref, MAX_INSTANCE)
+    shown = user_text(instance_label(req) or req.instance_ref, MAX_INSTANCE)
     return shown or t(lang, "unknown")
 
 

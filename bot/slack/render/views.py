@@ -213,14 +213,20 @@ def break_glass_form(
 
 def instance_options(instances: Sequence[Instance], query: str, *, lang: str) -> list[dict[str, Any]]:
     """Options for the instance select: ACTIVE instances only, filtered by what was typed
-    (name or ID, case-insensitive), names first."""
+    (name, ``<region>/<name>`` or ID, case-insensitive), names first. With instances in several
+    regions each is shown as ``<region>/<name>``."""
     needle = query.strip().lower()
+    several = len({i.region for i in instances}) > 1
+
+    def label(i: Instance) -> str:
+        return f"{i.region}/{i.name}" if several and i.region else i.name
+
     matches = [
         i
         for i in instances
-        if i.selectable and (not needle or needle in i.name.lower() or needle in i.id.lower())
+        if i.selectable and (not needle or needle in label(i).lower() or needle in i.id.lower())
     ]
-    matches.sort(key=lambda i: (not i.name.lower().startswith(needle), i.name.lower()))
+    matches.sort(key=lambda i: (not i.name.lower().startswith(needle), label(i).lower()))
     options = []
     for instance in matches[:MAX_OPTIONS]:
         version = instance.datastore.version if instance.datastore and instance.datastore.version else "?"
@@ -228,7 +234,7 @@ def instance_options(instances: Sequence[Instance], query: str, *, lang: str) ->
         description = t(lang, "option.description", status=instance.status, engine=engine)
         options.append(
             {
-                "text": _plain(instance.name[:75]),
+                "text": _plain(label(instance)[:75]),
                 "value": instance.id,
                 "description": _plain(description[:75]),
             }
