@@ -6,17 +6,25 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import redis.asyncio as aioredis
 
-from bot.local.embedded_redis import free_port
+from bot.domain.request import BackupRequest, State
+from bot.local.embedded_redis import EmbeddedRedis, free_port
 from bot.local.fake_slack import (
     Call,
     FakeSlack,
@@ -25,10 +33,35 @@ from bot.local.fake_slack import (
     sign_request,
     slash_command_body,
 )
+from bot.slack.render.views import backup_form
+from bot.store.requests import RequestStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNING_SECRET = "e2e-signing-secret"
 PROJECT_ID = "e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0"
+
+# Seeded simulator instances that take backups (by ID: two of them share the name shared-staging).
+ORDERS_DEV = "77c0b1ebcd7bc7474758aa00de956eb1in07"
+ANALYTICS_DEV = "b6b5f5153cb5af812fa540342eda3552in07"
+STAGING_A = "f30dae49050cecbf0977a1cc9abdef79in07"
+STAGING_B = "06fd421b0a77a0ba4d9458fcba67f850in07"
+
+
+def approval_policy(
+    *, operators: tuple[str, ...] = (), required_for: str = "*prod*", expires_after: int = 600
+) -> str:
+    """A policy file: everyone may ask, ``operators`` take backups directly except on
+    ``required_for``, and U0BOSS1 and U0BOSS2 approve (not their own requests)."""
+    return f"""
+roles:
+  requester: ["*"]
+  operator: {json.dumps(list(operators))}
+  approver: ["U0BOSS1", "U0BOSS2"]
+approval:
+  required_for: ["{required_for}"]
+  expires_after: {expires_after}
+  allow_self_approval: false
+"""
 
 
 class Process:
@@ -67,6 +100,22 @@ class Process:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_mark(self) -> int:
+        """Where the log ends now: :meth:`log_since` reads only what comes after."""
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, mark: int) -> str:
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(mark)
+            return log.read().decode(errors="replace")
+
+    def signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` (e.g. SIGSTOP/SIGCONT: a worker that is there but does nothing)."""
+        assert self.proc is not None and self.proc.poll() is None, f"{self.name} is not running"
+        self.proc.send_signal(sig)
 
 
 async def wait_http(url: str, within: float = 20.0) -> None:
@@ -127,6 +176,23 @@ class Deployment:
         await wait_http(f"{self.web_url}/healthz")
         return proc
 
+    async def start_other_web(
+        self, name: str, env: Mapping[str, str], *, unset: tuple[str, ...] = ()
+    ) -> tuple[Process, str]:
+        """Another web process on a port of its own, with ``env`` on top of the deployment's and
+        ``unset`` taken out (a configuration to compare with the main one); returns it and its URL."""
+        port = free_port()
+        base = {k: v for k, v in self.env.items() if k not in unset}
+        proc = self._spawn(name, "web", env=base | {"PORT": str(port), **env})
+        url = f"http://127.0.0.1:{port}"
+        await wait_http(f"{url}/healthz")
+        return proc, url
+
+    def process(self, name: str) -> Process:
+        """The running process called ``name`` (``web``, ``worker1`` …)."""
+        [found] = [p for p in self.processes if p.name == name and p.proc and p.proc.poll() is None]
+        return found
+
     def start_worker(self, **env: str) -> Process:
         self._workers += 1
         return self._spawn(f"worker{self._workers}", "worker", env=self.env | env)
@@ -150,10 +216,17 @@ class Deployment:
     # --- Slack → bot --------------------------------------------------------------------------
 
     async def post_signed(
-        self, body: bytes, *, content_type: str, headers: Mapping[str, str] | None = None
+        self,
+        body: bytes,
+        *,
+        content_type: str,
+        headers: Mapping[str, str | bytes] | None = None,
+        client_timeout: float = 10.0,
     ) -> httpx.Response:
-        signed = sign_request(SIGNING_SECRET, body) if headers is None else dict(headers)
-        async with httpx.AsyncClient(timeout=10.0) as client:
+        signed: dict[str, str | bytes] = (
+            dict(sign_request(SIGNING_SECRET, body)) if headers is None else dict(headers)
+        )
+        async with httpx.AsyncClient(timeout=client_timeout) as client:
             return await client.post(
                 f"{self.web_url}/slack/events",
                 content=body,
@@ -213,45 +286,22 @@ class Deployment:
         self, user_id: str, view: Mapping[str, Any], values: Mapping[str, Any]
     ) -> httpx.Response:
         """Submit a modal the bot opened (``views.open`` args) with ``{block_id: value}``."""
-        state: dict[str, dict[str, Any]] = {}
-        for block in view.get("blocks", []):
-            if block.get("type") != "input":
-                continue
-            element = block["element"]
-            value = values.get(block["block_id"])
-            if element["type"] in ("external_select", "static_select"):
-                entry: dict[str, Any] = {
-                    "type": element["type"],
-                    "selected_option": {"text": {"type": "plain_text", "text": str(value)}, "value": value}
-                    if value
-                    else None,
-                }
-            elif element["type"] == "conversations_select":
-                entry = {"type": element["type"], "selected_conversation": value}
-            else:
-                entry = {"type": element["type"], "value": value}
-            state[block["block_id"]] = {element["action_id"]: entry}
-        payload = {
-            "type": "view_submission",
-            "user": {"id": user_id},
-            "team": {"id": "T1"},
-            "api_app_id": "A1",
-            "trigger_id": new_trigger_id(),
-            "view": {
-                "id": view.get("id") or f"V{abs(hash(json.dumps(view, sort_keys=True))) % 10**9}",
-                "type": "modal",
-                "callback_id": view.get("callback_id", ""),
-                "private_metadata": view.get("private_metadata", ""),
-                "state": {"values": state},
-                "hash": "h",
-            },
-            "response_urls": [],
-        }
+        view_id = view.get("id") or f"V{abs(hash(json.dumps(view, sort_keys=True))) % 10**9}"
+        payload = submission_payload(user_id, view, values, view_id=view_id)
         return await self.interact(payload)
 
-    async def interact(self, payload: dict[str, Any]) -> httpx.Response:
+    async def interact(self, payload: dict[str, Any], *, client_timeout: float = 10.0) -> httpx.Response:
         return await self.post_signed(
-            interaction_body(payload), content_type="application/x-www-form-urlencoded"
+            interaction_body(payload),
+            content_type="application/x-www-form-urlencoded",
+            client_timeout=client_timeout,
+        )
+
+    async def post_form(self, fields: Mapping[str, str], *, client_timeout: float = 10.0) -> httpx.Response:
+        """A signed form body of exactly these fields (e.g. a slash command with a field missing)."""
+        body = urllib.parse.urlencode(dict(fields)).encode()
+        return await self.post_signed(
+            body, content_type="application/x-www-form-urlencoded", client_timeout=client_timeout
         )
 
     # --- the simulator's admin API -------------------------------------------------------------
@@ -268,6 +318,188 @@ class Deployment:
 
     async def cloud_calls(self) -> list[dict[str, Any]]:
         return list(await self.sim("GET", "calls"))
+
+
+@dataclass
+class Stack:
+    """A deployment with a Redis and a fake Slack of its own, for a module of tests to share."""
+
+    bot: Deployment
+    slack: FakeSlack
+    redis: aioredis.Redis
+    server: EmbeddedRedis
+
+
+@asynccontextmanager
+async def own_stack(
+    log_dir: Path,
+    *,
+    policy: str | None = None,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    simulator_args: tuple[str, ...] = (),
+    session: pytest.Session | None = None,
+) -> AsyncIterator[Stack]:
+    """Start Redis, the fake Slack and a deployment (simulator, web, ``workers``) that nothing else
+    uses or flushes; stop them all on the way out (printing their logs when a test of ``session``
+    failed meanwhile: a module's tests share one stack)."""
+    failed = session.testsfailed if session is not None else 0
+    server = await asyncio.to_thread(EmbeddedRedis(log_dir / "redis").start)
+    client = aioredis.Redis.from_url(server.url, decode_responses=False)
+    try:
+        async with FakeSlack() as slack:
+            bot = Deployment(redis_url=server.url, slack=slack, log_dir=log_dir)
+            if policy is not None:
+                (log_dir / "policy.yaml").write_text(policy)
+                bot.env["BACKUP_POLICY_FILE"] = str(log_dir / "policy.yaml")
+            bot.env.update(env or {})
+            try:
+                await bot.start(workers=workers, simulator_args=simulator_args)
+                yield Stack(bot, slack, client, server)
+                if session is not None and session.testsfailed > failed:
+                    print(bot.logs())
+            finally:
+                await asyncio.to_thread(bot.stop)
+    finally:
+        await client.aclose()
+        await asyncio.to_thread(server.stop)
+
+
+# --- building what Slack would send, for a Stack -------------------------------------------------------
+
+
+def reply_url(stack: Stack, tag: str) -> str:
+    """A response URL of the fake whose path carries ``tag`` (so the calls of one case can be told apart)."""
+    return stack.slack.response_url(f"{tag}-{secrets.token_hex(4)}")
+
+
+def command_fields(stack: Stack, typed: str, *, user: str, channel: str, **override: str) -> dict[str, str]:
+    """A slash command's fields as Slack sends them, with ``override`` on top."""
+    body = slash_command_body(
+        typed, user_id=user, channel_id=channel, response_url=reply_url(stack, user)
+    ).decode()
+    return dict(urllib.parse.parse_qsl(body, keep_blank_values=True)) | override
+
+
+async def create(stack: Stack, user: str, typed: str, channel: str) -> str:
+    """``/backup <typed>`` by ``user`` in ``channel``; the ID of the request it was received as."""
+    answer = await stack.bot.post_form(command_fields(stack, typed, user=user, channel=channel))
+    assert answer.status_code == 200, answer.text
+    return request_id_in(answer.json()["text"])
+
+
+def click_payload(
+    stack: Stack, user: str, message: dict[str, Any], action_id: str, *, tag: str = ""
+) -> dict[str, Any]:
+    """The block_actions payload of ``user`` pressing ``action_id`` on ``message`` (as the fake holds it)."""
+    for block in message.get("blocks", []):
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("action_id") == action_id:
+                return {
+                    "type": "block_actions",
+                    "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+                    "team": {"id": "T1"},
+                    "api_app_id": "A1",
+                    "trigger_id": new_trigger_id(),
+                    "response_url": reply_url(stack, tag or user),
+                    "channel": {"id": message["channel"]},
+                    "container": {
+                        "type": "message",
+                        "message_ts": message["ts"],
+                        "channel_id": message["channel"],
+                    },
+                    "actions": [
+                        {
+                            "type": "button",
+                            "action_id": action_id,
+                            "block_id": block.get("block_id", ""),
+                            "value": element.get("value", ""),
+                        }
+                    ],
+                }
+    raise AssertionError(f"no {action_id} button in {message}")
+
+
+def form_view(*, channel: str = "", response_url: str = "") -> dict[str, Any]:
+    """The backup form as the bot builds it (what ``views.open`` got)."""
+    return backup_form(
+        default_name="pre-change-x", lang="en-us", channel_id=channel, response_url=response_url
+    )
+
+
+def submission_payload(
+    user_id: str, view: Mapping[str, Any], values: Mapping[str, Any], *, view_id: str
+) -> dict[str, Any]:
+    """The view_submission payload of ``view`` (``views.open`` args) with ``{block_id: value}``:
+    every input block, as Slack sends them (``None`` where nothing was typed or picked)."""
+    state: dict[str, dict[str, Any]] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        value = values.get(block["block_id"])
+        if element["type"] in ("external_select", "static_select"):
+            entry: dict[str, Any] = {
+                "type": element["type"],
+                "selected_option": {"text": {"type": "plain_text", "text": str(value)}, "value": value}
+                if value
+                else None,
+            }
+        elif element["type"] == "conversations_select":
+            entry = {"type": element["type"], "selected_conversation": value}
+        else:
+            entry = {"type": element["type"], "value": value}
+        state[block["block_id"]] = {element["action_id"]: entry}
+    return {
+        "type": "view_submission",
+        "user": {"id": user_id},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "trigger_id": new_trigger_id(),
+        "view": {
+            "id": view_id,
+            "type": "modal",
+            "callback_id": view.get("callback_id", ""),
+            "private_metadata": view.get("private_metadata", ""),
+            "state": {"values": state},
+            "hash": "h",
+        },
+        "response_urls": [],
+    }
+
+
+def submission(user: str, view: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`submission_payload` of a view Slack opened just now (a view ID of its own)."""
+    return submission_payload(user, view, values, view_id=f"V{secrets.token_hex(5).upper()}")
+
+
+async def approval_message(stack: Stack, request_id: str, within: float = 20.0) -> dict[str, Any]:
+    """The parent message with the buttons of ``request_id``, once posted."""
+    current = await wait_state(stack.redis, request_id, State.PENDING_APPROVAL, within=within)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        current = await stored(stack.redis, request_id)
+        if current.parent_ts and (found := stack.slack.message(current.channel_id, current.parent_ts)):
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{request_id} has no parent message: {current}")
+
+
+def calls_since(stack: Stack, mark: int, method: str | None = None) -> list[Call]:
+    return [c for c in stack.slack.calls()[mark:] if method is None or c.method == method]
+
+
+def calls_about(stack: Stack, mark: int, *tags: str) -> list[str]:
+    """The Slack calls since ``mark`` that concern one case: any that names one of ``tags`` (its
+    users, channels, response URLs), and any views.open (nothing in the background opens views).
+    Learning someone's language (users.info) is no action and is left out."""
+    return [
+        f"{c.method} {c.path} {c.args}"
+        for c in calls_since(stack, mark)
+        if c.method != "users.info"
+        and (c.method == "views.open" or any(tag in f"{c.path} {json.dumps(c.args)}" for tag in tags))
+    ]
 
 
 # --- reading what the bot said ----------------------------------------------------------------
@@ -303,3 +535,123 @@ async def wait_final_replies(
     raise AssertionError(
         f"expected {count} final replies, got {len(final_replies(slack))}: {slack.messages()}"
     )
+
+
+def problems_in(log: str) -> list[str]:
+    """The lines of a process log that report an error of ours: ERROR/CRITICAL records and tracebacks."""
+    return [
+        line
+        for line in log.splitlines()
+        if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line or "Traceback" in line
+    ]
+
+
+def code_regions(mrkdwn: str) -> list[tuple[int, int]]:
+    """Where ``mrkdwn`` has code (```blocks``` and `spans`), as (start, end) offsets: text there
+    shows exactly as written."""
+    regions: list[tuple[int, int]] = []
+    i = 0
+    while i < len(mrkdwn):
+        fence = "```" if mrkdwn.startswith("```", i) else "`" if mrkdwn[i] == "`" else ""
+        if not fence:
+            i += 1
+            continue
+        end = mrkdwn.find(fence, i + len(fence))
+        if end < 0:
+            break
+        regions.append((i + len(fence), end))
+        i = end + len(fence)
+    return regions
+
+
+def shown_inert(mrkdwn: str, words: str) -> bool:
+    """Whether ``words`` appear in ``mrkdwn`` and every time inside code."""
+    regions = code_regions(mrkdwn)
+    starts = [i for i in range(len(mrkdwn)) if mrkdwn.startswith(words, i)]
+    return bool(starts) and all(
+        any(lo <= at and at + len(words) <= hi for lo, hi in regions) for at in starts
+    )
+
+
+def mrkdwn_of(message: Mapping[str, Any]) -> list[str]:
+    """Every mrkdwn text of a message: its fallback text and each mrkdwn object in its blocks."""
+    texts = [str(message.get("text", ""))]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+                texts.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.get("blocks", []))
+    return texts
+
+
+# --- reading what the bot recorded -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the bot has recorded in Redis: its requests, de-duplication keys and audit entries
+    (stream ID → (request ID, actor, action))."""
+
+    requests: frozenset[str]
+    dedupe: frozenset[str]
+    audit: Mapping[str, tuple[str, str, str]]
+
+    def nothing_new_since(self, before: Recorded) -> bool:
+        """No request or de-duplication key since ``before``, and no audit entry except about
+        requests that were there already (they may move on meanwhile)."""
+        new = [entry for at, entry in self.audit.items() if at not in before.audit]
+        return (
+            self.requests == before.requests
+            and self.dedupe == before.dedupe
+            and all(request_id in before.requests for request_id, _, _ in new)
+        )
+
+
+async def recorded(redis: aioredis.Redis) -> Recorded:
+    requests = {k.decode() async for k in redis.scan_iter(match="{bb}:req:r-*", count=1000)}
+    dedupe = {k.decode() async for k in redis.scan_iter(match="{bb}:dedupe:*", count=1000)}
+    audit = {
+        at.decode(): tuple(fields.get(name, b"").decode() for name in (b"request_id", b"actor", b"action"))
+        for at, fields in await redis.xrange("{bb}:audit")
+    }
+    return Recorded(
+        frozenset(r.removeprefix("{bb}:req:") for r in requests),
+        frozenset(dedupe),
+        audit,  # type: ignore[arg-type]
+    )
+
+
+async def stored(redis: aioredis.Redis, request_id: str) -> BackupRequest:
+    found = await RequestStore(redis).get(request_id)
+    assert found is not None, f"{request_id} is not recorded"
+    return found
+
+
+async def wait_state(
+    redis: aioredis.Redis, request_id: str, *states: State, within: float = 20.0
+) -> BackupRequest:
+    """Wait until the request is in one of ``states``; returns it."""
+    deadline = time.monotonic() + within
+    current = None
+    while time.monotonic() < deadline:
+        current = await RequestStore(redis).get(request_id)
+        if current is not None and current.state in states:
+            return current
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{request_id} never reached {states}: {current}")
+
+
+REQUEST_ID = re.compile(r"\br-[a-z0-9]{10}\b")
+
+
+def request_id_in(text: str) -> str:
+    found = REQUEST_ID.search(text)
+    assert found, f"no request ID in {text!r}"
+    return found.group()

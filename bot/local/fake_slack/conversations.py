@@ -43,7 +43,8 @@ def join(ws: Workspace, args: Args) -> Answer:
         return {"ok": False, "error": "channel_not_found"}
     if not channel.startswith("C"):
         return {"ok": False, "error": "method_not_supported_for_channel_type"}
-    ws.knobs.not_member.discard(channel)
+    if channel not in ws.knobs.join_ignored:
+        ws.knobs.not_member.discard(channel)
     return {"ok": True, "channel": channel_info(ws, channel)}
 
 

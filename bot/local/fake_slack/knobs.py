@@ -28,6 +28,13 @@ class Knobs:
     """method → how many next calls answer HTTP 500."""
     error_next: dict[str, list[str]] = field(default_factory=dict)
     """method → error codes the next calls answer with ``{"ok": false, "error": code}``, in order."""
+    raw_next: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """method → answers that are not Slack's JSON, for the next calls in order: each a mapping with
+    ``body`` (text), ``status`` (default 200) and ``content_type`` (default ``text/plain``), as a
+    proxy or a broken gateway in front of Slack would answer."""
+    join_ignored: set[str] = field(default_factory=set)
+    """Channels whose ``conversations.join`` answers ``ok`` but leaves the bot out (posting there
+    still says ``not_in_channel``)."""
     locales: dict[str, str] = field(default_factory=dict)
     """user ID → locale for users.info (default ``en-US``)."""
     timezones: dict[str, str] = field(default_factory=dict)
@@ -73,6 +80,7 @@ class Knobs:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["not_member"] = sorted(self.not_member)
+        data["join_ignored"] = sorted(self.join_ignored)
         data["known_users"] = None if self.known_users is None else sorted(self.known_users)
         return data
 
@@ -83,6 +91,8 @@ _KNOB_TYPES: dict[str, Callable[[Any], Any]] = {
     "retry_after": int,
     "fail_next": lambda v: {str(k): int(n) for k, n in dict(v).items()},
     "error_next": lambda v: {str(k): [str(e) for e in errs] for k, errs in dict(v).items()},
+    "raw_next": lambda v: {str(k): [_raw_answer(a) for a in answers] for k, answers in dict(v).items()},
+    "join_ignored": lambda v: {str(c) for c in v},
     "locales": lambda v: {str(k): str(x) for k, x in dict(v).items()},
     "timezones": lambda v: {str(k): str(x) for k, x in dict(v).items()},
     "usergroups": lambda v: {str(k): [str(u) for u in users] for k, users in dict(v).items()},
@@ -97,6 +107,15 @@ _KNOB_TYPES: dict[str, Callable[[Any], Any]] = {
     "post_burst": int,
     "tier_limits": lambda v: {str(k): int(n) for k, n in dict(v).items()},
 }
+
+
+def _raw_answer(value: Any) -> dict[str, Any]:
+    answer = dict(value)
+    return {
+        "body": str(answer.get("body", "")),
+        "status": int(answer.get("status", 200)),
+        "content_type": str(answer.get("content_type", "text/plain")),
+    }
 
 
 def _guest_kind(value: Any) -> str:

@@ -1,6 +1,6 @@
 """The fake Web API server: aiohttp routes, the order in which Slack refuses a call (a scripted 429,
-Slack's rate limits, a server error, a scripted error, a missing token), the control endpoints under
-``/_fake/``, and the queries tests ask of it."""
+Slack's rate limits, a server error, a scripted non-JSON answer, a scripted error, a missing token),
+the control endpoints under ``/_fake/``, and the queries tests ask of it."""
 
 from __future__ import annotations
 
@@ -152,6 +152,8 @@ class FakeSlack(CallLog):
             self.knobs.fail_next[method] -= 1
             answer = {"ok": False, "error": "internal_error"}
             return await self._answer(method, args, token, request.path, answer, status=500)
+        if raw := self.knobs.raw_next.get(method):
+            return await self._answer_raw(method, args, token, request.path, raw.pop(0))
         if errors := self.knobs.error_next.get(method):
             answer = {"ok": False, "error": errors.pop(0)}
         elif token is None and self.knobs.require_token:
@@ -175,6 +177,18 @@ class FakeSlack(CallLog):
         error = None if answer.get("ok") else str(answer.get("error", "unknown_error"))
         await self._record(Call(method, args, time.time(), token, status, error, path))
         return web.json_response(answer, status=status, headers=headers)
+
+    async def _answer_raw(
+        self, method: str, args: dict[str, Any], token: str | None, path: str, raw: dict[str, Any]
+    ) -> web.Response:
+        """An answer that is not Slack's JSON (recorded with the error ``raw_body``)."""
+        status = int(raw.get("status", 200))
+        await self._record(Call(method, args, time.time(), token, status, "raw_body", path))
+        return web.Response(
+            body=str(raw.get("body", "")).encode(),
+            status=status,
+            content_type=str(raw.get("content_type", "text/plain")),
+        )
 
     # HTTP: response_url and the control endpoints
 
