@@ -184,7 +184,7 @@ async def test_a_pending_requests_unreadable_work_ends_it_and_the_requester_is_t
     await _poison(stack, request_id)
     actions = [e.action.value for e in await AuditLog(stack.redis).for_request(request_id)]
     assert "work_parked" in actions, actions
-    ended = await wait_state(stack.redis, request_id, State.CREATE_FAILED, within=5)
+    ended = await wait_state(stack.redis, request_id, State.CREATE_FAILED, within=3)
     assert ended.error_code == GAVE_UP
     notes = _gave_up_notes(stack, mark, "C3POISON")
     assert notes and all("no backup was made" in n for n in notes), notes
@@ -217,6 +217,38 @@ async def test_a_payload_that_is_not_json_does_not_stop_the_worker(stack: Stack)
             p for p in stack.bot.processes if p.name.startswith("worker") and p.proc and p.proc.poll() is None
         ]:
             stack.bot.start_worker()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a membership check that keeps failing with a passing Slack error (fatal_error, "
+    "internal_error, …) is retried forever: bot/app/lifecycle.py _verify_channel returns "
+    "Outcome.later(backoff(request.create_tries + 1, …)) but never counts the try (create_tries "
+    "stays 0, and a 'later' resets the runner's attempts), so the delay never grows, no budget "
+    "runs out, nothing is logged and the requester is never told",
+)
+async def test_a_membership_check_that_keeps_failing_is_counted_toward_a_budget(stack: Stack) -> None:
+    stack.slack.knobs.channel_members["C3MEMBERS"] = ["U3OP"]
+    stack.slack.knobs.error_next["conversations.members"] = ["fatal_error"] * 1000
+    try:
+        view = form_view(channel="C3MEMBERS")
+        before = await recorded(stack.redis)
+        # (no such instance: once Slack answers again, the request ends without touching the cloud)
+        payload = submission("U3OP", view, {"instance": "no-such-instance-3", "name": "members-fail-3"})
+        assert (await stack.bot.interact(payload)).status_code == 200
+        [request_id] = (await recorded(stack.redis)).requests - before.requests
+        await stack.slack.wait_for(
+            lambda c: c.method == "conversations.members" and c.args.get("channel") == "C3MEMBERS",
+            count=3,
+            timeout=20,
+        )
+        current = await stored(stack.redis, request_id)
+        attempts = await stack.redis.hget("{bb}:work:attempts", f"req:{request_id}")
+        assert current.state is not State.RECEIVED or current.create_tries >= 2 or int(attempts or 0) >= 2, (
+            "three failed membership checks, and none of them counted"
+        )
+    finally:
+        stack.slack.knobs.error_next.pop("conversations.members", None)
 
 
 RAW_ANSWERS = {
@@ -256,7 +288,7 @@ async def test_users_info_answering_something_that_is_not_json_does_not_loop(
     stack.slack.knobs.raw_next["users.info"] = [RAW_ANSWERS[answer]] * 40  # Slack keeps answering so
     try:
         request_id = await create(stack, user, f"create {instance} locale-{user.lower()}", f"C3{user}")
-        done = await wait_state(stack.redis, request_id, State.COMPLETED, State.CREATE_FAILED, within=12)
+        done = await wait_state(stack.redis, request_id, State.COMPLETED, State.CREATE_FAILED, within=8)
         assert done.state is State.COMPLETED and done.language == "en-us", done
         await asyncio.sleep(1.0)
         asked = [c for c in stack.slack.calls("users.info") if c.args.get("user") == user]

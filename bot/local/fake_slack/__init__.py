@@ -5,10 +5,10 @@ does (form, JSON or query arguments; ``ok``/``error`` bodies; HTTP 429 with ``Re
 recording every call in order (:mod:`.recording`). Point ``AsyncWebClient(base_url=fake.url)`` at
 it. :class:`Knobs` (:mod:`.knobs`), settable from Python or over HTTP (``POST /_fake/knobs``), make
 it look and refuse like Slack: who is a guest and who is in which channel, which workspace or org
-it is, ``not_in_channel`` until the bot joins, Slack's rate limits (:mod:`.limits`), server errors
-and any error code for the next calls of a method. The methods themselves live by area:
-:mod:`.chat`, :mod:`.views` (modals and each person's Home), :mod:`.users`, :mod:`.conversations`,
-over the state in :mod:`.workspace`.
+it is, ``not_in_channel`` until the bot joins (or a join that leaves it out), Slack's rate limits
+(:mod:`.limits`), server errors, and any error code or an answer that is not JSON for the next calls
+of a method. The methods themselves live by area: :mod:`.chat`, :mod:`.views` (modals and each
+person's Home), :mod:`.users`, :mod:`.conversations`, over the state in :mod:`.workspace`.
 
 :mod:`.bodies` builds what Slack sends *to* the bot: :func:`slash_command_body`,
 :func:`interaction_body`, :func:`home_block_actions`, :func:`app_home_opened_body` and the
