@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 
 from bot.domain.request import GAVE_UP, NOT_IN_CHANNEL, State
+from bot.store import keys
 from bot.store.audit import AuditLog
 from bot.store.scheduler import Scheduler
 from tests.e2e.harness import (
@@ -433,9 +434,11 @@ async def _learned(stack: Stack, *users: str) -> None:
         await stack.bot.post_form(command_fields(stack, "help", user=user, channel="C2"))
     for user in users:
         for _ in range(200):
-            if await stack.redis.exists(f"{{bb}}:lang:{user}"):
+            if await stack.redis.exists(keys.user(user)):
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"no worker learned who {user} is")
         await stack.bot.post_form(command_fields(stack, "help", user=user, channel="C2"))
 
 

@@ -137,8 +137,6 @@ def _click_payloads(stack: Stack) -> dict[str, Any]:
     }
     action = good["actions"][0]
     return {
-        "empty actions": good | {"actions": []},
-        "actions not a list": good | {"actions": {"0": action}},
         "an action that is a string": good | {"actions": ["approve_request"]},
         "a click without value": good | {"actions": [{k: v for k, v in action.items() if k != "value"}]},
         "a click with an empty value": good | {"actions": [action | {"value": ""}]},
@@ -187,6 +185,23 @@ async def test_malformed_interactions_are_refused_cleanly_with_nothing_done(stac
     for case, body in raw.items():
         cases[case] = stack.bot.post_signed(body.encode(), content_type=FORM)
     await refused_cleanly(stack, cases, "U6CLICK", "C6CLICK")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a click whose actions are an empty list or not a list gets HTTP 500 with a traceback: "
+    "the guard is registered with app.middleware(guard(...)) (bot/slack/app.py), and Bolt builds a "
+    "function middleware's arguments first, calling to_action(body) = body['actions'][0] "
+    "(IndexError / KeyError) before the guard's payload model can refuse it",
+)
+async def test_clicks_whose_actions_are_empty_or_not_a_list_are_refused_cleanly(stack: Stack) -> None:
+    good = _click_payloads(stack)["a click without user"] | {"user": {"id": "U6EMPTY", "team_id": "T1"}}
+    action = {"type": "button", "action_id": "approve_request", "block_id": "b", "value": "r-aaaaaaaaaa"}
+    cases = {
+        "empty actions": stack.bot.interact(good | {"actions": []}),
+        "actions that are an object": stack.bot.interact(good | {"actions": {"0": action}}),
+    }
+    await refused_cleanly(stack, cases, "U6EMPTY")
 
 
 @pytest.mark.xfail(
