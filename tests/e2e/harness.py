@@ -4,6 +4,7 @@ processes — against a real Redis, the simulator (``python -m bot simulator``) 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -13,11 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 import pytest
@@ -28,17 +29,20 @@ from bot.local.embedded_redis import EmbeddedRedis, free_port
 from bot.local.fake_slack import (
     Call,
     FakeSlack,
+    dm_channel_id,
     interaction_body,
     new_trigger_id,
     sign_request,
     slash_command_body,
 )
 from bot.slack.render.views import backup_form
+from bot.store.audit import AuditLog
 from bot.store.requests import RequestStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNING_SECRET = "e2e-signing-secret"
 PROJECT_ID = "e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0"
+T = TypeVar("T")
 
 # Seeded simulator instances that take backups (by ID: two of them share the name shared-staging).
 ORDERS_DEV = "77c0b1ebcd7bc7474758aa00de956eb1in07"
@@ -129,6 +133,21 @@ async def wait_http(url: str, within: float = 20.0) -> None:
                 pass
             await asyncio.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {within}s")
+
+
+class Pressed(NamedTuple):
+    response: httpx.Response
+    response_url: str  # where the bot answers the presser privately
+    trigger_id: str  # what a form opened for the presser is opened with
+
+
+def _button(message: Mapping[str, Any], action_id: str) -> tuple[str, str]:
+    """(block_id, value) of the button ``action_id`` in ``message``."""
+    for block in message.get("blocks", []):
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("action_id") == action_id:
+                return str(block.get("block_id", "")), str(element.get("value", ""))
+    raise AssertionError(f"no {action_id} button in {message}")
 
 
 class Deployment:
@@ -240,47 +259,56 @@ class Deployment:
         user_id: str = "U1",
         channel_id: str = "C1",
         trigger_id: str | None = None,
+        response_url: str | None = None,
     ) -> httpx.Response:
         body = slash_command_body(
             text,
             user_id=user_id,
             channel_id=channel_id,
             trigger_id=trigger_id,
-            response_url=self.slack.response_url(),
+            response_url=response_url or self.slack.response_url(),
         )
         return await self.post_signed(body, content_type="application/x-www-form-urlencoded")
 
     async def click(self, user_id: str, message: Mapping[str, Any], action_id: str) -> httpx.Response:
         """Press the button ``action_id`` of a message the fake Slack holds, as ``user_id``."""
-        for block in message.get("blocks", []):
-            for element in block.get("elements", []) if block.get("type") == "actions" else []:
-                if element.get("action_id") == action_id:
-                    payload = {
-                        "type": "block_actions",
-                        "user": {"id": user_id, "username": user_id.lower()},
-                        "team": {"id": "T1"},
-                        "api_app_id": "A1",
-                        "trigger_id": new_trigger_id(),
-                        "response_url": self.slack.response_url(),
-                        "channel": {"id": message["channel"]},
-                        "container": {
-                            "type": "message",
-                            "message_ts": message["ts"],
-                            "channel_id": message["channel"],
-                        },
-                        "message": dict(message),
-                        "actions": [
-                            {
-                                "type": "button",
-                                "action_id": action_id,
-                                "block_id": block.get("block_id", ""),
-                                "value": element.get("value", ""),
-                                "action_ts": str(time.time()),
-                            }
-                        ],
-                    }
-                    return await self.interact(payload)
-        raise AssertionError(f"no {action_id} button in {message}")
+        return (await self.press(user_id, message, action_id)).response
+
+    async def press(
+        self,
+        user_id: str,
+        message: Mapping[str, Any],
+        action_id: str,
+        *,
+        forge: tuple[str, str] | None = None,
+    ) -> Pressed:
+        """Like :meth:`click`, and say where the private answer goes (``response_url``) and which
+        trigger a form would be opened with. ``forge``: (block_id, value) of a button the message
+        does not show, sent as if it did (what a hand-made request could do)."""
+        block_id, value = forge or _button(message, action_id)
+        response_url = self.slack.response_url()
+        trigger_id = new_trigger_id()
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": user_id.lower()},
+            "team": {"id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": trigger_id,
+            "response_url": response_url,
+            "channel": {"id": message["channel"]},
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
+            "message": dict(message),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return Pressed(await self.interact(payload), response_url, trigger_id)
 
     async def submit(
         self, user_id: str, view: Mapping[str, Any], values: Mapping[str, Any]
@@ -655,3 +683,207 @@ def request_id_in(text: str) -> str:
     found = REQUEST_ID.search(text)
     assert found, f"no request ID in {text!r}"
     return found.group()
+
+
+# --- a deployment shared by a module's tests, and waiting on what one request did -------------------
+
+
+@dataclass
+class Shared:
+    """A deployment shared by a module's tests, with its fake Slack and a client of its Redis."""
+
+    bot: Deployment
+    slack: FakeSlack
+    redis: aioredis.Redis
+
+    async def stored(self, request_id: str) -> BackupRequest:
+        found = await RequestStore(self.redis).get(request_id)
+        assert found is not None, f"no request {request_id}"
+        return found
+
+    async def audited(self, *, request_id: str = "", actor: str = "") -> list[tuple[str, str, str]]:
+        """(action, actor, detail) of the audit entries about ``request_id`` and/or by ``actor``, oldest
+        first."""
+        entries = reversed(await AuditLog(self.redis).latest(1000))
+        return [
+            (e.action.value, e.actor, e.detail)
+            for e in entries
+            if (not request_id or e.request_id == request_id) and (not actor or e.actor == actor)
+        ]
+
+    async def backups_named(self, name: str) -> list[dict[str, Any]]:
+        return [b for b in await self.bot.backups() if b["name"] == name]
+
+
+S = TypeVar("S", bound=Shared)
+
+
+@contextlib.asynccontextmanager
+async def module_deployment(
+    kind: type[S],
+    *,
+    redis_url: str,
+    log_dir: Path,
+    request: Any,
+    policy: str,
+    knobs: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[S]:
+    """One deployment (Redis flushed first, its own fake Slack with ``knobs``) for a module's tests,
+    each using its own people and channels; its logs are printed when one of them failed
+    (``request``: the module fixture's pytest request). The developer's own AUDIT_CHANNEL never leaks
+    in: only ``env`` sets one."""
+    client = aioredis.Redis.from_url(redis_url)
+    await client.flushall()
+    failed_before = request.session.testsfailed
+    try:
+        async with FakeSlack() as slack:
+            slack.knobs.update(knobs or {})
+            deployment = Deployment(redis_url=redis_url, slack=slack, log_dir=log_dir)
+            deployment.env.pop("AUDIT_CHANNEL", None)
+            policy_file = log_dir / "policy.yaml"
+            policy_file.write_text(policy)
+            deployment.env["BACKUP_POLICY_FILE"] = str(policy_file)
+            deployment.env.update(env or {})
+            try:
+                yield kind(await deployment.start(), slack, client)
+            finally:
+                deployment.stop()
+                if request.session.testsfailed > failed_before:
+                    print(deployment.logs())
+    finally:
+        await client.aclose()
+
+
+async def eventually(find: Callable[[], T | None], *, what: str, within: float = 20.0) -> T:
+    """Poll ``find`` until it returns something (not None, not empty)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if found := find():
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"waited {within} s for {what}")
+
+
+def buttons_of(message: Mapping[str, Any]) -> list[str]:
+    """The action IDs of every button a message shows, in order."""
+    return [
+        str(element.get("action_id"))
+        for block in message.get("blocks", [])
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+    ]
+
+
+def request_id_of(message: Mapping[str, Any]) -> str:
+    """The request a parent message (or a DM copy) is about, from its context line."""
+    found = re.search(r"\br-[a-km-z2-9]{10}\b", text_of(message))
+    assert found, f"no request ID in {message}"
+    return found.group(0)
+
+
+def answers_at(slack: FakeSlack, response_url: str) -> list[dict[str, Any]]:
+    """What the bot sent to one response URL (a private answer to one command or click)."""
+    path = urllib.parse.urlsplit(response_url).path
+    return [c.args for c in slack.calls("response_url") if c.path == path]
+
+
+async def wait_answer(slack: FakeSlack, response_url: str, within: float = 10.0) -> str:
+    """The first private answer sent to ``response_url``, as text (see :func:`text_of`)."""
+    answers = await eventually(
+        lambda: answers_at(slack, response_url), what=f"an answer at {response_url}", within=within
+    )
+    return text_of(answers[0])
+
+
+async def wait_parent(
+    slack: FakeSlack, channel: str, *, within: float = 20.0, with_button: str | None = None
+) -> dict[str, Any]:
+    """The latest top-level message the bot posted in ``channel`` (one showing ``with_button``)."""
+
+    def found() -> dict[str, Any] | None:
+        parents = [
+            m
+            for m in slack.messages(channel)
+            if not m.get("thread_ts") and (with_button is None or with_button in buttons_of(m))
+        ]
+        return parents[-1] if parents else None
+
+    return await eventually(found, what=f"a request posted in {channel}", within=within)
+
+
+def current(slack: FakeSlack, message: Mapping[str, Any]) -> dict[str, Any]:
+    """The message as it stands now (after the bot's updates)."""
+    now = slack.message(message["channel"], message["ts"])
+    assert now is not None, f"message {message['ts']} is gone"
+    return now
+
+
+async def wait_thread_final(
+    slack: FakeSlack, parent: Mapping[str, Any], *, within: float = 30.0
+) -> dict[str, Any]:
+    """The reply that reports the request's result in its thread."""
+    wanted = {"backup_bot_final", "backup_bot_timeout"}
+
+    def found() -> dict[str, Any] | None:
+        replies = [
+            m
+            for m in slack.replies(parent["channel"], parent["ts"])
+            if (m.get("metadata") or {}).get("event_type") in wanted
+        ]
+        return replies[0] if replies else None
+
+    return await eventually(found, what=f"the result in the thread of {parent['ts']}", within=within)
+
+
+def progress_of(message: Mapping[str, Any]) -> str:
+    """The approvals line of a waiting request ("*Approvals:* 1 of 2 — <@U…>"), "" when it has none."""
+    for block in message.get("blocks", []):
+        text = str((block.get("text") or {}).get("text", ""))
+        if text.startswith("*Approvals:*"):
+            return text
+    return ""
+
+
+async def wait_progress(slack: FakeSlack, message: Mapping[str, Any], count: str) -> dict[str, Any]:
+    """The message once its approvals line says ``count`` (e.g. "1 of 2")."""
+
+    def found() -> dict[str, Any] | None:
+        now = current(slack, message)
+        return now if count in progress_of(now) else None
+
+    return await eventually(found, what=f"{count} approvals on {message['ts']}")
+
+
+def dms_about(slack: FakeSlack, user_id: str, request_id: str) -> list[dict[str, Any]]:
+    """The bot's direct messages to ``user_id`` about ``request_id``."""
+    return [m for m in slack.messages(dm_channel_id(user_id)) if request_id in text_of(m)]
+
+
+async def wait_dm(slack: FakeSlack, user_id: str, request_id: str) -> dict[str, Any]:
+    """The one direct message ``user_id`` got about ``request_id`` (an approver's copy)."""
+    copies = await eventually(lambda: dms_about(slack, user_id, request_id), what=f"a DM to {user_id}")
+    assert len(copies) == 1, copies
+    return copies[0]
+
+
+def view_opened(slack: FakeSlack, trigger_id: str) -> dict[str, Any] | None:
+    """The modal the bot opened with ``trigger_id``, if it did."""
+    opened = [c for c in slack.calls("views.open") if c.args.get("trigger_id") == trigger_id]
+    return opened[0].args["view"] if opened and opened[0].error is None else None
+
+
+async def wait_view(slack: FakeSlack, trigger_id: str) -> dict[str, Any]:
+    return await eventually(lambda: view_opened(slack, trigger_id), what=f"a form opened with {trigger_id}")
+
+
+async def wait_shown(
+    slack: FakeSlack, message: Mapping[str, Any], word: str, *, buttons: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The message once the bot has updated it to say ``word`` (any case) with exactly ``buttons``."""
+
+    def found() -> dict[str, Any] | None:
+        now = current(slack, message)
+        return now if word.lower() in text_of(now).lower() and tuple(buttons_of(now)) == buttons else None
+
+    return await eventually(found, what=f"{message['ts']} to show {word!r} with buttons {buttons}")

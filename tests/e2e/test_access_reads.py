@@ -1,0 +1,273 @@
+"""Issue 12, reads and guests, over the real processes: reading needs a role, a viewer reads but never
+creates, and a Slack guest holds no role through a group (nor decides through one) unless the policy
+names them by user ID. One deployment serves the module; each test has its own people and channel."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import pytest_asyncio
+
+from bot.local.embedded_redis import EmbeddedRedis
+from bot.local.simulator.seed import seed_id
+from tests.e2e.harness import (
+    Shared,
+    answers_at,
+    buttons_of,
+    current,
+    module_deployment,
+    posts_in,
+    request_id_of,
+    text_of,
+    wait_answer,
+    wait_parent,
+    wait_thread_final,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+POLICY = """
+roles:
+  viewer: ["U0RVIEW"]
+  requester: ["@r-eng", "U0RGUESTREQ"]
+  operator: ["U0ROPER", "U0RGUESTOP"]
+  approver: ["U0RBOSS", "@r-managers"]
+approval:
+  required_for: ["*prod*"]
+"""
+GROUPS = {
+    "r-eng": [
+        "U0RENG",
+        "U0RENG2",
+        "U0RGUEST",
+        "U0RGUESTREAD",
+        "U0RGUESTREAD2",
+        "U0RGUESTTYPO",
+        "U0RGUESTREQ",
+    ],
+    "r-managers": ["U0RMGR", "U0RMGR2", "U0RGUESTMGR"],
+}
+GUESTS = (
+    "U0RGUEST",
+    "U0RGUESTREAD",
+    "U0RGUESTREAD2",
+    "U0RGUESTTYPO",
+    "U0RGUESTOP",
+    "U0RGUESTMGR",
+    "U0RGUESTREQ",
+)
+PROD_ID = seed_id("orders-prod")
+NOT_ALLOWED = "not allowed"
+
+
+Env = Shared
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env(
+    redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Env]:
+    async with module_deployment(
+        Env,
+        redis_url=redis_server.url,
+        log_dir=tmp_path_factory.mktemp("access-reads"),
+        request=request,
+        policy=POLICY,
+        knobs={"usergroups": GROUPS, "guests": dict.fromkeys(GUESTS, "multi")},
+    ) as shared:
+        yield shared
+
+
+@dataclass(frozen=True)
+class Done:
+    request_id: str
+    backup_id: str
+    backup_name: str
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def done(env: Env) -> Done:
+    """One finished backup of orders-prod (an operator's, approved), for the reads to be about."""
+    await env.bot.command("create orders-prod read-me-later", user_id="U0ROPER", channel_id="C0RDONE")
+    parent = await wait_parent(env.slack, "C0RDONE", with_button="approve_request")
+    await env.bot.click("U0RBOSS", parent, "approve_request")
+    final = await wait_thread_final(env.slack, parent)
+    assert "complete" in text_of(final).lower()
+    [backup] = await env.backups_named("read-me-later")
+    return Done(request_id_of(parent), backup["id"], "read-me-later")
+
+
+def _shown(response_json: dict[str, object]) -> str:
+    return json.dumps(response_json, ensure_ascii=False)
+
+
+async def test_help_states_the_read_rule_and_the_guest_rule(env: Env) -> None:
+    shown = _shown((await env.bot.command("help", user_id="U0RENG", channel_id="C0RHELP")).json())
+    assert "Looking backups up (status, list) needs a role too." in shown
+    assert "Slack guests hold no role unless the policy names them by user ID." in shown
+
+
+async def test_no_role_reads_nothing_neither_the_bots_records_nor_the_cloud(env: Env, done: Done) -> None:
+    bot, slack = env.bot, env.slack
+    await bot.sim("DELETE", "calls")
+    for text in (
+        f"status {done.request_id}",
+        "status r-doesnotexst",
+        f"status {done.backup_id}",
+        "list orders-prod",
+        "list orders-prod 5",
+    ):
+        url = slack.response_url()
+        ack = (await bot.command(text, user_id="U0RNOBODY", channel_id="C0RNOBODY", response_url=url)).json()
+        shown = _shown(ack)
+        assert NOT_ALLOWED in shown, (text, shown)
+        assert "<@U0RBOSS>" in shown  # who can help
+        for secret in (done.backup_name, done.backup_id, "no request", "orders-prod is", "20480"):
+            assert secret not in shown, (text, secret, shown)
+
+    # What a viewer asks next is answered by the same worker; by then a read scheduled for the
+    # no-role user would have reached the cloud: nothing did.
+    url = slack.response_url()
+    await bot.command("list orders-dev", user_id="U0RVIEW", channel_id="C0RNOBODY", response_url=url)
+    assert "orders-dev" in await wait_answer(slack, url)
+    calls = json.dumps(await bot.cloud_calls())
+    assert PROD_ID not in calls and done.backup_id not in calls, calls
+    assert ("refused", "U0RNOBODY", "no role to read") in await env.audited(actor="U0RNOBODY")
+    assert posts_in(slack, "C0RNOBODY") == []
+
+
+async def test_a_viewer_reads_but_never_creates(env: Env, done: Done) -> None:
+    bot, slack = env.bot, env.slack
+    status = _shown((await bot.command(f"status {done.request_id}", user_id="U0RVIEW")).json())
+    assert done.backup_name in status and "completed" in status.lower()
+
+    url = slack.response_url()
+    ack = _shown((await bot.command("list orders-prod", user_id="U0RVIEW", response_url=url)).json())
+    assert NOT_ALLOWED not in ack
+    assert done.backup_name in await wait_answer(slack, url)
+
+    by_backup = _shown((await bot.command(f"status {done.backup_id}", user_id="U0RVIEW")).json())
+    assert done.backup_name in by_backup  # the bot's own record of the backup it made
+
+    before = len(await bot.backups())
+    refused = _shown(
+        (await bot.command("create orders-dev viewer-try", user_id="U0RVIEW", channel_id="C0RVIEW")).json()
+    )
+    assert NOT_ALLOWED in refused and "<@U0RBOSS>" in refused
+    form = _shown((await bot.command("", user_id="U0RVIEW", channel_id="C0RVIEW")).json())
+    assert NOT_ALLOWED in form
+    assert not [c for c in slack.calls("views.open") if c.args.get("view", {}).get("callback_id")]
+    assert posts_in(slack, "C0RVIEW") == []
+    assert len(await bot.backups()) == before
+    assert [a for a, _, _ in await env.audited(actor="U0RVIEW")].count("requested") == 0
+
+
+async def test_a_guest_in_a_group_is_refused_privately_with_nothing_posted(env: Env) -> None:
+    bot, slack = env.bot, env.slack
+    # The web process has never seen this guest: it cannot tell, accepts, and the worker refuses
+    # (users.info says is_restricted) before anything is posted.
+    url = slack.response_url()
+    ack = _shown(
+        (
+            await bot.command(
+                "create orders-dev guest-try", user_id="U0RGUEST", channel_id="C0RGUEST", response_url=url
+            )
+        ).json()
+    )
+    assert NOT_ALLOWED not in ack
+    assert NOT_ALLOWED in await wait_answer(slack, url)
+    assert ("refused", "U0RGUEST", "no role") in await env.audited(actor="U0RGUEST")
+    # Now the guest's record is cached: the web refuses in the acknowledgement itself.
+    again = _shown(
+        (await bot.command("create orders-dev guest-again", user_id="U0RGUEST", channel_id="C0RGUEST")).json()
+    )
+    assert NOT_ALLOWED in again
+    status = _shown((await bot.command("list orders-dev", user_id="U0RGUEST", channel_id="C0RGUEST")).json())
+    assert NOT_ALLOWED in status
+
+    assert posts_in(slack, "C0RGUEST") == []
+    assert not slack.calls("chat.postEphemeral")
+    names = {b["name"] for b in await bot.backups()}
+    assert not names & {"guest-try", "guest-again"}
+
+
+async def test_a_guest_named_by_user_id_is_let_in(env: Env) -> None:
+    bot, slack = env.bot, env.slack
+    await bot.command("create orders-dev guest-by-id", user_id="U0RGUESTOP", channel_id="C0RGUESTOP")
+    parent = await wait_parent(slack, "C0RGUESTOP")
+    final = await wait_thread_final(slack, parent)
+    assert "complete" in text_of(final).lower()
+    assert "guest-by-id" in {b["name"] for b in await bot.backups()}
+
+    # A guest requester by ID waits for an approver like any requester.
+    await bot.command("create orders-dev guest-asks", user_id="U0RGUESTREQ", channel_id="C0RGUESTREQ")
+    pending = await wait_parent(slack, "C0RGUESTREQ", with_button="approve_request")
+    assert "guest-asks" in text_of(pending)
+
+
+async def test_a_guest_reading_before_the_web_knows_them_is_refused_by_the_worker(
+    env: Env, done: Done
+) -> None:
+    bot, slack = env.bot, env.slack
+    await bot.sim("DELETE", "calls")
+    for user_id, text in (
+        ("U0RGUESTREAD", "list orders-prod"),
+        ("U0RGUESTREAD2", f"status {done.request_id}"),
+    ):
+        url = slack.response_url()
+        ack = await bot.command(text, user_id=user_id, channel_id="C0RREAD", response_url=url)
+        assert done.backup_name not in _shown(ack.json())
+        answer = await wait_answer(slack, url)
+        assert NOT_ALLOWED in answer and done.backup_name not in answer
+        assert len(answers_at(slack, url)) == 1
+    assert PROD_ID not in json.dumps(await bot.cloud_calls())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: RequestFlow._step resolves the instance (and answers a typo with the closest instance "
+    "names) before _admit settles the role, so a guest the web could not judge yet learns instance names",
+)
+async def test_a_guest_who_mistypes_an_instance_learns_no_instance_names(env: Env) -> None:
+    bot, slack = env.bot, env.slack
+    url = slack.response_url()
+    await bot.command(
+        "create orders-prd typo", user_id="U0RGUESTTYPO", channel_id="C0RTYPO", response_url=url
+    )
+    answer = await wait_answer(slack, url)
+    assert "orders-prod" not in answer, answer
+    assert NOT_ALLOWED in answer
+
+
+async def test_a_guest_in_the_approver_group_cannot_approve(env: Env) -> None:
+    bot, slack = env.bot, env.slack
+    await bot.command("create orders-dev needs-a-manager", user_id="U0RENG", channel_id="C0RMGR")
+    parent = await wait_parent(slack, "C0RMGR", with_button="approve_request")
+    pressed = await bot.press("U0RGUESTMGR", parent, "approve_request")
+    assert "only approvers can" in await wait_answer(slack, pressed.response_url)
+    assert "approve_request" in buttons_of(current(slack, parent))
+    assert "needs-a-manager" not in {b["name"] for b in await bot.backups()}
+
+    await bot.click("U0RMGR", parent, "approve_request")  # a member of @r-managers who is no guest
+    final = await wait_thread_final(slack, parent)
+    assert "complete" in text_of(final).lower()
+    assert any("Approved by <@U0RMGR>" in m["text"] for m in slack.replies(parent["channel"], parent["ts"]))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: /backup cancel decides with ask_slack=False; an approver named through a group whose user "
+    "record is not cached yet has an unknown guest status, which Access.may_approve counts as guest, so "
+    "the approver is refused (a retry works once a worker has cached the record)",
+)
+async def test_an_approver_the_bot_has_never_seen_cancels_by_command(env: Env) -> None:
+    bot, slack = env.bot, env.slack
+    await bot.command("create orders-dev call-it-off", user_id="U0RENG2", channel_id="C0RCANCEL")
+    parent = await wait_parent(slack, "C0RCANCEL", with_button="approve_request")
+    request_id = request_id_of(parent)
+    said = (await bot.command(f"cancel {request_id}", user_id="U0RMGR2", channel_id="C0RELSE")).json()
+    assert "is cancelled" in said["text"], said
+    assert "cancelled by <@U0RMGR2>" in (await wait_thread_final(slack, parent))["text"]
