@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.app import home
 from bot.app.people import People
-from bot.app.requests import audit_entry
+from bot.app.requests import audit_entry, gate_of
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, schedule
 from bot.domain.audit import AuditAction
-from bot.domain.gates import Gate, Refusal, self_approval_allowed
-from bot.domain.policy import Role
+from bot.domain.gates import Refusal, self_approval_allowed
 from bot.domain.request import BackupRequest, State, utcnow
 from bot.store.decisions import Action, Outcome, Verdict
 
@@ -75,13 +75,6 @@ class Decision:
     request: BackupRequest | None
     refusal: Refused | None = None  # why nothing changed (a private answer to the clicker)
     recorded: bool = False  # an approval was counted but more are needed
-
-
-def gate_of(services: Services, request: BackupRequest) -> Gate:
-    """The gate the request waits at, as recorded when it started waiting (a request recorded before
-    gates were stored waits at the policy's default gate)."""
-    approvers = tuple(request.approvers) or services.policy.members(Role.APPROVER)
-    return Gate(approvers, max(1, request.approvals_needed), request.gate_rule)
 
 
 async def check(services: Services, request_id: str, user_id: str) -> Decision:
@@ -267,6 +260,7 @@ async def _settle(
             return Decision(current, Closed(current))
         case Outcome.RECORDED:
             await services.record(audit_entry(current, AuditAction.APPROVAL_RECORDED, actor=user_id))
+            await home.changed(services, current)  # the state stays: no worker step will say so
             return Decision(current, recorded=True)
     audited = AuditAction.BREAK_GLASS if action is Action.BREAK_GLASS else _AUDITED[verdict.outcome]
     await schedule(services.scheduler, AdvanceRequest(request_id=current.id))

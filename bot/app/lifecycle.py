@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.app import notices
+from bot.app import home, notices
 from bot.app.asking import ask_by_dm
 from bot.app.creating import create_backup
 from bot.app.ports import DirectoryError, NotInChannel, ReplyKind
@@ -61,15 +61,19 @@ class RequestFlow:
     services: Services
 
     async def advance(self, work: AdvanceRequest) -> Outcome:
+        outcome = Outcome.later(1.0)
         for _ in range(12):  # every state below either returns or moves the request forward
             request = await self.services.store.get(work.request_id)
             if request is None:
                 log.warning("work for unknown request %s dropped", work.request_id)
                 return Outcome.finished()
-            outcome = await self._step(request)
-            if outcome is not None:
-                return outcome
-        return Outcome.later(1.0)
+            step = await self._step(request)
+            if step is not None:
+                outcome = step
+                break
+        if (latest := await self.services.store.get(work.request_id)) is not None:
+            await home.changed(self.services, latest)
+        return outcome
 
     async def expire(self, work: ExpireRequest) -> Outcome:
         """A pending request's approval window closed: EXPIRED, unless someone decided first."""

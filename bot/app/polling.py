@@ -61,6 +61,7 @@ class Poller:
     interval: float
     timeout: float
     progress_reads: int = 3
+    shown: Callable[[BackupRequest], Awaitable[None]] | None = None  # progress moved: who else to tell
     _cursors: dict[str, int] = field(default_factory=dict, init=False)
 
     async def tick(self, work: PollProject) -> Outcome:
@@ -156,3 +157,5 @@ class Poller:
                 await self.store.update(request.id, progress=job.process)
                 request.progress = job.process
                 await self.slack.update_parent(request)
+                if self.shown is not None:
+                    await self.shown(request)

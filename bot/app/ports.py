@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.app.notices import Notice
+
+if TYPE_CHECKING:
+    from bot.app.home import Home
 from bot.app.people import People
 from bot.domain.audit import AuditEntry
 from bot.domain.request import BackupRequest
@@ -84,6 +87,12 @@ class Notifier(Protocol):
 
     async def post_audit(self, channel: str, entry: AuditEntry) -> None:
         """One audit line in the audit channel."""
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        """A link to a message ("" when Slack will not say)."""
+
+    async def publish_home(self, home: Home) -> None:
+        """Show one person their App Home."""
 
 
 class Directory(Protocol):

@@ -8,6 +8,8 @@ import logging
 from bot.app.services import Services
 from bot.cloud.client import TaurusDB
 from bot.domain.audit import BOT_ACTOR, AuditAction, AuditEntry
+from bot.domain.gates import Gate
+from bot.domain.policy import Role
 from bot.domain.request import BackupRequest, State, instance_label
 from bot.store.requests import TransitionRefused
 
@@ -22,6 +24,13 @@ def cloud_of(services: Services, request: BackupRequest) -> TaurusDB:
 
 def project_of(services: Services, request: BackupRequest) -> str:
     return request.project_id or cloud_of(services, request).project_id
+
+
+def gate_of(services: Services, request: BackupRequest) -> Gate:
+    """The gate the request waits at, as recorded when it started waiting (a request recorded before
+    gates were stored waits at the policy's default gate)."""
+    approvers = tuple(request.approvers) or services.policy.members(Role.APPROVER)
+    return Gate(approvers, max(1, request.approvals_needed), request.gate_rule)
 
 
 def audit_entry(

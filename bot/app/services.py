@@ -23,6 +23,7 @@ from bot.store.clock import RedisClock
 from bot.store.counters import Counters
 from bot.store.decisions import Decisions
 from bot.store.groups import GroupCache
+from bot.store.home import HomeIndex
 from bot.store.instances import InstanceCache
 from bot.store.intake import Intake
 from bot.store.requests import RequestStore
@@ -46,6 +47,7 @@ class Services:
     counters: Counters
     groups: GroupCache
     instances: InstanceCache
+    home: HomeIndex
     access: Access
     trail: AuditTrail
     people: UserProfiles
@@ -89,6 +91,7 @@ class Services:
             counters=counters,
             groups=groups,
             instances=InstanceCache(redis),
+            home=HomeIndex(redis),
             access=Access(policy, groups, people),
             trail=AuditTrail(audit_log, counters, scheduler, settings.audit_channel),
             people=people,

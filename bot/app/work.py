@@ -99,6 +99,12 @@ class PostAuditLine(Work):
     entry: AuditEntry
 
 
+class PublishHome(Work):
+    kind = WorkKind.HOME
+    ident_field = "user_id"
+    user_id: str = Field(pattern=_USER_ID)
+
+
 WORK_TYPES: dict[WorkKind, type[Work]] = {
     cls.kind: cls
     for cls in (
@@ -110,6 +116,7 @@ WORK_TYPES: dict[WorkKind, type[Work]] = {
         RefreshInstances,
         SyncGroups,
         PostAuditLine,
+        PublishHome,
     )
 }
 

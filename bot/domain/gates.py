@@ -131,3 +131,14 @@ def members_holding(policy: Policy, role_needed: Role) -> list[str]:
 
 def without_everyone(members: tuple[str, ...]) -> list[str]:
     return [m for m in members if m != EVERYONE]
+
+
+def gated_globs(policy: Policy, role: Role) -> tuple[str, ...] | None:
+    """What waits for approval when someone holding ``role`` asks: None for everything, else the
+    instance globs that do (empty: nothing does). One line of their App Home."""
+    if policy.is_default:
+        return ()
+    if role < Role.OPERATOR:
+        return None
+    globs = [*policy.required_for, *(g for rule in policy.rules for g in rule.match)]
+    return tuple(dict.fromkeys(globs))

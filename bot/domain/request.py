@@ -107,6 +107,7 @@ class BackupRequest(BaseModel):
 
     # Slack: each *_ts marks a message as posted, so a retried step never posts it twice
     parent_ts: str = ""  # the channel message that roots the thread
+    permalink: str = ""  # a link to that thread (chat.getPermalink), for the App Home
     created_reply_ts: str = ""
     timeout_reply_ts: str = ""
     final_reply_ts: str = ""

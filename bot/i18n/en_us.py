@@ -21,6 +21,34 @@ MESSAGES: dict[str, str] = {
     "status.COMPLETED": "completed",
     "status.AVAILABLE": "available",
     "status.FAILED": "failed",
+    # --- the App Home ---
+    "home.header": "Backups",
+    "home.role.unknown": "The bot could not tell your role just now; open this tab again in a moment.",
+    "home.role.none": (
+        "You have no role with this bot, so you cannot take or see backups. `/backup help` says who can help."
+    ),
+    "home.role.viewer": "You are a *viewer*: you may see backups, not take them.",
+    "home.role.requester": "You are a *requester*.",
+    "home.role.operator": "You are an *operator*.",
+    "home.role.approver": "You are an *approver*: requests that wait for approval show up below.",
+    "home.gate.all": "Every backup you ask for waits for an approver.",
+    "home.gate.none": "Your backups start at once.",
+    "home.gate.some": "Backups of {globs} wait for approval; others start at once.",
+    "home.take": "Take a backup",
+    "home.waiting.header": "Waiting for you",
+    "home.waiting.empty": "Nothing waits for your decision.",
+    "home.waiting.item": (
+        "{requester} asks for {name} of {instance} — {count} of {needed} approvals, expires {when}"
+    ),
+    "home.mine.header": "Your requests",
+    "home.mine.empty": "You have not asked for a backup yet: use *Take a backup* or `/backup create`.",
+    "home.item": "{emoji} {name} of {instance} — {state} · {when}",
+    "home.progress": "{bar} {percent}%",
+    "home.open_thread": "Open the thread",
+    "home.flight.header": "In flight",
+    "home.flight.empty": "No backup is being made right now.",
+    "home.flight.item": "{emoji} {name} of {instance} for {requester}",
+    "home.flight.more": "…and {count} more.",
     # --- the parent message of a request ---
     "parent.header": "{emoji} Backup {state}",
     "parent.title": "Backup {name} of {instance}",

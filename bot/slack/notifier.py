@@ -14,6 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.home import Home
 from bot.app.notices import Notice
 from bot.app.people import People
 from bot.app.ports import NotInChannel, ReplyKind
@@ -22,6 +23,7 @@ from bot.domain.request import BackupRequest
 from bot.slack.render import answers
 from bot.slack.render import request as render
 from bot.slack.render.audit import audit_line
+from bot.slack.render.home import home_view, safe_link
 from bot.slack.render.pieces import Message, lang_of
 from bot.slack.render.policy import mentions
 from bot.slack.respond import Responder
@@ -130,6 +132,20 @@ class SlackNotifier:
 
     async def post_audit(self, channel: str, entry: AuditEntry) -> None:
         await self._client.chat_postMessage(channel=channel, text=audit_line(entry), unfurl_links=False)
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        """The message's link; "" when it is gone or Slack gives something that is not a safe link."""
+        try:
+            answer = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+        except SlackApiError as exc:
+            if _error(exc) not in _PARENT_GONE:
+                raise
+            return ""
+        link = str(answer.get("permalink") or "")
+        return link if safe_link(link) else ""
+
+    async def publish_home(self, home: Home) -> None:
+        await self._client.views_publish(user_id=home.user_id, view=home_view(home))
 
     async def _in_channel(self, channel: str, call: Any) -> Any:
         try:

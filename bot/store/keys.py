@@ -76,6 +76,15 @@ def backup_index(backup_id: str) -> str:
     return tagged("backup", backup_id)
 
 
+def user_requests(user_id: str) -> str:
+    """Sorted set: a user's request ids, scored by when they asked (the Home's "Your requests")."""
+    return tagged("user", user_id, "requests")
+
+
+PENDING = tagged("pending")  # sorted set: ids of requests waiting for approval, scored by deadline
+HOME_OPENERS = tagged("home", "openers")  # sorted set: user → when they last opened the Home
+
+
 # --- audit trail (bot/store/audit.py) ---
 
 

@@ -20,6 +20,7 @@ class WorkKind(StrEnum):
     INSTANCES = "instances"  # refresh the form's instance list
     GROUPS = "groups"  # refresh Slack user-group membership for the policy
     AUDIT_POST = "auditpost"  # one audit line in AUDIT_CHANNEL
+    HOME = "home"  # publish one person's App Home
 
 
 @dataclass(frozen=True, slots=True)

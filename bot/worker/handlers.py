@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot.app import housekeeping, lookups, work
+from bot.app import home, housekeeping, lookups, work
 from bot.app.lifecycle import RequestFlow
 from bot.app.polling import Poller
 from bot.app.services import Services
@@ -31,6 +31,7 @@ ATTEMPTS: dict[WorkKind, int] = {
     WorkKind.INSTANCES: 4,
     WorkKind.GROUPS: 20,
     WorkKind.AUDIT_POST: 6,
+    WorkKind.HOME: 4,
 }
 
 
@@ -56,6 +57,7 @@ def handlers(services: Services) -> dict[str, Handler]:
         slack=services.slack,
         interval=services.settings.poll_interval,
         timeout=services.settings.poll_timeout,
+        shown=lambda request: home.changed(services, request),
     )
 
     async def learn_locale(item: work.LearnLocale, _: Lease) -> Outcome:
@@ -75,5 +77,6 @@ def handlers(services: Services) -> dict[str, Handler]:
         WorkKind.AUDIT_POST: _typed(
             work.PostAuditLine, lambda item, _: housekeeping.post_audit(services, item)
         ),
+        WorkKind.HOME: _typed(work.PublishHome, lambda item, _: home.publish(services, item)),
     }
     return {kind.value: handler for kind, handler in table.items()}

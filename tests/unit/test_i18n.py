@@ -122,7 +122,8 @@ def _keys_used_in_code() -> tuple[set[str], set[str]]:
                 collect(node.value)
             elif isinstance(node, ast.AnnAssign | ast.Assign) and isinstance(node.value, ast.Dict):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(isinstance(target, ast.Name) and target.id == "OWN_REASONS" for target in targets):
+                tables = ("OWN_REASONS", "_ROLE_KEYS")  # tables of catalog keys
+                if any(isinstance(target, ast.Name) and target.id in tables for target in targets):
                     for value in node.value.values:
                         collect(value)
     return literal, prefixes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from slack_sdk.web.async_client import AsyncWebClient
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT.parent / "shared" / "reference" / "slack-manifest-schema"
@@ -40,13 +42,51 @@ def test_manifest_points_slack_at_the_contract_path(manifest: dict[str, Any]) ->
     assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
 
 
+# The bot-token scope each Web API method the bot calls needs (api.slack.com/methods/<method>);
+# "" for the methods that need none. A method missing here fails the test below: add it with its scope.
+SCOPES_OF = {
+    "auth_test": "",
+    "chat_getPermalink": "",
+    "chat_postEphemeral": "chat:write",
+    "chat_postMessage": "chat:write",  # also the DMs: a post to a user ID lands in the bot's own DM
+    "chat_update": "chat:write",
+    "conversations_join": "channels:join",
+    "conversations_members": "channels:read groups:read",  # public and private channels
+    "usergroups_list": "usergroups:read",
+    "users_info": "users:read",
+    "views_open": "",
+    "views_publish": "",
+}
+
+
+def web_api_calls() -> set[str]:
+    """Every Web API method production code calls (``client.<method>(…)``), found in its syntax tree."""
+    methods = {name for name in dir(AsyncWebClient) if not name.startswith("_") and name != "api_call"}
+    called: set[str] = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        if "local" in path.relative_to(ROOT / "bot").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Attribute) and func.attr in methods:
+                called.add(func.attr)
+    return called
+
+
 def test_manifest_asks_for_exactly_the_scopes_the_bot_uses(manifest: dict[str, Any]) -> None:
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands",
-        "chat:write",
-        "channels:join",
-        "usergroups:read",
-    }
+    called = web_api_calls()
+    assert "chat_postMessage" in called and "views_publish" in called  # the scan sees the calls
+    unknown = called - SCOPES_OF.keys()
+    assert not unknown, f"which scope does {sorted(unknown)} need? add it to SCOPES_OF"
+    needed = {scope for method in called for scope in SCOPES_OF[method].split()}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed | {"commands"}
+
+
+def test_manifest_enables_the_home_tab_and_its_event(manifest: dict[str, Any]) -> None:
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"].endswith("/slack/events")
+    assert events["bot_events"] == ["app_home_opened"]  # needs no scope of its own
 
 
 def test_manifest_declares_the_shortcut_and_the_options_url(manifest: dict[str, Any]) -> None:

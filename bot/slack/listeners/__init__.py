@@ -20,7 +20,7 @@ class Front:
 
 
 def register_listeners(app: AsyncApp, front: Front) -> None:
-    from bot.slack.listeners import actions, commands, forms, options, shortcuts
+    from bot.slack.listeners import actions, commands, forms, home, options, shortcuts
 
-    for kind in (commands, actions, forms, options, shortcuts):
+    for kind in (commands, actions, forms, options, shortcuts, home):
         kind.register(app, front)

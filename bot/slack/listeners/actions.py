@@ -33,9 +33,17 @@ async def show_now(services: Services, request_id: str) -> None:
         await services.slack.update_parent(current)
 
 
-async def tell_privately(respond: AsyncRespond, message: Message) -> None:
-    """Only the clicker sees it, and the message with the buttons stays as it is."""
-    await respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+async def tell_privately(
+    click: BlockActions, respond: AsyncRespond, client: AsyncWebClient, message: Message, lang: str
+) -> None:
+    """Only the clicker sees it, and the message with the buttons stays as it is. A click on the
+    App Home has no response_url: the answer opens as a small modal there instead."""
+    if click.response_url:
+        await respond(
+            text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
+        )
+    elif click.trigger_id:
+        await client.views_open(trigger_id=click.trigger_id, view=views.notice(message.text, lang=lang))
 
 
 def clicked_request(click: BlockActions) -> str | None:
@@ -75,7 +83,9 @@ def register(app: AsyncApp, front: Front) -> None:
         except UNAVAILABLE:
             decision = Decision(None, Unavailable())
         if decision.refusal is not None:
-            await tell_privately(respond, answers.decision_refusal(decision.refusal, lang=lang))
+            await tell_privately(
+                click, respond, client, answers.decision_refusal(decision.refusal, lang=lang), lang
+            )
             return
         if decision.request is not None:
             await show_now(services, decision.request.id)
@@ -99,13 +109,15 @@ def register(app: AsyncApp, front: Front) -> None:
             allowed = Decision(None, Unavailable())
         if allowed.refusal is not None or allowed.request is None:
             refusal = answers.decision_refusal(allowed.refusal, lang=lang) if allowed.refusal else None
-            await tell_privately(respond, refusal or answers.request_gone(lang=lang))
+            await tell_privately(click, respond, client, refusal or answers.request_gone(lang=lang), lang)
             return
         seen = click.seen_on
         view = views.reject_form(allowed.request, lang=lang, seen=seen)
         await client.views_open(trigger_id=click.trigger_id, view=view)
 
-    async def cancel_click(ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond) -> None:
+    async def cancel_click(
+        ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
         click: BlockActions = context["payload"]
         lang = services.people.default
@@ -127,7 +139,9 @@ def register(app: AsyncApp, front: Front) -> None:
         except UNAVAILABLE:
             decision = Decision(None, Unavailable())
         if decision.refusal is not None:
-            await tell_privately(respond, answers.decision_refusal(decision.refusal, lang=lang))
+            await tell_privately(
+                click, respond, client, answers.decision_refusal(decision.refusal, lang=lang), lang
+            )
         elif decision.request is not None:
             await show_now(services, decision.request.id)
 
@@ -150,7 +164,7 @@ def register(app: AsyncApp, front: Front) -> None:
             allowed = Decision(None, Unavailable())
         if allowed.refusal is not None or allowed.request is None:
             refusal = answers.decision_refusal(allowed.refusal, lang=lang) if allowed.refusal else None
-            await tell_privately(respond, refusal or answers.request_gone(lang=lang))
+            await tell_privately(click, respond, client, refusal or answers.request_gone(lang=lang), lang)
             return
         view = views.break_glass_form(allowed.request, lang=lang, seen=click.seen_on)
         await client.views_open(trigger_id=click.trigger_id, view=view)

@@ -99,7 +99,7 @@ def _pending_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, 
     elif not dm and not in_channel:
         blocks.append(p.section(t(lang, "pending.asked_by_dm")))
     if dm or in_channel:
-        blocks.append(_decision_buttons(req, lang))
+        blocks.append(decision_buttons(req, lang))
     if not dm:
         blocks.append(_requester_buttons(req, lang))
     return blocks
@@ -139,7 +139,7 @@ def _confirm(lang: str, title_key: str, text: str) -> dict[str, object]:
     }
 
 
-def _decision_buttons(req: BackupRequest, lang: str) -> p.Block:
+def decision_buttons(req: BackupRequest, lang: str) -> p.Block:
     """Approve (with a confirmation) and Reject; the value carries only the request id."""
     plain = p.code(req.backup_name, p.MAX_NAME)
     return {
