@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
-import redis.asyncio as aioredis
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -34,23 +33,11 @@ from bot.slack.notifier import SlackNotifier
 from bot.slack.respond import Responder
 from bot.slack.socket_mode import SocketMode, Stopped, unless_stopped
 from bot.slack.web import build_health_web, build_metrics_web, build_web
+from bot.store.connection import open_redis, warm
 from bot.store.counters import Counters
 from bot.worker.main import run_worker
 
 log = logging.getLogger("bot")
-
-
-def redis_client(url: str, *, max_connections: int = 64) -> aioredis.Redis:
-    """A bounded pool; callers warm it at start-up so the first burst does not pay for connects."""
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=2, socket_connect_timeout=2, socket_timeout=5
-    )
-    return aioredis.Redis(connection_pool=pool, decode_responses=False)
-
-
-async def warm(redis: aioredis.Redis, connections: int = 8) -> None:
-    """Open a few pooled connections now (a cold pool costs a connect per request in a burst)."""
-    await asyncio.gather(*(redis.ping() for _ in range(connections)))
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -82,7 +69,7 @@ async def open_runtime(
     """Everything a process holds for its life. ``cloud_endpoint`` overrides the configured TaurusDB
     endpoint (local setups pass the simulator's URL)."""
     policy = policy_from(settings)
-    redis = redis_client(redis_url)
+    redis = await open_redis(redis_url)  # a single server or a cluster, told apart here
     await warm(redis)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     slack = build_web_client(settings, session=session)

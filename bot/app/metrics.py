@@ -11,7 +11,6 @@ import time
 from collections.abc import Mapping
 from typing import Any, cast
 
-import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -19,6 +18,7 @@ from prometheus_client.registry import Collector
 from bot.cloud.calls import CallHook, CloudCall
 from bot.cloud.fleet import Fleet
 from bot.store import keys
+from bot.store.connection import RedisClient
 from bot.store.counters import Counters
 from bot.store.projects import ProjectRegistry
 from bot.store.scheduler import Lease, Outcome
@@ -44,7 +44,7 @@ def cloud_call_counter(counters: Counters) -> CallHook:
     return count
 
 
-async def register_projects(redis: aioredis.Redis, fleet: Fleet) -> None:
+async def register_projects(redis: RedisClient, fleet: Fleet) -> None:
     """Say which region each project is, so any web replica can label what workers track."""
     await ProjectRegistry(redis).record({p.project_id: p.region for p in fleet.projects})
 
@@ -101,7 +101,7 @@ class _Snapshot(Collector):
             yield gauge
 
 
-async def render_metrics(redis: aioredis.Redis) -> bytes:
+async def render_metrics(redis: RedisClient) -> bytes:
     """The Prometheus text exposition for the whole deployment, read from Redis."""
     counters: dict[str, int] = {}
     in_flight: dict[str, int] = {}

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import redis.asyncio as aioredis
-
 from bot.app.access import Access
 from bot.app.audit import AuditTrail
 from bot.app.ports import Directory, Notifier
@@ -20,6 +18,7 @@ from bot.domain.policy import Policy
 from bot.i18n import as_lang
 from bot.store.audit import AuditLog
 from bot.store.clock import RedisClock
+from bot.store.connection import RedisClient
 from bot.store.counters import Counters
 from bot.store.decisions import Decisions
 from bot.store.groups import GroupCache
@@ -36,7 +35,7 @@ Closer = Callable[[], Awaitable[object]]
 @dataclass
 class Services:
     settings: Settings
-    redis: aioredis.Redis
+    redis: RedisClient
     policy: Policy
     scheduler: Scheduler
     store: RequestStore
@@ -60,7 +59,7 @@ class Services:
     def assemble(
         cls,
         settings: Settings,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         policy: Policy,
         *,
         notifier: Notifier | None = None,

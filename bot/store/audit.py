@@ -14,13 +14,13 @@ import logging
 from collections.abc import Mapping
 from typing import cast
 
-import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.typing import EncodableT, FieldT
 
 from bot.domain.audit import AuditEntry
 from bot.store import keys, lua
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class AuditLog:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         maxlen: int = DEFAULT_MAXLEN,
         request_ttl: int = REQUEST_TTL_SECONDS,

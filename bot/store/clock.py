@@ -14,8 +14,10 @@ import contextlib
 import logging
 import time
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from bot.store import keys
+from bot.store.connection import RedisClient
 
 log = logging.getLogger("bot.store.clock")
 
@@ -23,14 +25,17 @@ RESYNC_EVERY = 30.0
 
 
 class RedisClock:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
+        # TIME of the server holding the bot's keys, the clock every script reads: a plain TIME goes
+        # to any node of a cluster, and each node's clock is its own.
+        self._time = redis.register_script("return redis.call('TIME')")
         self._offset = 0.0  # Redis time minus local time, seconds
         self._synced_at = float("-inf")
 
     async def now(self) -> float:
         """Redis's time now, read from Redis (one round trip)."""
-        seconds, micros = await self._redis.time()
+        seconds, micros = await self._time(keys=[keys.tagged("clock")])
         return float(seconds) + float(micros) / 1_000_000
 
     async def sync(self) -> None:

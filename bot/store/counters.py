@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import logging
 
-import redis.asyncio as aioredis
-
 from bot.store import keys
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 
 log = logging.getLogger("bot.store.counters")
 
 
 class Counters:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def add(self, name: str, amount: int = 1) -> None:

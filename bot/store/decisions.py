@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import redis.asyncio as aioredis
-
 from bot.store import keys, lua
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 from bot.store.requests import KEEP_FINISHED_SECONDS
 
 
@@ -144,7 +143,7 @@ class Verdict:
 
 
 class Decisions:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._script = redis.register_script(_DECIDE)
 
     async def decide(

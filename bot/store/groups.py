@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
-import redis.asyncio as aioredis
-
 from bot.store import keys
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 
 FRESH_FOR_SECONDS = 15 * 60
 
@@ -35,7 +34,7 @@ return 1
 
 
 class GroupCache:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._replace = redis.register_script(_REPLACE)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import cast
 
-import redis.asyncio as aioredis
-
 from bot.store import keys
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 
 OPENED_WITHIN = 30 * 24 * 3600  # a Home is kept up to date for people who opened it this recently
 USER_REQUESTS_KEPT = 50
@@ -16,7 +15,7 @@ USER_REQUESTS_TTL = 90 * 24 * 3600
 
 
 class HomeIndex:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def opened(self, user_id: str, at: float) -> None:

@@ -11,15 +11,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from bot.store import keys
+from bot.store.connection import RedisClient
 
 TTL_SECONDS = 120
 
 
 class InstanceCache:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def get(self) -> list[dict[str, Any]] | None:

@@ -8,15 +8,18 @@ the request, schedule its first work item, append the "requested" audit entry an
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-import redis.asyncio as aioredis
+from redis.exceptions import ClusterError, TryAgainError
 
 from bot.domain.audit import AuditEntry
+from bot.domain.backoff import backoff
 from bot.domain.request import BackupRequest
 from bot.store import keys, lua
 from bot.store.audit import DEFAULT_MAXLEN, REQUEST_MAX_ENTRIES, REQUEST_TTL_SECONDS, stream_fields
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 from bot.store.requests import DEDUPE_TTL_SECONDS, encode_fields, stored_fields
 from bot.store.scheduler import Scheduler
 
@@ -26,6 +29,8 @@ from bot.store.scheduler import Scheduler
 #       deadline (Redis time; '' for none), 2n stream field/values, then the request's field/values.
 # Returns the id of the request that owns the de-duplication key (ours when recorded), or '' when the
 # deadline had passed before the script ran: then nothing at all was written.
+RESHARD_TRIES = 6  # about a second of a key-by-key reshard, inside the web's ack budget
+
 _INTAKE = (
     lua.NOW
     + lua.SCHEDULE_WORK
@@ -57,7 +62,7 @@ class TooLate(Exception):
 
 
 class Intake:
-    def __init__(self, redis: aioredis.Redis, scheduler: Scheduler) -> None:
+    def __init__(self, redis: RedisClient, scheduler: Scheduler) -> None:
         self._script = redis.register_script(_INTAKE)
         self._scheduler = scheduler
 
@@ -91,19 +96,24 @@ class Intake:
             *stream,
             *encode_fields(stored_fields(request)),
         ]
-        owner = as_text(
-            await self._script(
-                keys=[
-                    keys.request(request.id),
-                    keys.dedupe(dedupe_key or "-"),
-                    keys.audit_stream(),
-                    keys.audit_request(request.id),
-                    keys.METRICS,
-                    *self._scheduler.keys,
-                ],
-                args=args,
-            )
-        )
+        names = [
+            keys.request(request.id),
+            keys.dedupe(dedupe_key or "-"),
+            keys.audit_stream(),
+            keys.audit_request(request.id),
+            keys.METRICS,
+            *self._scheduler.keys,
+        ]
+        for attempt in range(1, RESHARD_TRIES + 1):
+            try:
+                owner = as_text(await self._script(keys=names, args=args))
+                break
+            except (TryAgainError, ClusterError):
+                # The {bb} slot is moving key by key (a cluster reshard): the script was refused and
+                # wrote nothing, so the same call again is safe, and the deadline still bounds it.
+                if attempt == RESHARD_TRIES:
+                    raise
+                await asyncio.sleep(backoff(attempt, base=0.05, cap=0.25, jitter=0.5))
         if not owner:
             raise TooLate(request.id)
         if owner == request.id:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
 from bot.store import keys
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 
 
 class ProjectRegistry:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def record(self, regions: Mapping[str, str]) -> None:

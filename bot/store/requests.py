@@ -12,11 +12,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-import redis.asyncio as aioredis
-
 from bot.domain.request import BackupRequest, State, can_move, utcnow
 from bot.store import keys, lua
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 
 DEDUPE_TTL_SECONDS = 24 * 3600
 # A finished request is kept as long as its backup-ID index and audit entries, then forgotten.
@@ -108,7 +107,7 @@ def _decode(raw: Mapping[bytes | str, bytes | str]) -> BackupRequest:
 class RequestStore:
     """All reads and writes of backup requests."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._create = redis.register_script(_CREATE)
         self._transition = redis.register_script(_TRANSITION)

@@ -21,10 +21,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-import redis.asyncio as aioredis
-
 from bot.store import keys, lua
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 
 # Every script gets the same KEYS: due (zset), payloads, tokens, attempts, rerun (hashes).
 # A script returning a number to Redis truncates it to an integer, so fractional seconds go back as text.
@@ -202,7 +201,7 @@ class Lease:
 class Scheduler:
     """Durable delayed work in Redis: schedule, claim under a lease, settle with the lease's token."""
 
-    def __init__(self, redis: aioredis.Redis, *, namespace: str = "work") -> None:
+    def __init__(self, redis: RedisClient, *, namespace: str = "work") -> None:
         if not namespace or "{" in namespace or "}" in namespace:
             raise ValueError("namespace must be non-empty and must not contain braces (the hash tag)")
         self._redis = redis

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
 from bot.i18n import LANGUAGES, Lang
 from bot.store import keys
 from bot.store.codec import as_text
+from bot.store.connection import RedisClient
 
 KNOWN_TTL = 24 * 3600
 """How long a user record is trusted: a person who switches Slack's language, or stops being a
@@ -31,7 +31,7 @@ class UserRecord:
 
 
 class UserCache:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def get(self, user_id: str) -> UserRecord | None:

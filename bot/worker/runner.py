@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from redis.exceptions import ClusterError, RedisError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.domain.backoff import backoff
 from bot.logs import current_work
@@ -37,6 +38,9 @@ _PASSING = (ClusterError, TryAgainError, RedisConnectionError)
 
 # How long run_forever waits at most before trying Redis again after it failed to answer.
 _REDIS_RETRY_CAP = 5.0
+# Redis not reachable (down, restarting, a cluster between a primary's death and its replica's
+# promotion): said in one line, not a traceback.
+_UNREACHABLE = (*_PASSING, RedisTimeoutError, OSError)
 # Floor for idle sleeps, so a clock edge never turns the loop into a busy spin.
 _MIN_SLEEP = 0.005
 # How long handing one piece of work back may take: past it, its lease runs out instead.
@@ -126,10 +130,15 @@ class Runner:
                     # A full batch means more may be due: claim again at once.
                     pause = await self._idle_time() if len(leases) < free else 0.0
                     failures = 0
-                except (RedisError, OSError):
+                except (RedisError, OSError) as exc:
                     failures += 1
                     pause = backoff(failures, base=self._idle_sleep * 2, cap=_REDIS_RETRY_CAP, jitter=0.0)
-                    logger.exception("cannot claim work from Redis; trying again in %.1fs", pause)
+                    if isinstance(exc, _UNREACHABLE):  # Redis is down or failing over: not our bug
+                        logger.warning(
+                            "cannot reach Redis to claim work (%s); trying again in %.1fs", exc, pause
+                        )
+                    else:
+                        logger.exception("cannot claim work from Redis; trying again in %.1fs", pause)
                 if pause > 0:
                     woken = asyncio.create_task(self._scheduler.local_work.wait())
                     await asyncio.wait({stopping, woken}, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
@@ -268,11 +277,20 @@ class Runner:
                     "handler for %s failed (attempt %d); retrying in %.1fs", lease.key, lease.attempt, delay
                 )
             return Outcome(done=False, retry_in=delay, failed=True)
-        except Exception:
+        except Exception as exc:
             delay = self._error_backoff(lease.attempt)
-            logger.exception(
-                "handler for %s failed (attempt %d); retrying in %.1fs", lease.key, lease.attempt, delay
-            )
+            if isinstance(exc, _UNREACHABLE):
+                logger.warning(
+                    "%s: cannot reach Redis (%s; attempt %d); retrying in %.1fs",
+                    lease.key,
+                    exc,
+                    lease.attempt,
+                    delay,
+                )
+            else:
+                logger.exception(
+                    "handler for %s failed (attempt %d); retrying in %.1fs", lease.key, lease.attempt, delay
+                )
             return Outcome(done=False, retry_in=delay, failed=True)
         return outcome
 

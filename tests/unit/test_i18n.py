@@ -84,6 +84,10 @@ def test_catalog_templates_format_with_their_own_placeholders() -> None:
             assert "{" not in rendered and "}" not in rendered, key
 
 
+# Functions that take a catalog key, and which positional argument it is.
+_KEY_ARGUMENT = {"t": 1, "Text": 0, "s": 0, "_markup_problem": 0, "_confirm": 1, "_line": 0}
+
+
 def _keys_used_in_code() -> tuple[set[str], set[str]]:
     """Literal catalog keys in ``bot/`` (first argument of ``Text``/``s``/``_markup_problem``, second
     of ``t``, values assigned to ``key`` and the values of ``_OWN_REASONS``), and the prefixes of keys
@@ -108,7 +112,7 @@ def _keys_used_in_code() -> tuple[set[str], set[str]]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call):
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-                position = {"t": 1, "Text": 0, "s": 0, "_markup_problem": 0, "_confirm": 1}.get(name)
+                position = _KEY_ARGUMENT.get(name)
                 if position is not None and len(node.args) > position:
                     collect(node.args[position])
             elif isinstance(node, ast.For):  # keys in a table the loop walks (units of a duration)
