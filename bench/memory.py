@@ -90,6 +90,7 @@ async def run(args: argparse.Namespace) -> None:
     from bot.slack.client import build_web_client
     from bot.store import keys
     from bot.store.codec import as_text
+    from bot.store.pacing import Pacing
     from bot.store.requests import RequestStore
     from bot.store.scheduler import Scheduler
 
@@ -134,7 +135,7 @@ async def run(args: argparse.Namespace) -> None:
             setup_cloud, setup_http = build_taurusdb(settings, endpoint_override=sim.url)
             tracked = await start_backups_in_flight(
                 cloud=setup_cloud,
-                slack=build_web_client(settings),
+                slack=build_web_client(settings, Pacing(admin)),
                 store=RequestStore(admin),
                 project_id=PROJECT_ID,
                 instances=instances,

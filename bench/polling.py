@@ -144,6 +144,7 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
     from bot.local.simulator import SimulatorConfig, start_simulator
     from bot.local.simulator.traffic import TRAFFIC
     from bot.slack.client import build_web_client
+    from bot.store.pacing import Pacing
     from bot.store.requests import RequestStore
     from bot.store.scheduler import Scheduler
 
@@ -170,7 +171,7 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
         store, scheduler = RequestStore(admin), Scheduler(admin)
         tracked = await start_backups_in_flight(
             cloud=setup_cloud,
-            slack=build_web_client(settings),
+            slack=build_web_client(settings, Pacing(admin)),
             store=store,
             project_id=PROJECT_ID,
             instances=instances,

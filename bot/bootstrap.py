@@ -35,6 +35,7 @@ from bot.slack.socket_mode import SocketMode, Stopped, unless_stopped
 from bot.slack.web import build_health_web, build_metrics_web, build_web
 from bot.store.connection import open_redis, warm
 from bot.store.counters import Counters
+from bot.store.pacing import Pacing
 from bot.worker.main import run_worker
 
 log = logging.getLogger("bot")
@@ -72,7 +73,7 @@ async def open_runtime(
     redis = await open_redis(redis_url)  # a single server or a cluster, told apart here
     await warm(redis)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-    slack = build_web_client(settings, session=session)
+    slack = build_web_client(settings, Pacing(redis), session=session)
     responder = Responder(session, api_url=settings.slack_api_url)
     fleet = None
     counters = Counters(redis)

@@ -191,6 +191,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
     local_dir: Path = Field(default=Path(".local"), validation_alias="BACKUP_BOT_LOCAL_DIR")
+    # Posts per second per channel, shared by every process (Slack allows about one).
+    slack_post_rate: float = Field(default=1.0, gt=0, le=100, validation_alias="BACKUP_SLACK_POST_RATE")
 
     @field_validator("huaweicloud_region")
     @classmethod

@@ -154,8 +154,11 @@ class Poller:
             if job.process is None:
                 continue
             if request.progress is None or abs(job.process - request.progress) >= PROGRESS_STEP:
-                await self.store.update(request.id, progress=job.process)
-                request.progress = job.process
-                await self.slack.update_parent(request)
-                if self.shown is not None:
-                    await self.shown(request)
+                shown = request.model_copy(update={"progress": job.process})
+                # Nice to have: when Slack's budget has no turn free, the figure waits for the next
+                # tick (the latest wins), and final replies never queue behind progress.
+                if await self.slack.update_parent(shown, progress=True):
+                    await self.store.update(request.id, progress=job.process)
+                    request.progress = job.process
+                    if self.shown is not None:
+                        await self.shown(request)

@@ -17,10 +17,19 @@ if TYPE_CHECKING:
 from bot.app.people import People
 from bot.domain.audit import AuditEntry
 from bot.domain.request import BackupRequest
+from bot.store.scheduler import TryLater
 
 
 class NotInChannel(Exception):
     """The bot cannot post in the request's channel until someone invites it."""
+
+
+class SlackBusy(TryLater):
+    """Slack's rate limit leaves no turn for ``retry_in`` seconds: the work waits until then (every
+    message a step posts is recorded as posted, so doing the step again is safe)."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"Slack's rate limit: next turn in {retry_in:.1f}s", retry_in)
 
 
 class DirectoryError(Exception):
@@ -61,7 +70,7 @@ class Notifier(Protocol):
     async def post_parent(self, request: BackupRequest, approvers: People | None) -> str:
         """Post the message that roots the request's thread; its ts. Raises NotInChannel."""
 
-    async def update_parent(self, request: BackupRequest) -> None:
+    async def update_parent(self, request: BackupRequest, *, progress: bool = False) -> bool:
         """Show the request's current state on its parent message and on every copy of it."""
 
     async def reply(

@@ -13,6 +13,7 @@ deployment's default (``BACKUP_DEFAULT_LANGUAGE``) applies.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -31,6 +32,7 @@ log = logging.getLogger("bot.app.users")
 _MEMO: dict[str, tuple[float, UserRecord]] = {}
 _MEMO_HIT_SECONDS = 300.0
 _MEMO_MAX = 10_000
+LOOKUP_LOCK_SECONDS = 3.0  # how long other processes wait for the one asking Slack about someone
 
 
 def forget_remembered() -> None:
@@ -54,6 +56,7 @@ class UserProfiles:
         self.default: Lang = default
         self._scheduler = scheduler
         self._directory = directory
+        self._lookups: dict[str, asyncio.Future[UserRecord]] = {}
 
     async def record(self, user_id: str) -> UserRecord | None:
         """The web process's lookup: the cached record, or None after scheduling a worker to find
@@ -91,12 +94,37 @@ class UserProfiles:
         return await self.known(user_id) or self.default
 
     async def resolve(self, user_id: str) -> UserRecord:
-        """A worker's lookup: the cache, else Slack (then cached)."""
+        """A worker's lookup: the cache, else Slack (then cached). However many requests of one
+        person arrive at once, Slack is asked once: callers in this process share one lookup, and
+        across processes one holds a short lock while the others wait for its answer in the cache."""
         if (found := await self._cache.get(user_id)) is not None:
             return found
-        fallback = UserRecord(self.default, from_slack=False)
         if self._directory is None or not user_id:
-            return fallback
+            return UserRecord(self.default, from_slack=False)
+        lookup = self._lookups.get(user_id)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._look_up(user_id))
+            self._lookups[user_id] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(user_id, None))
+        return await asyncio.shield(lookup)
+
+    async def _look_up(self, user_id: str) -> UserRecord:
+        if not await self._cache.claim_lookup(user_id, LOOKUP_LOCK_SECONDS):
+            deadline = time.monotonic() + LOOKUP_LOCK_SECONDS
+            while time.monotonic() < deadline:  # another process is asking Slack right now
+                await asyncio.sleep(0.05)
+                if (found := await self._cache.get(user_id)) is not None:
+                    return found
+            # It did not answer in time (it died, or Slack is slow): ask ourselves.
+        try:
+            return await self._ask_slack(user_id)
+        finally:
+            with contextlib.suppress(RedisError):
+                await self._cache.end_lookup(user_id)
+
+    async def _ask_slack(self, user_id: str) -> UserRecord:
+        assert self._directory is not None
+        fallback = UserRecord(self.default, from_slack=False)
         try:
             slack_user = await self._directory.user(user_id)
         except DirectoryError as exc:

@@ -20,6 +20,7 @@ from bot.app.people import People
 from bot.app.ports import NotInChannel, ReplyKind
 from bot.domain.audit import AuditEntry
 from bot.domain.request import BackupRequest
+from bot.slack.pacing import Deferred, nice_to_have
 from bot.slack.render import answers
 from bot.slack.render import request as render
 from bot.slack.render.audit import audit_line
@@ -54,10 +55,22 @@ class SlackNotifier:
         )
         return str(response["ts"])
 
-    async def update_parent(self, request: BackupRequest) -> None:
+    async def update_parent(self, request: BackupRequest, *, progress: bool = False) -> bool:
         """Show the request's state on its parent message and on every approver's DM copy. A
         message someone deleted (or a channel archived since) is not worth retrying: the thread
-        replies still carry the news."""
+        replies still carry the news. ``progress``: only a newer progress figure, shown only if
+        Slack's budget has a turn free now (False: not shown; the next figure will be)."""
+        if not progress:
+            await self._update_all(request)
+            return True
+        try:
+            with nice_to_have():
+                await self._update_all(request)
+        except Deferred:
+            return False
+        return True
+
+    async def _update_all(self, request: BackupRequest) -> None:
         if request.parent_ts:
             await self._update(request, request.channel_id, request.parent_ts, render.parent_message(request))
         if request.dm_copies:

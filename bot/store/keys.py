@@ -118,3 +118,22 @@ def user(user_id: str) -> str:
 
 PROJECTS = tagged("projects")  # hash: project ID → region, as the workers' fleets say
 METRICS = tagged("metrics")  # hash: counter name → value, shared by every process
+
+
+# --- rate budgets shared by every process (bot/store/pacing.py): Slack's limits ---
+
+
+def pace(budget: str) -> str:
+    """String: when the next call of ``budget`` (e.g. a Slack method, or a method and a channel) is
+    due, in Redis time (the GCRA "theoretical arrival time")."""
+    return tagged("pace", budget)
+
+
+def pace_hold(budget: str) -> str:
+    """String: Redis time until which the API said (429, Retry-After) not to call ``budget`` again."""
+    return tagged("pace", budget, "hold")
+
+
+def user_lookup(user_id: str) -> str:
+    """String with a TTL: one process is asking Slack about this user now (the others wait for it)."""
+    return tagged("user", user_id, "lookup")

@@ -323,6 +323,15 @@ class Scheduler:
 # --- what a handler decided -----------------------------------------------------------------
 
 
+class TryLater(Exception):
+    """A handler cannot go on before ``retry_in`` seconds for a reason that is nobody's failure (a
+    rate limit): the runner hands the work back for then, and the try does not count as failed."""
+
+    def __init__(self, reason: str, retry_in: float) -> None:
+        super().__init__(reason)
+        self.retry_in = retry_in
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a handler decided: finished (forget the work) or run again later, maybe with a new payload."""

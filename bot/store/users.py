@@ -61,3 +61,11 @@ class UserCache:
             pipe.hset(key, mapping=fields)
             pipe.expire(key, KNOWN_TTL if record.from_slack else UNKNOWN_TTL)
             await pipe.execute()
+
+    async def claim_lookup(self, user_id: str, seconds: float) -> bool:
+        """Become the one process asking Slack about ``user_id`` for up to ``seconds`` (False: another
+        process asks already; its answer lands in the cache)."""
+        return bool(await self._redis.set(keys.user_lookup(user_id), "1", nx=True, px=int(seconds * 1000)))
+
+    async def end_lookup(self, user_id: str) -> None:
+        await self._redis.delete(keys.user_lookup(user_id))

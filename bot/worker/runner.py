@@ -15,7 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.domain.backoff import backoff
 from bot.logs import current_work
-from bot.store.scheduler import Lease, Outcome, Scheduler
+from bot.store.scheduler import Lease, Outcome, Scheduler, TryLater
 
 logger = logging.getLogger("bot.scheduler")
 
@@ -262,6 +262,9 @@ class Runner:
                 outcome = await handler(lease)
             if not isinstance(outcome, Outcome):
                 raise TypeError(f"handler {prefix!r} returned {outcome!r}, not an Outcome")
+        except TryLater as exc:
+            logger.info("%s waits %.1fs: %s", lease.key, exc.retry_in, exc)
+            return Outcome.later(max(0.05, exc.retry_in))
         except TimeoutError:
             delay = self._error_backoff(lease.attempt)
             if deadline.expired():

@@ -175,6 +175,9 @@ class Deployment:
             "HUAWEICLOUD_SDK_IAM_ENDPOINT": self.sim_url,  # IAM too: a test never leaves loopback
             "HUAWEICLOUD_SDK_PROJECT_ID": PROJECT_ID,
             "BACKUP_POLL_INTERVAL": str(poll_interval),
+            # The fake Slack limits nothing unless a test turns its limits on (test_slack_limits.py
+            # does, with the bot's own pace to match): here posts need not wait a second apiece.
+            "BACKUP_SLACK_POST_RATE": "50",
             "PORT": str(self.web_port),
         }
         self.processes: list[Process] = []

@@ -3,6 +3,7 @@ cached in a real Redis, asked of the fake Slack."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,6 +16,7 @@ from bot.i18n import Lang
 from bot.local.fake_slack import FakeSlack
 from bot.slack.directory import SlackDirectory
 from bot.store import keys
+from bot.store.connection import open_redis
 from bot.store.scheduler import Scheduler
 from bot.store.users import KNOWN_TTL, UNKNOWN_TTL, UserCache
 
@@ -125,3 +127,30 @@ async def test_a_user_slack_will_not_describe_has_no_known_guest_status(
     fake.knobs.error_next["users.info"] = ["missing_scope"]
     record = await worker(redis, fake).resolve("UEN")
     assert record.guest is None and not record.from_slack  # the caller decides what unknown means
+
+
+async def test_a_burst_asks_slack_once_per_person_across_processes(
+    redis: aioredis.Redis, redis_url: str, fake: FakeSlack
+) -> None:
+    # Two workers (their own clients and memories), each with three requests of each of 100 people
+    # arriving at once: every one of them is answered, with one users.info per person.
+    people = [f"UBURST{i:03d}" for i in range(100)]
+    fake.knobs.locales = dict.fromkeys(people[::2], "zh-CN")
+    clients = [await open_redis(redis_url), await open_redis(redis_url)]  # bounded, as a process has
+    workers = [worker(client, fake) for client in clients]
+    try:
+        answers = await asyncio.gather(*(w.language(p) for p in people for w in workers for _ in range(3)))
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert answers.count("zh-cn") == 50 * 6 and answers.count("en-us") == 50 * 6
+    asked = [c.args["user"] for c in fake.calls("users.info")]
+    assert sorted(asked) == people  # once each, however many asked at once
+    assert not [k async for k in redis.scan_iter(match=keys.user_lookup("*"))]  # no lock left behind
+
+
+async def test_a_lookup_whose_holder_vanished_is_made_anyway(redis: aioredis.Redis, fake: FakeSlack) -> None:
+    # Another process took the lock and died before answering: after the lock's time this one asks.
+    assert await UserCache(redis).claim_lookup("UZH", 0.3)
+    assert await worker(redis, fake).language("UZH") == "zh-cn"
+    assert [c.args["user"] for c in fake.calls("users.info")] == ["UZH"]

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--job-invisible-seconds", type=float, help="a new job is unknown this long (default 3)"
     )
+    parser.add_argument("--fleet", type=int, default=0, help="N more instances fleet-000… (default 0)")
     parser.add_argument("--token-ttl", type=float, help="IAM token lifetime in seconds (default 86400)")
     parser.add_argument("--state-file", type=Path, help="JSON file that keeps backups across restarts")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
@@ -88,6 +89,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         field: value
         for field, value in (
             ("backup_seconds", args.backup_seconds),
+            ("fleet_instances", args.fleet or None),
             ("job_invisible_seconds", args.job_invisible_seconds),
             ("token_ttl_seconds", args.token_ttl),
             ("state_file", args.state_file),

@@ -75,6 +75,9 @@ class SimulatorConfig(BaseModel):
     auth_token: str | None = None
 
     faults: FaultKnobs = Field(default_factory=FaultKnobs)
+    # Plain ACTIVE instances fleet-000, fleet-001 … in the first region, for many backups at once
+    # (the service allows one building backup per instance).
+    fleet_instances: int = Field(default=0, ge=0, le=10_000)
 
     @model_validator(mode="before")
     @classmethod

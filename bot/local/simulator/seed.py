@@ -84,6 +84,14 @@ def region_seeds(region: str, *, first: bool) -> tuple[SeedInstance, ...]:
     )
 
 
+def fleet_seeds(count: int) -> tuple[SeedInstance, ...]:
+    """``count`` plain instances named ``fleet-000`` … (IDs derived from the name)."""
+    return tuple(
+        SeedInstance(stable_id("instance", f"fleet-{i:03d}") + "in07", f"fleet-{i:03d}", data_mb=256.0)
+        for i in range(count)
+    )
+
+
 def stable_id(kind: str, name: str) -> str:
     """A 32-hex ID that is always the same for the same kind and name (users, domains, projects)."""
     return hashlib.sha256(f"backup-bot-simulator/{kind}/{name}".encode()).hexdigest()[:32]

@@ -25,7 +25,7 @@ from bot.local.simulator.config import SimulatorConfig
 from bot.local.simulator.persistence import read_snapshot, write_snapshot
 from bot.local.simulator.records import InstanceState, IssuedToken, SimBackup, backup_size
 from bot.local.simulator.regions import ProjectMap
-from bot.local.simulator.seed import region_seeds
+from bot.local.simulator.seed import fleet_seeds, region_seeds
 from bot.local.simulator.validation import create_request
 
 __all__ = ["STATE", "InstanceState", "IssuedToken", "SimBackup", "SimulatorState"]
@@ -265,6 +265,8 @@ class SimulatorState:
             for region in self.projects.regions
             for seed in region_seeds(region, first=region == first)
         }
+        for seed in fleet_seeds(self.config.fleet_instances):
+            self.instances[seed.id] = InstanceState(seed, seed.status, seed.fails_backups, first)
 
 
 STATE = web.AppKey("state", SimulatorState)

@@ -5,6 +5,7 @@ interaction's response_url, in the clicker's own language (the thread stays in t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -12,6 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app.decisions import Decision, Elsewhere, Unavailable, cancel, check, decide, may_break_glass
+from bot.app.ports import SlackBusy
 from bot.app.services import Services
 from bot.slack.listeners import Front
 from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
@@ -30,7 +32,8 @@ async def show_now(services: Services, request_id: str) -> None:
     approval count moves), before the worker even looks."""
     current = await services.store.get(request_id)
     if current is not None:
-        await services.slack.update_parent(current)
+        with contextlib.suppress(SlackBusy):  # Slack's budget is spent for now: the worker's step shows it
+            await services.slack.update_parent(current)
 
 
 async def tell_privately(
