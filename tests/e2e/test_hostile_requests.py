@@ -187,13 +187,6 @@ async def test_malformed_interactions_are_refused_cleanly_with_nothing_done(stac
     await refused_cleanly(stack, cases, "U6CLICK", "C6CLICK")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a click whose actions are an empty list or not a list gets HTTP 500 with a traceback: "
-    "the guard is registered with app.middleware(guard(...)) (bot/slack/app.py), and Bolt builds a "
-    "function middleware's arguments first, calling to_action(body) = body['actions'][0] "
-    "(IndexError / KeyError) before the guard's payload model can refuse it",
-)
 async def test_clicks_whose_actions_are_empty_or_not_a_list_are_refused_cleanly(stack: Stack) -> None:
     good = _click_payloads(stack)["a click without user"] | {"user": {"id": "U6EMPTY", "team_id": "T1"}}
     action = {"type": "button", "action_id": "approve_request", "block_id": "b", "value": "r-aaaaaaaaaa"}
@@ -204,12 +197,6 @@ async def test_clicks_whose_actions_are_empty_or_not_a_list_are_refused_cleanly(
     await refused_cleanly(stack, cases, "U6EMPTY")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a payload (or JSON body) that is JSON but not an object gets HTTP 500 with a "
-    "traceback: Bolt's build_async_context calls payload.get() inside to_bolt_request, and "
-    "bot/slack/web.py catches only ValueError/TypeError/KeyError/UnicodeDecodeError (AttributeError)",
-)
 async def test_payloads_that_are_json_but_not_objects_are_refused_cleanly(stack: Stack) -> None:
     cases: dict[str, Awaitable[httpx.Response]] = {}
     for case, payload in {
