@@ -232,6 +232,7 @@ MESSAGES: dict[str, str] = {
     "form.channel": "Post the request in",
     "form.error.instance": "pick an instance",
     "form.error.channel": "pick the channel for the request",
+    "form.error.metadata": "this form cannot be used any more: open a new one with /backup",
     "break_glass.title": "Break the glass",
     "break_glass.submit": "Start now",
     "break_glass.intro": (

@@ -207,6 +207,7 @@ MESSAGES: dict[str, str] = {
     "form.channel": "在此频道发布请求",
     "form.error.instance": "请选择一个实例",
     "form.error.channel": "请选择发布请求的频道",
+    "form.error.metadata": "此表单已无法使用：请用 /backup 重新打开一个",
     "break_glass.title": "紧急破窗",
     "break_glass.submit": "立即开始",
     "break_glass.intro": (

@@ -251,14 +251,7 @@ async def test_forms_with_shapeless_values_or_unreadable_metadata_record_nothing
     await refused_cleanly(stack, cases, "U6FORM", "C6FORM")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the backup form takes private_metadata.channel_id unchecked (bot/slack/listeners/"
-    "forms.py _channel_and_url, views.read_metadata str()s any JSON value): a channel that is an "
-    "object, a number or no channel ID at all is recorded as a request (and audited) instead of "
-    "being refused inline",
-)
-async def test_form_metadata_naming_no_channel_records_nothing(stack: Stack) -> None:
+async def test_a_form_naming_no_channel_records_nothing(stack: Stack) -> None:
     good_values = {"instance": ORDERS_DEV, "name": "forged-channel"}
     view = form_view(channel="C6META")
     cases: dict[str, Awaitable[httpx.Response]] = {}
@@ -266,10 +259,18 @@ async def test_form_metadata_naming_no_channel_records_nothing(stack: Stack) -> 
         "a channel that is an object": json.dumps({"channel_id": {"id": "C6META"}}),
         "a channel that is no channel ID": json.dumps({"channel_id": "#general; rm"}),
         "a channel that is a number": json.dumps({"channel_id": 6}),
+        "a seal that is a list": json.dumps({"channel_id": "C6META", "seal": ["x"]}),
+        "a response URL that is an object": json.dumps({"channel_id": "C6META", "response_url": {}}),
     }.items():
         cases[case] = stack.bot.interact(
             submission("U6META", view | {"private_metadata": metadata}, good_values)
         )
+    shortcut = form_view()  # the shortcut's form: the channel is picked in it
+    for case, picked in {
+        "a picked channel that is no channel ID": "#general; rm",
+        "a picked channel that is a user": "U6META",
+    }.items():
+        cases[case] = stack.bot.interact(submission("U6META", shortcut, good_values | {"channel": picked}))
     await refused_cleanly(stack, cases, "U6META", "C6META")
 
 
