@@ -193,12 +193,6 @@ async def test_a_pending_requests_unreadable_work_ends_it_and_the_requester_is_t
     assert parent is not None and "approve_request" not in json.dumps(parent["blocks"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a work payload that is not JSON at all kills the worker: Scheduler.claim json.loads "
-    "it and Runner.run_forever only catches RedisError/OSError, so the JSONDecodeError ends "
-    "run_forever (the process exits); a restarted worker claims the same key and dies again",
-)
 async def test_a_payload_that_is_not_json_does_not_stop_the_worker(stack: Stack) -> None:
     key = "req:r-notjson001"
     await stack.redis.hset("{bb}:work:payload", key, "{not json")
