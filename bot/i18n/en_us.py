@@ -17,6 +17,7 @@ MESSAGES: dict[str, str] = {
     "state.TIMED_OUT": "still running",
     "state.CREATE_FAILED": "refused by the cloud",
     "state.CANCELLED": "cancelled",
+    "parent.gave_up": "given up, no backup was made",
     "status.BUILDING": "in progress",
     "status.COMPLETED": "completed",
     "status.AVAILABLE": "available",

@@ -20,6 +20,7 @@ MESSAGES: dict[str, str] = {
     "state.TIMED_OUT": "仍在运行",
     "state.CREATE_FAILED": "被云端拒绝",
     "state.CANCELLED": "已取消",
+    "parent.gave_up": "已放弃，未创建备份",
     "status.BUILDING": "进行中",
     "status.COMPLETED": "已完成",
     "status.AVAILABLE": "可用",

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from bot.domain.request import GAVE_UP, NOT_IN_CHANNEL, State
+from bot.domain.request import GAVE_UP, NOT_IN_CHANNEL, BackupRequest, State
 from bot.store import keys
 from bot.store.audit import AuditLog
 from bot.store.scheduler import Scheduler
@@ -171,26 +171,59 @@ async def test_a_new_requests_unreadable_work_ends_it_and_the_requester_is_told(
     assert [b for b in await stack.bot.backups() if b["name"] == "poisoned-new-3"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parking the work of a PENDING_APPROVAL (or APPROVED) request cannot end it: "
-    "bot/app/parking.py moves it to CREATE_FAILED, which the lifecycle (bot/domain/request.py) "
-    "allows only from RECEIVED and CREATING, so the request stays pending with its buttons and the "
-    "requester is told 'A backup may have been started' although nothing was sent to the cloud",
-)
+async def _ended_by_parking(stack: Stack, request_id: str, channel: str, mark: int) -> BackupRequest:
+    """The request once parking its work ended it: GAVE_UP, audited, the requester told that no backup
+    was made (and nothing else), its parent without buttons."""
+    ended = await wait_state(stack.redis, request_id, State.CREATE_FAILED, within=10)
+    assert ended.error_code == GAVE_UP
+    audit = AuditLog(stack.redis)
+
+    async def audited() -> list[str]:
+        return [e.action.value for e in await audit.for_request(request_id)]
+
+    for _ in range(200):  # the runner parks the work, then ends the request, audits and tells
+        if "work_parked" in await audited() and _gave_up_notes(stack, mark, channel):
+            break
+        await asyncio.sleep(0.05)
+    assert "work_parked" in await audited(), await audited()
+    notes = _gave_up_notes(stack, mark, channel)
+    assert notes and all("no backup was made" in n for n in notes), notes
+    for _ in range(200):
+        parent = stack.slack.message(channel, ended.parent_ts)
+        if parent is not None and "approve_request" not in json.dumps(parent["blocks"]):
+            break
+        await asyncio.sleep(0.05)
+    assert parent is not None and "approve_request" not in json.dumps(parent["blocks"]), parent
+    return ended
+
+
 async def test_a_pending_requests_unreadable_work_ends_it_and_the_requester_is_told(stack: Stack) -> None:
     request_id = await create(stack, "U3REQ", "create orders-prod poisoned-3", "C3POISON")
     await approval_message(stack, request_id)  # pending, its parent posted, its work done
     mark = len(stack.slack.calls())
     await _poison(stack, request_id)
-    actions = [e.action.value for e in await AuditLog(stack.redis).for_request(request_id)]
-    assert "work_parked" in actions, actions
-    ended = await wait_state(stack.redis, request_id, State.CREATE_FAILED, within=3)
-    assert ended.error_code == GAVE_UP
-    notes = _gave_up_notes(stack, mark, "C3POISON")
-    assert notes and all("no backup was made" in n for n in notes), notes
-    parent = stack.slack.message("C3POISON", ended.parent_ts)
-    assert parent is not None and "approve_request" not in json.dumps(parent["blocks"])
+    await _ended_by_parking(stack, request_id, "C3POISON", mark)
+
+
+async def test_an_approved_requests_unreadable_work_ends_it_before_the_cloud(stack: Stack) -> None:
+    worker = stack.bot.process("worker1")
+    request_id = await create(stack, "U3REQ", "create orders-prod poisoned-approved-3", "C3APPROVED")
+    parent = await approval_message(stack, request_id)
+    mark = len(stack.slack.calls())
+    worker.signal(signal.SIGSTOP)  # the approval is recorded, and no worker acts on it yet
+    try:
+        click = click_payload(stack, "U0BOSS1", parent, "approve_request", tag="H3APPROVED")
+        assert (await stack.bot.interact(click)).status_code == 200
+        await wait_state(stack.redis, request_id, State.APPROVED)
+        await stack.redis.hset(
+            "{bb}:work:payload", f"req:{request_id}", json.dumps({"request_id": request_id, "junk": 1})
+        )
+    finally:
+        worker.signal(signal.SIGCONT)
+    await _parked(stack, f"req:{request_id}")
+    ended = await _ended_by_parking(stack, request_id, "C3APPROVED", mark)
+    assert not ended.create_attempted and not ended.backup_id
+    assert [b for b in await stack.bot.backups() if b["name"] == "poisoned-approved-3"] == []
 
 
 async def test_a_payload_that_is_not_json_does_not_stop_the_worker(stack: Stack) -> None:
