@@ -20,6 +20,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from bot.app.lifecycle import MAX_VERIFY_TRIES
 from bot.domain.request import GAVE_UP, NOT_IN_CHANNEL, BackupRequest, State
 from bot.store import keys
 from bot.store.audit import AuditLog
@@ -130,13 +131,13 @@ async def test_work_whose_payload_does_not_validate_is_parked_at_once(stack: Sta
 
 
 def _gave_up_notes(stack: Stack, mark: int, channel: str) -> list[str]:
-    """Private notes since ``mark`` saying the bot gave up (anything but a post in ``channel``)."""
+    """Private notes since ``mark`` saying the bot gave up (anything but a public post in ``channel``)."""
     return [
         json.dumps(c.args)
         for c in stack.slack.calls()[mark:]
         if c.method in ("response_url", "chat.postEphemeral", "chat.postMessage")
         and "gave up" in json.dumps(c.args)
-        and c.args.get("channel") != channel
+        and (c.method == "chat.postEphemeral" or c.args.get("channel") != channel)
     ]
 
 
@@ -247,14 +248,6 @@ async def test_a_payload_that_is_not_json_does_not_stop_the_worker(stack: Stack)
             stack.bot.start_worker()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a membership check that keeps failing with a passing Slack error (fatal_error, "
-    "internal_error, …) is retried forever: bot/app/lifecycle.py _verify_channel returns "
-    "Outcome.later(backoff(request.create_tries + 1, …)) but never counts the try (create_tries "
-    "stays 0, and a 'later' resets the runner's attempts), so the delay never grows, no budget "
-    "runs out, nothing is logged and the requester is never told",
-)
 async def test_a_membership_check_that_keeps_failing_is_counted_toward_a_budget(stack: Stack) -> None:
     stack.slack.knobs.channel_members["C3MEMBERS"] = ["U3OP"]
     stack.slack.knobs.error_next["conversations.members"] = ["fatal_error"] * 1000
@@ -277,6 +270,36 @@ async def test_a_membership_check_that_keeps_failing_is_counted_toward_a_budget(
         )
     finally:
         stack.slack.knobs.error_next.pop("conversations.members", None)
+
+
+async def test_a_membership_check_that_never_succeeds_ends_the_request_privately(stack: Stack) -> None:
+    stack.slack.knobs.channel_members["C3NEVER"] = ["U3OP"]
+    stack.slack.knobs.error_next["conversations.members"] = ["internal_error"] * 1000
+    try:
+        before = await recorded(stack.redis)
+        payload = submission("U3OP", form_view(channel="C3NEVER"), {"instance": STAGING_A, "name": "never-3"})
+        assert (await stack.bot.interact(payload)).status_code == 200
+        [request_id] = (await recorded(stack.redis)).requests - before.requests
+        for _ in range(400):  # the first failed check is counted
+            if (await stored(stack.redis, request_id)).create_tries == 1:
+                break
+            await asyncio.sleep(0.05)
+        # Skip ahead to the last try of the budget while the worker waits for the next one.
+        await stack.redis.hset(keys.request(request_id), "create_tries", str(MAX_VERIFY_TRIES - 1))
+        mark = len(stack.slack.calls())
+        ended = await wait_state(stack.redis, request_id, State.CREATE_FAILED, within=30)
+    finally:
+        stack.slack.knobs.error_next.pop("conversations.members", None)
+    assert ended.error_code == GAVE_UP and not ended.parent_ts
+    for _ in range(200):
+        if notes := _gave_up_notes(stack, mark, "C3NEVER"):
+            break
+        await asyncio.sleep(0.05)
+    assert notes and all("no backup was made" in n for n in notes), notes
+    audited = [(e.action.value, e.detail) for e in await AuditLog(stack.redis).for_request(request_id)]
+    assert any(action == "refused" and "channel" in detail for action, detail in audited), audited
+    assert [c for c in stack.slack.calls("chat.postMessage") if c.args.get("channel") == "C3NEVER"] == []
+    assert [b for b in await stack.bot.backups() if b["name"] == "never-3"] == []
 
 
 RAW_ANSWERS = {
