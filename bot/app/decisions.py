@@ -83,8 +83,8 @@ async def check(services: Services, request_id: str, user_id: str) -> Decision:
     request = await services.store.get(request_id)
     if request is None:
         return Decision(None, Gone())
-    if request.state is not State.PENDING_APPROVAL:
-        return Decision(request, Closed(request))
+    if (closed := await _closed(services, request)) is not None:
+        return Decision(request, closed)
     person = await services.access.person(user_id, ask_slack=True)
     gate = gate_of(services, request)
     if person is None or not services.access.may_approve(gate, person):
@@ -102,8 +102,8 @@ async def may_break_glass(services: Services, request_id: str, user_id: str) -> 
     request = await services.store.get(request_id)
     if request is None:
         return Decision(None, Gone())
-    if request.state is not State.PENDING_APPROVAL:
-        return Decision(request, Closed(request))
+    if (closed := await _closed(services, request)) is not None:
+        return Decision(request, closed)
     if not await _may(services, request, user_id, Action.BREAK_GLASS):
         return Decision(request, NotYours())
     return Decision(request, None)
@@ -168,6 +168,17 @@ async def break_glass(
     return await _act(
         services, request_id, user_id, Action.BREAK_GLASS, reason=reason, seen=seen, deadline=deadline
     )
+
+
+async def _closed(services: Services, request: BackupRequest) -> Closed | None:
+    """Why nobody may decide ``request`` any more, or None while it waits: its state, or its deadline
+    by Redis's clock, as the decision step checks it (the expiry work may be late). Nothing changes
+    here, so an expired request is shown as what it is: the expiry work, or a decision, records it."""
+    if request.state is not State.PENDING_APPROVAL:
+        return Closed(request)
+    if request.deadline is not None and await services.clock.now() >= request.deadline:
+        return Closed(request.model_copy(update={"state": State.EXPIRED}))
+    return None
 
 
 async def _may(

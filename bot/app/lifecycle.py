@@ -33,6 +33,7 @@ from bot.domain.backoff import backoff
 from bot.domain.policy import Role, name_of, role_named
 from bot.domain.request import (
     AMBIGUOUS_INSTANCE,
+    GAVE_UP,
     INSTANCE_NOT_FOUND,
     NOT_A_MEMBER,
     NOT_AUTHORIZED,
@@ -46,6 +47,7 @@ from bot.store.scheduler import Outcome
 log = logging.getLogger("bot.app.lifecycle")
 
 MAX_RESOLVE_TRIES = 8
+MAX_VERIFY_TRIES = 8  # membership checks that failed in passing (two to four minutes of them)
 NOT_IN_CHANNEL_RETRY_SECONDS = 30.0
 NOT_IN_CHANNEL_GIVE_UP_SECONDS = 3600.0
 
@@ -159,13 +161,22 @@ class RequestFlow:
             )
         except DirectoryError as exc:
             if not exc.lasting:
-                return Outcome.later(backoff(request.create_tries + 1, base=5.0, cap=60.0, jitter=0.5))
+                # Counted on the request: a "later" starts the runner's count over, so only this
+                # budget ends a check that keeps failing.
+                tries = request.create_tries + 1
+                if tries < MAX_VERIFY_TRIES:
+                    await services.store.update(request.id, create_tries=tries)
+                    return Outcome.later(backoff(tries, base=5.0, cap=60.0, jitter=0.5))
+                why = f"Slack did not say who is in the channel ({exc}), {tries} times"
+                return await self._refuse_privately(
+                    request, notices.GaveUp(why, nothing_made=True), GAVE_UP, why
+                )
             member = False
         if not member:
             return await self._refuse_privately(
                 request, notices.NotAMember(request.channel_id), NOT_A_MEMBER, "not a member of the channel"
             )
-        await services.store.update(request.id, verify_channel=False)
+        await services.store.update(request.id, verify_channel=False, create_tries=0)
         return None
 
     async def _resolve_instance(self, request: BackupRequest) -> Outcome | None:

@@ -21,7 +21,8 @@ from bot.store.work import WorkKey, WorkKind
 
 log = logging.getLogger("bot.app.parking")
 
-# States in which nothing was sent to the cloud yet: giving up there means "nothing was made".
+# States in which nothing was sent to the cloud yet: giving up there ends the request (CREATE_FAILED,
+# GAVE_UP) and means "nothing was made". So does CREATING before its first create call.
 _NOTHING_MADE = (State.RECEIVED, State.PENDING_APPROVAL, State.APPROVED)
 
 
@@ -44,10 +45,12 @@ async def _request_given_up(services: Services, request_id: str, reason: str) ->
     ended = await move(
         services, request.id, State.CREATE_FAILED, *sources, error_code=GAVE_UP, error_msg=reason
     )
-    current = ended or request
+    current = ended or await services.store.get(request.id) or request
     await services.record(audit_entry(current, AuditAction.WORK_PARKED, detail=reason))
-    await services.slack.tell_requester(current, notices.GaveUp(reason, nothing_made=ended is not None))
-    if ended is not None and ended.parent_ts:
+    # Only a create that may have reached the cloud can have started a backup.
+    nothing_made = not (current.create_attempted or current.backup_id)
+    await services.slack.tell_requester(current, notices.GaveUp(reason, nothing_made=nothing_made))
+    if ended is not None:  # its buttons go, on the parent and on every approver's DM copy
         await services.slack.update_parent(ended)
 
 

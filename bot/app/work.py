@@ -130,9 +130,11 @@ def read(lease: Lease) -> Work:
     key = WorkKey.parse(lease.key)
     if key is None:
         raise PoisonWork(f"{lease.key!r} is no kind of work this version knows")
+    if lease.unreadable:
+        raise PoisonWork(f"{lease.key}: {lease.unreadable}")
     model = WORK_TYPES[key.kind]
     # The ident lives in the key; payloads written before it was also a field lack it.
-    data = {**lease.payload, model.ident_field: key.ident} if isinstance(lease.payload, dict) else None
+    data = {**lease.payload, model.ident_field: key.ident}
     try:
         item = model.model_validate(data)
     except ValidationError as exc:

@@ -42,9 +42,13 @@ FINAL_STATES = frozenset(
 
 TRANSITIONS: dict[State, frozenset[State]] = {
     # RECEIVED → CREATE_FAILED: the instance does not exist; refused privately, nothing posted.
+    # From RECEIVED, PENDING_APPROVAL and APPROVED (nothing sent to the cloud yet), CREATE_FAILED is also
+    # how the bot gives up on a request whose work it cannot do (error_code GAVE_UP).
     State.RECEIVED: frozenset({State.PENDING_APPROVAL, State.CREATING, State.CREATE_FAILED}),
-    State.PENDING_APPROVAL: frozenset({State.APPROVED, State.REJECTED, State.EXPIRED, State.CANCELLED}),
-    State.APPROVED: frozenset({State.CREATING}),
+    State.PENDING_APPROVAL: frozenset(
+        {State.APPROVED, State.REJECTED, State.EXPIRED, State.CANCELLED, State.CREATE_FAILED}
+    ),
+    State.APPROVED: frozenset({State.CREATING, State.CREATE_FAILED}),
     State.CREATING: frozenset({State.BUILDING, State.CREATE_FAILED}),
     # TIMED_OUT is not final for the cloud: the poller keeps watching and reports the real end.
     State.BUILDING: frozenset({State.COMPLETED, State.FAILED, State.TIMED_OUT}),

@@ -17,6 +17,7 @@ MESSAGES: dict[str, str] = {
     "state.TIMED_OUT": "still running",
     "state.CREATE_FAILED": "refused by the cloud",
     "state.CANCELLED": "cancelled",
+    "parent.gave_up": "given up, no backup was made",
     "status.BUILDING": "in progress",
     "status.COMPLETED": "completed",
     "status.AVAILABLE": "available",
@@ -260,6 +261,7 @@ MESSAGES: dict[str, str] = {
     "form.channel": "Post the request in",
     "form.error.instance": "pick an instance",
     "form.error.channel": "pick the channel for the request",
+    "form.error.metadata": "this form cannot be used any more: open a new one with /backup",
     "break_glass.title": "Break the glass",
     "break_glass.submit": "Start now",
     "break_glass.intro": (

@@ -20,6 +20,7 @@ MESSAGES: dict[str, str] = {
     "state.TIMED_OUT": "仍在运行",
     "state.CREATE_FAILED": "被云端拒绝",
     "state.CANCELLED": "已取消",
+    "parent.gave_up": "已放弃，未创建备份",
     "status.BUILDING": "进行中",
     "status.COMPLETED": "已完成",
     "status.AVAILABLE": "可用",
@@ -231,6 +232,7 @@ MESSAGES: dict[str, str] = {
     "form.channel": "在此频道发布请求",
     "form.error.instance": "请选择一个实例",
     "form.error.channel": "请选择发布请求的频道",
+    "form.error.metadata": "此表单已无法使用：请用 /backup 重新打开一个",
     "break_glass.title": "紧急破窗",
     "break_glass.submit": "立即开始",
     "break_glass.intro": (

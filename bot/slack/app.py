@@ -16,7 +16,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.slack.guard import Workspace, guard
+from bot.slack.guard import Guard, Workspace
 from bot.slack.listeners import Front, register_listeners
 
 log = logging.getLogger("bot.slack.app")
@@ -53,7 +53,7 @@ def build_app(
     """The bot: a configured app, its guard (well-formed requests from our workspace only) and every
     listener."""
     app = configured_app(front.services.settings, client, identity, socket_mode=socket_mode)
-    app.middleware(guard(identity.workspace))
+    app.middleware(Guard(identity.workspace))
     register_listeners(app, front)
     return app
 

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.slack import payloads
@@ -37,10 +39,25 @@ def _event_origin(body: dict[str, Any]) -> tuple[str, str]:
     return str(body.get("team_id") or ""), str(body.get("enterprise_id") or "")
 
 
-def guard(workspace: Workspace) -> Callable[..., Awaitable[BoltResponse | None]]:
-    async def check(
-        body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[None]]
+class Guard(AsyncMiddleware):
+    """The guard as a class middleware: Bolt hands it the request as it is. (A function middleware
+    gets arguments Bolt builds from the body first, e.g. ``body["actions"][0]``, which fails on a
+    malformed body before the guard could refuse it.)"""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
+        refusal = self.refusal(req.body, req.context)
+        if refusal is not None:
+            return refusal
+        return await next()
+
+    def refusal(self, body: dict[str, Any], context: dict[str, Any]) -> BoltResponse | None:
+        """Why ``body`` is refused (its response), or None: then ``context["payload"]`` is its model."""
+        workspace = self._workspace
         try:
             payload = payloads.read(body)
         except payloads.Malformed as exc:
@@ -51,16 +68,13 @@ def guard(workspace: Workspace) -> Callable[..., Awaitable[BoltResponse | None]]
             if body.get("type") == "event_callback" and not workspace.accepts(team, enterprise):
                 log.warning("refused an event from another workspace (%s)", team or enterprise or "none")
                 return FOREIGN
+            return None
+        if isinstance(payload, payloads.Command):
+            team, enterprise = payload.team_id, payload.enterprise_id or ""
         else:
-            if isinstance(payload, payloads.Command):
-                team, enterprise = payload.team_id, payload.enterprise_id or ""
-            else:
-                team, enterprise = payload.team_id, payload.enterprise_id
-            if not workspace.accepts(team, enterprise):
-                log.warning("refused a request from another workspace (%s)", team or enterprise or "none")
-                return FOREIGN
-            context["payload"] = payload
-        await next()
+            team, enterprise = payload.team_id, payload.enterprise_id
+        if not workspace.accepts(team, enterprise):
+            log.warning("refused a request from another workspace (%s)", team or enterprise or "none")
+            return FOREIGN
+        context["payload"] = payload
         return None
-
-    return check

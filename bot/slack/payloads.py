@@ -7,9 +7,9 @@ no side effect. Identifiers are checked against Slack's own shapes, free text is
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 UserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{1,20}$")]
 TeamId = Annotated[str, StringConstraints(pattern=r"^[TE][A-Z0-9]{1,20}$")]
@@ -17,6 +17,7 @@ ChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{1,20}$")]
 Ts = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}\.[0-9]{1,9}$")]
 Short = Annotated[str, StringConstraints(max_length=255)]
 Url = Annotated[str, StringConstraints(max_length=2000)]
+RequestId = Annotated[str, StringConstraints(pattern=r"^r-[a-z0-9]{10}$")]
 
 
 class _Part(BaseModel):
@@ -174,3 +175,52 @@ def read(body: dict[str, Any]) -> Payload | None:
     except ValidationError as exc:
         where = ".".join(str(p) for p in exc.errors()[0]["loc"])
         raise Malformed(f"{where}: {exc.errors()[0]['msg']}") from None
+
+
+# --- what the bot wrote in a view's private_metadata, as Slack hands it back ------------------------
+
+
+class FormMetadata(_Part):
+    """The backup form's metadata (:func:`bot.slack.render.views.form_metadata`): the channel it
+    was opened from (none from the global shortcut), its response URL and the channel's seal."""
+
+    channel_id: ChannelId | Literal[""] = ""
+    response_url: Url = ""
+    seal: Short = ""
+
+
+class DecisionMetadata(_Part):
+    """A decision form's metadata (reject, break glass): the request, and the message it was opened
+    from."""
+
+    request_id: RequestId | Literal[""] = ""
+    channel_id: ChannelId | Literal[""] = ""
+    ts: Ts | Literal[""] = ""
+
+    @property
+    def seen(self) -> tuple[str, str] | None:
+        return (self.channel_id, self.ts) if self.channel_id and self.ts else None
+
+
+M = TypeVar("M", FormMetadata, DecisionMetadata)
+
+
+def metadata(model: type[M], text: str) -> M | None:
+    """``private_metadata`` read back as the bot wrote it; None when it is not that (not JSON, not
+    an object, or a field of another shape): a view the bot did not write."""
+    try:
+        return model.model_validate_json(text or "{}")
+    except ValidationError:
+        return None
+
+
+_CHANNEL_ID: TypeAdapter[str] = TypeAdapter(ChannelId)
+
+
+def is_channel_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a Slack conversation ID (a channel picked in a form)."""
+    try:
+        _CHANNEL_ID.validate_python(value)
+    except ValidationError:
+        return False
+    return True

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from redis.exceptions import RedisError
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import build_normalized_headers, extract_content_type, parse_body
 
 from bot.app.metrics import render_metrics
 from bot.app.services import Services
@@ -58,6 +60,32 @@ def metrics_handler(
     return metrics
 
 
+def bolt_request_of(raw: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest | None:
+    """The request as Bolt will see it, or None (logged) when Bolt's own code could not read it:
+    a body that is not a JSON object (a form's ``payload`` field included), or an object whose
+    fields are not of the shapes Bolt's context builder and built-in middleware assume. Those run
+    before the guard (:mod:`bot.slack.guard`), which checks everything the bot itself reads."""
+    normalized = build_normalized_headers(dict(headers))
+    try:
+        body = parse_body(raw, extract_content_type(normalized))
+    except (ValueError, RecursionError) as exc:
+        log.info("refused a body that does not parse (%s)", type(exc).__name__)
+        return None
+    if not isinstance(body, dict):
+        log.info("refused a body that is JSON but not an object (%s)", type(body).__name__)
+        return None
+    if not isinstance(body.get("event", {}), dict):
+        log.info("refused an event that is not an object")
+        return None
+    try:
+        return AsyncBoltRequest(body=raw, query=query, headers=normalized)
+    except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
+        # Bolt reads team, user, channel, enterprise, authorizations and response_urls off the top
+        # of any body to build its context; a forged body may give them any shape.
+        log.info("refused a body Bolt cannot read (%s)", type(exc).__name__)
+        return None
+
+
 def build_web(app: AsyncApp, services: Services) -> web.Application:
     """The public server (``$PORT``)."""
     settings = services.settings
@@ -67,12 +95,15 @@ def build_web(app: AsyncApp, services: Services) -> web.Application:
         if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
             return _copy(_UNSIGNED)
         try:
-            bolt_request = await to_bolt_request(request)
+            raw = await request.text()
         except _HUNG_UP:
             log.debug("a client hung up before its request was read")
             return _copy(_MALFORMED)
-        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-            log.info("refused a request Bolt cannot read (%s)", type(exc).__name__)
+        except UnicodeDecodeError:
+            log.info("refused a request whose body is not text")
+            return _copy(_MALFORMED)
+        bolt_request = bolt_request_of(raw, request.query_string, request.headers)
+        if bolt_request is None:
             return _copy(_MALFORMED)
         try:
             return await to_aiohttp_response(await app.async_dispatch(bolt_request))

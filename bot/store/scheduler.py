@@ -188,6 +188,25 @@ def _seconds(name: str, value: float) -> float:
     return float(value)
 
 
+def _decoded(raw: bytes | str) -> tuple[dict[str, Any], str]:
+    """A stored payload as an object, or ``({}, why)`` when it is none (a hand edit, another program's
+    key): claiming still leases it, so that its handler can park it instead of every claim failing."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # (UnicodeDecodeError is a ValueError)
+        return {}, f"the payload is not JSON ({type(exc).__name__})"
+    if not isinstance(data, dict):
+        return {}, f"the payload is a JSON {type(data).__name__}, not an object"
+    return data, ""
+
+
+def _parked_detail(raw: bytes | str | None) -> dict[str, Any]:
+    # Its payload may be bytes that are not UTF-8 (that may be why it was parked): shown replaced.
+    if raw is None:
+        return {}
+    return _decoded(raw.decode(errors="replace") if isinstance(raw, bytes) else raw)[0]
+
+
 @dataclass(frozen=True)
 class Lease:
     """One claimed piece of work. Settle it with the scheduler before ``lease_seconds`` run out."""
@@ -196,6 +215,7 @@ class Lease:
     payload: dict[str, Any]
     token: str  # fencing token, fresh per claim
     attempt: int  # 1 on the first claim, +1 on every later claim (after a retry or an expired lease)
+    unreadable: str = ""  # why the stored payload is no JSON object (then ``payload`` is empty)
 
 
 class Scheduler:
@@ -243,8 +263,9 @@ class Scheduler:
         flat = await self._claim(keys=self._keys, args=[limit, lease_seconds, secrets.token_hex(12)])
         leases = []
         for i in range(0, len(flat), 4):
-            key, payload, token, attempt = flat[i : i + 4]
-            leases.append(Lease(as_text(key), json.loads(payload), as_text(token), int(attempt)))
+            key, raw, token, attempt = flat[i : i + 4]
+            payload, unreadable = _decoded(raw)
+            leases.append(Lease(as_text(key), payload, as_text(token), int(attempt), unreadable))
         return leases
 
     async def complete(self, lease: Lease) -> bool:
@@ -289,10 +310,7 @@ class Scheduler:
         """Every parked work key with its detail (payload, reason, attempts), oldest first."""
         rows = cast(list[bytes | str], await self._redis.zrange(self._parked_keys[0], 0, -1))
         details = await self._redis.hmget(self._parked_keys[1], rows) if rows else []
-        return [
-            (as_text(key), json.loads(detail) if detail else {})
-            for key, detail in zip(rows, details, strict=True)
-        ]
+        return [(as_text(key), _parked_detail(detail)) for key, detail in zip(rows, details, strict=True)]
 
     async def count_parked(self) -> int:
         return int(await self._redis.zcard(self._parked_keys[0]))

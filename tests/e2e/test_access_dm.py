@@ -5,15 +5,17 @@ is the record. One deployment serves the module; each test has its own people an
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from bot.domain.request import State
+from bot.domain.request import GAVE_UP, State
 from bot.local.embedded_redis import EmbeddedRedis
 from bot.slack.render import views
+from bot.store import keys
 from tests.e2e.harness import (
     Shared,
     buttons_of,
@@ -57,6 +59,15 @@ class Env(Shared):
     async def asked(self, request_id: str, *approvers: str) -> list[dict[str, Any]]:
         """The DM copy of each of ``approvers``, once all have one."""
         return [await wait_dm(self.slack, a, request_id) for a in approvers]
+
+    async def asked_bosses(
+        self, typed: str, user: str, channel: str
+    ) -> tuple[dict[str, Any], str, list[Any]]:
+        """``/backup <typed>``: its channel message, its ID and the DM copy of each of BOSSES."""
+        await self.bot.command(typed, user_id=user, channel_id=channel)
+        parent = await wait_parent(self.slack, channel)
+        request_id = request_id_of(parent)
+        return parent, request_id, await self.asked(request_id, *BOSSES)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -102,10 +113,7 @@ async def test_each_approver_is_asked_by_dm_and_a_dm_decision_updates_every_copy
 
 async def test_a_reject_in_a_dm_updates_the_channel_and_every_copy(env: Env) -> None:
     bot, slack = env.bot, env.slack
-    await bot.command("create orders-dev dm-no", user_id="U0DREQ2", channel_id="C0DM2")
-    parent = await wait_parent(slack, "C0DM2")
-    request_id = request_id_of(parent)
-    copies = await env.asked(request_id, *BOSSES)
+    parent, request_id, copies = await env.asked_bosses("create orders-dev dm-no", "U0DREQ2", "C0DM2")
 
     pressed = await bot.press("U0DBOSS3", copies[2], REJECT)
     await bot.submit(
@@ -148,6 +156,20 @@ async def test_two_approvals_by_dm_each_copy_shows_the_count(env: Env) -> None:
     assert any("Approved by <@U0DAPP1>, <@U0DAPP2>" in t for t in thread), thread
     for message in (parent, first, second):
         await wait_shown(slack, message, "completed")
+
+
+async def test_work_given_up_on_while_pending_takes_the_buttons_off_every_copy(env: Env) -> None:
+    parent, request_id, copies = await env.asked_bosses("create orders-dev dm-parked", "U0DREQ6", "C0DM6")
+    key = f"req:{request_id}"  # its work, now with a payload no version of the bot can read
+    await env.redis.hset(keys.scheduler_payloads("work"), key, json.dumps({"request_id": request_id, "x": 1}))
+    await env.redis.zadd(keys.scheduler_due("work"), {key: 0})
+    for message in (parent, *copies):
+        await wait_shown(env.slack, message, "gave up")
+    ended = await env.stored(request_id)
+    assert (ended.state, ended.error_code) == (State.CREATE_FAILED, GAVE_UP)
+    assert ("work_parked", "bot") in [
+        (action, actor) for action, actor, _ in await env.audited(request_id=request_id)
+    ]
 
 
 @pytest.mark.xfail(

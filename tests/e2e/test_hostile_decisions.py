@@ -63,12 +63,13 @@ async def _redis_now(stack: Stack) -> float:
 
 @dataclass
 class Late:
-    """Three pending requests whose deadline has passed while the only worker is stopped."""
+    """Four pending requests whose deadline has passed while the only worker is stopped."""
 
     stack: Stack
     approve: BackupRequest
     reject: BackupRequest
     both: BackupRequest
+    opened_late: BackupRequest  # its Reject button is pressed after the deadline
     messages: dict[str, dict[str, Any]]
     reject_view: dict[str, Any]
 
@@ -81,7 +82,7 @@ async def late(
     async with own_stack(
         session=request.session, log_dir=tmp_path_factory.mktemp("hostile-late"), policy=policy
     ) as stack:
-        ids = [await create(stack, f"U1REQ{i}", f"create orders-dev late-{i}", "C1LATE") for i in range(3)]
+        ids = [await create(stack, f"U1REQ{i}", f"create orders-dev late-{i}", "C1LATE") for i in range(4)]
         messages = {i: await approval_message(stack, i) for i in ids}
         worker = stack.bot.process("worker1")
         worker.signal(signal.SIGSTOP)  # the expiry work is due soon; nobody will do it
@@ -146,10 +147,22 @@ async def test_two_approvers_after_the_deadline_are_both_told_and_it_expires_onc
     assert len(expired) == 1, expired
 
 
+async def test_a_reject_pressed_after_the_deadline_opens_no_form_and_tells_the_clicker(late: Late) -> None:
+    stack = late.stack
+    mark = len(stack.slack.calls())
+    message = late.messages[late.opened_late.id]
+    click = click_payload(stack, "U0BOSS2", message, "reject_request", tag="H1OPENLATE")
+    assert (await stack.bot.interact(click)).status_code == 200
+    await _wait_told(stack, "H1OPENLATE", "expired")
+    assert [c for c in stack.slack.calls()[mark:] if c.method == "views.open"] == []
+    current = await stored(stack.redis, late.opened_late.id)  # nothing changed: the expiry work ends it
+    assert current.state is State.PENDING_APPROVAL and not current.decided_by
+
+
 async def test_when_a_worker_runs_again_each_expiry_is_posted_once(late: Late) -> None:
     stack = late.stack
     stack.bot.process("worker1").signal(signal.SIGCONT)
-    requests = (late.approve, late.reject, late.both)
+    requests = (late.approve, late.reject, late.both, late.opened_late)
     await wait_final_replies(stack.slack, count=len(requests), within=30)
     await asyncio.sleep(1.0)  # the late expiry work runs too: it must find nothing more to say
     parents = sorted([(await stored(stack.redis, r.id)).parent_ts for r in requests])

@@ -20,7 +20,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from bot.domain.request import GAVE_UP, NOT_IN_CHANNEL, State
+from bot.app.lifecycle import MAX_VERIFY_TRIES
+from bot.domain.request import GAVE_UP, NOT_IN_CHANNEL, BackupRequest, State
 from bot.store import keys
 from bot.store.audit import AuditLog
 from bot.store.scheduler import Scheduler
@@ -130,13 +131,13 @@ async def test_work_whose_payload_does_not_validate_is_parked_at_once(stack: Sta
 
 
 def _gave_up_notes(stack: Stack, mark: int, channel: str) -> list[str]:
-    """Private notes since ``mark`` saying the bot gave up (anything but a post in ``channel``)."""
+    """Private notes since ``mark`` saying the bot gave up (anything but a public post in ``channel``)."""
     return [
         json.dumps(c.args)
         for c in stack.slack.calls()[mark:]
         if c.method in ("response_url", "chat.postEphemeral", "chat.postMessage")
         and "gave up" in json.dumps(c.args)
-        and c.args.get("channel") != channel
+        and (c.method == "chat.postEphemeral" or c.args.get("channel") != channel)
     ]
 
 
@@ -171,34 +172,61 @@ async def test_a_new_requests_unreadable_work_ends_it_and_the_requester_is_told(
     assert [b for b in await stack.bot.backups() if b["name"] == "poisoned-new-3"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parking the work of a PENDING_APPROVAL (or APPROVED) request cannot end it: "
-    "bot/app/parking.py moves it to CREATE_FAILED, which the lifecycle (bot/domain/request.py) "
-    "allows only from RECEIVED and CREATING, so the request stays pending with its buttons and the "
-    "requester is told 'A backup may have been started' although nothing was sent to the cloud",
-)
+async def _ended_by_parking(stack: Stack, request_id: str, channel: str, mark: int) -> BackupRequest:
+    """The request once parking its work ended it: GAVE_UP, audited, the requester told that no backup
+    was made (and nothing else), its parent without buttons."""
+    ended = await wait_state(stack.redis, request_id, State.CREATE_FAILED, within=10)
+    assert ended.error_code == GAVE_UP
+    audit = AuditLog(stack.redis)
+
+    async def audited() -> list[str]:
+        return [e.action.value for e in await audit.for_request(request_id)]
+
+    for _ in range(200):  # the runner parks the work, then ends the request, audits and tells
+        if "work_parked" in await audited() and _gave_up_notes(stack, mark, channel):
+            break
+        await asyncio.sleep(0.05)
+    assert "work_parked" in await audited(), await audited()
+    notes = _gave_up_notes(stack, mark, channel)
+    assert notes and all("no backup was made" in n for n in notes), notes
+    for _ in range(200):
+        parent = stack.slack.message(channel, ended.parent_ts)
+        if parent is not None and "approve_request" not in json.dumps(parent["blocks"]):
+            break
+        await asyncio.sleep(0.05)
+    assert parent is not None and "approve_request" not in json.dumps(parent["blocks"]), parent
+    return ended
+
+
 async def test_a_pending_requests_unreadable_work_ends_it_and_the_requester_is_told(stack: Stack) -> None:
     request_id = await create(stack, "U3REQ", "create orders-prod poisoned-3", "C3POISON")
     await approval_message(stack, request_id)  # pending, its parent posted, its work done
     mark = len(stack.slack.calls())
     await _poison(stack, request_id)
-    actions = [e.action.value for e in await AuditLog(stack.redis).for_request(request_id)]
-    assert "work_parked" in actions, actions
-    ended = await wait_state(stack.redis, request_id, State.CREATE_FAILED, within=3)
-    assert ended.error_code == GAVE_UP
-    notes = _gave_up_notes(stack, mark, "C3POISON")
-    assert notes and all("no backup was made" in n for n in notes), notes
-    parent = stack.slack.message("C3POISON", ended.parent_ts)
-    assert parent is not None and "approve_request" not in json.dumps(parent["blocks"])
+    await _ended_by_parking(stack, request_id, "C3POISON", mark)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a work payload that is not JSON at all kills the worker: Scheduler.claim json.loads "
-    "it and Runner.run_forever only catches RedisError/OSError, so the JSONDecodeError ends "
-    "run_forever (the process exits); a restarted worker claims the same key and dies again",
-)
+async def test_an_approved_requests_unreadable_work_ends_it_before_the_cloud(stack: Stack) -> None:
+    worker = stack.bot.process("worker1")
+    request_id = await create(stack, "U3REQ", "create orders-prod poisoned-approved-3", "C3APPROVED")
+    parent = await approval_message(stack, request_id)
+    mark = len(stack.slack.calls())
+    worker.signal(signal.SIGSTOP)  # the approval is recorded, and no worker acts on it yet
+    try:
+        click = click_payload(stack, "U0BOSS1", parent, "approve_request", tag="H3APPROVED")
+        assert (await stack.bot.interact(click)).status_code == 200
+        await wait_state(stack.redis, request_id, State.APPROVED)
+        await stack.redis.hset(
+            "{bb}:work:payload", f"req:{request_id}", json.dumps({"request_id": request_id, "junk": 1})
+        )
+    finally:
+        worker.signal(signal.SIGCONT)
+    await _parked(stack, f"req:{request_id}")
+    ended = await _ended_by_parking(stack, request_id, "C3APPROVED", mark)
+    assert not ended.create_attempted and not ended.backup_id
+    assert [b for b in await stack.bot.backups() if b["name"] == "poisoned-approved-3"] == []
+
+
 async def test_a_payload_that_is_not_json_does_not_stop_the_worker(stack: Stack) -> None:
     key = "req:r-notjson001"
     await stack.redis.hset("{bb}:work:payload", key, "{not json")
@@ -220,14 +248,6 @@ async def test_a_payload_that_is_not_json_does_not_stop_the_worker(stack: Stack)
             stack.bot.start_worker()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a membership check that keeps failing with a passing Slack error (fatal_error, "
-    "internal_error, …) is retried forever: bot/app/lifecycle.py _verify_channel returns "
-    "Outcome.later(backoff(request.create_tries + 1, …)) but never counts the try (create_tries "
-    "stays 0, and a 'later' resets the runner's attempts), so the delay never grows, no budget "
-    "runs out, nothing is logged and the requester is never told",
-)
 async def test_a_membership_check_that_keeps_failing_is_counted_toward_a_budget(stack: Stack) -> None:
     stack.slack.knobs.channel_members["C3MEMBERS"] = ["U3OP"]
     stack.slack.knobs.error_next["conversations.members"] = ["fatal_error"] * 1000
@@ -252,6 +272,36 @@ async def test_a_membership_check_that_keeps_failing_is_counted_toward_a_budget(
         stack.slack.knobs.error_next.pop("conversations.members", None)
 
 
+async def test_a_membership_check_that_never_succeeds_ends_the_request_privately(stack: Stack) -> None:
+    stack.slack.knobs.channel_members["C3NEVER"] = ["U3OP"]
+    stack.slack.knobs.error_next["conversations.members"] = ["internal_error"] * 1000
+    try:
+        before = await recorded(stack.redis)
+        payload = submission("U3OP", form_view(channel="C3NEVER"), {"instance": STAGING_A, "name": "never-3"})
+        assert (await stack.bot.interact(payload)).status_code == 200
+        [request_id] = (await recorded(stack.redis)).requests - before.requests
+        for _ in range(400):  # the first failed check is counted
+            if (await stored(stack.redis, request_id)).create_tries == 1:
+                break
+            await asyncio.sleep(0.05)
+        # Skip ahead to the last try of the budget while the worker waits for the next one.
+        await stack.redis.hset(keys.request(request_id), "create_tries", str(MAX_VERIFY_TRIES - 1))
+        mark = len(stack.slack.calls())
+        ended = await wait_state(stack.redis, request_id, State.CREATE_FAILED, within=30)
+    finally:
+        stack.slack.knobs.error_next.pop("conversations.members", None)
+    assert ended.error_code == GAVE_UP and not ended.parent_ts
+    for _ in range(200):
+        if notes := _gave_up_notes(stack, mark, "C3NEVER"):
+            break
+        await asyncio.sleep(0.05)
+    assert notes and all("no backup was made" in n for n in notes), notes
+    audited = [(e.action.value, e.detail) for e in await AuditLog(stack.redis).for_request(request_id)]
+    assert any(action == "refused" and "channel" in detail for action, detail in audited), audited
+    assert [c for c in stack.slack.calls("chat.postMessage") if c.args.get("channel") == "C3NEVER"] == []
+    assert [b for b in await stack.bot.backups() if b["name"] == "never-3"] == []
+
+
 RAW_ANSWERS = {
     "text/plain with status 200": {"body": "<html>upstream reset</html>", "content_type": "text/plain"},
     "text/html with status 502": {
@@ -266,17 +316,7 @@ RAW_ANSWERS = {
 @pytest.mark.parametrize(
     "answer",
     [
-        pytest.param(
-            "text/plain with status 200",
-            id="plain",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a users.info answer of status 200 with a text/plain body makes slack_sdk's "
-                "validate() raise AttributeError ('str' object has no attribute 'get'), which "
-                "SlackDirectory.locale_of does not catch: the request's work fails again and again "
-                "(backoff, then parked) instead of going on in the default language",
-            ),
-        ),
+        pytest.param("text/plain with status 200", id="plain"),
         pytest.param("text/html with status 502", id="gateway"),
         pytest.param("JSON that does not parse", id="broken-json"),
     ],

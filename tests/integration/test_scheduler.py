@@ -11,8 +11,10 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bot.app import work
 from bot.store import keys
 from bot.store.scheduler import Lease, Outcome, Scheduler
+from bot.worker.handlers import _typed
 from bot.worker.runner import Runner, exponential_backoff
 
 # --- Scheduler ------------------------------------------------------------------------------------
@@ -231,6 +233,57 @@ async def test_works_with_a_decoding_client(redis_url: str, redis: aioredis.Redi
         assert await scheduler.complete(lease)
     finally:
         await client.aclose()
+
+
+UNREADABLE = {
+    "req:r-notjson001": b"{not json",
+    "req:r-alist00001": b"[1, 2]",
+    "req:r-astring001": b'"req"',
+    "req:r-anull00001": b"null",
+    "req:r-notutf8001": b'{"request_id": "\xff\xfe"}',
+    "req:r-toodeep001": b"[" * 100_000,
+}
+
+
+async def _unreadable(redis: aioredis.Redis) -> None:
+    """Store payloads no version of the bot wrote, as a hand edit or another program could."""
+    await redis.hset(keys.scheduler_payloads("work"), mapping=UNREADABLE)
+    await redis.zadd(keys.scheduler_due("work"), dict.fromkeys(UNREADABLE, 0))
+
+
+async def test_a_payload_that_is_no_json_object_is_claimed_as_unreadable(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    await _unreadable(redis)
+    await scheduler.schedule("req:r-readable01", {"request_id": "r-readable01"})
+    leases = {lease.key: lease for lease in await scheduler.claim(limit=20)}
+    assert set(leases) == {*UNREADABLE, "req:r-readable01"}  # one bad payload costs no other work
+    good = leases.pop("req:r-readable01")
+    assert (good.payload, good.unreadable) == ({"request_id": "r-readable01"}, "")
+    for key, lease in leases.items():
+        assert lease.payload == {} and lease.unreadable, key
+        with pytest.raises(work.PoisonWork, match="payload"):
+            work.read(lease)
+
+
+async def test_unreadable_work_is_parked_on_its_first_claim_and_the_rest_runs(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    await _unreadable(redis)
+    await scheduler.schedule("req:r-readable01", {"request_id": "r-readable01"})
+    ran: list[str] = []
+
+    async def advance(item: work.AdvanceRequest, _: Lease) -> Outcome:
+        ran.append(item.request_id)
+        return Outcome.finished()
+
+    runner = Runner(scheduler, {"req": _typed(work.AdvanceRequest, advance)}, concurrency=20)
+    assert await runner.run_once() == len(UNREADABLE) + 1
+    assert ran == ["r-readable01"]
+    parked = dict(await scheduler.parked())
+    assert set(parked) == set(UNREADABLE)
+    assert all(d["attempts"] == 1 and "unreadable" in d["reason"] for d in parked.values()), parked
+    assert await scheduler.pending() == 0
+    # A restarted worker finds nothing left to claim (and nothing to die on).
+    assert await Runner(scheduler, {"req": _typed(work.AdvanceRequest, advance)}).run_once() == 0
 
 
 async def _dump(redis: aioredis.Redis) -> dict[bytes | str, Any]:

@@ -18,7 +18,7 @@ from bot.cloud.models import BackupRecord, BackupStatus
 from bot.domain.audit import AuditAction
 from bot.domain.gates import Refusal
 from bot.domain.grammar import USAGE, USAGES
-from bot.domain.request import BackupRequest, State
+from bot.domain.request import GAVE_UP, BackupRequest, State
 from bot.i18n import CATALOGS, LANGUAGES
 from bot.slack.render import states as kit
 from bot.slack.render.answers import (
@@ -429,6 +429,15 @@ def test_parent_message_fields_per_state(state: State, present: list[str], absen
         assert fragment in body, fragment
     for fragment in absent:
         assert fragment not in body, fragment
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_request_given_up_on_before_the_cloud_never_reads_as_refused_by_it(lang: str) -> None:
+    gave_up = request(State.CREATE_FAILED, error_code=GAVE_UP, error_msg="unreadable work", backup_id="")
+    message = parent_message(gave_up, lang=lang)
+    body = texts(message) + message.text
+    assert CATALOGS[lang]["parent.gave_up"] in body
+    assert CATALOGS[lang]["state.CREATE_FAILED"] not in body
 
 
 def test_pending_without_expiry_still_says_it_waits() -> None:

@@ -18,26 +18,34 @@ from bot.i18n import Text
 from bot.slack.listeners import Front
 from bot.slack.listeners.actions import show_now
 from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
-from bot.slack.payloads import ViewSubmission
+from bot.slack.payloads import DecisionMetadata, FormMetadata, ViewSubmission, is_channel_id, metadata
 from bot.slack.render import answers, views
 from bot.slack.seal import is_sealed, key_of
 
 log = logging.getLogger("bot.slack.forms")
 
 
-def _channel_and_url(submission: ViewSubmission, values: dict[str, str], key: bytes) -> tuple[str, str, bool]:
+def _channel_and_url(
+    submission: ViewSubmission, meta: FormMetadata, values: dict[str, str], key: bytes
+) -> tuple[str, str, bool]:
     """Where to post, the response URL to answer through, and whether the channel must be checked:
     only a channel from the slash command (sealed by us, for this user) is taken as it is."""
-    meta = views.read_metadata(submission.view.private_metadata)
-    channel = meta.get("channel_id") or values.get(views.CHANNEL_BLOCK, "")
-    trusted = bool(meta.get("channel_id")) and is_sealed(
-        key, meta.get("seal", ""), meta["channel_id"], submission.user.id
-    )
-    url = meta.get("response_url", "")
+    channel = meta.channel_id or values.get(views.CHANNEL_BLOCK, "")
+    trusted = bool(meta.channel_id) and is_sealed(key, meta.seal, meta.channel_id, submission.user.id)
+    url = meta.response_url
     for item in submission.response_urls:
         if item.channel_id == channel or not url:
             url = item.response_url
     return channel, url, not trusted
+
+
+def _decision_metadata(submission: ViewSubmission) -> DecisionMetadata:
+    """A decision form's metadata; one the bot did not write names no request (so decides nothing)."""
+    meta = metadata(DecisionMetadata, submission.view.private_metadata)
+    if meta is None:
+        log.info("a decision form came back with metadata the bot did not write")
+        return DecisionMetadata()
+    return meta
 
 
 def register(app: AsyncApp, front: Front) -> None:
@@ -49,6 +57,12 @@ def register(app: AsyncApp, front: Front) -> None:
         submission: ViewSubmission = context["payload"]
         user_id = submission.user.id
         lang = people.default
+        meta = metadata(FormMetadata, submission.view.private_metadata)
+        if meta is None:  # not what the bot wrote: a forged (or garbled) view
+            log.info("refused a backup form whose metadata the bot did not write")
+            errors = {views.INSTANCE_BLOCK: Text("form.error.metadata")}
+            await ack(response_action="errors", errors=views.field_errors(errors, lang=lang))
+            return
         values = views.submitted_values(submission.view.state.values)
         errors = validate_form(
             values,
@@ -57,8 +71,8 @@ def register(app: AsyncApp, front: Front) -> None:
             description_block=views.DESCRIPTION_BLOCK,
             reference_block=views.REFERENCE_BLOCK,
         )
-        channel, response_url, verify = _channel_and_url(submission, values, seal_key)
-        if not channel and views.CHANNEL_BLOCK not in errors:
+        channel, response_url, verify = _channel_and_url(submission, meta, values, seal_key)
+        if not is_channel_id(channel) and views.CHANNEL_BLOCK not in errors:
             errors[views.CHANNEL_BLOCK] = Text("form.error.channel")
         taken: Accepted | Refused | None = None
         problems: dict[str, str] = dict(errors)
@@ -98,7 +112,7 @@ def register(app: AsyncApp, front: Front) -> None:
 
     async def submit_reject(ack: AsyncAck, context: dict[str, Any]) -> None:
         submission: ViewSubmission = context["payload"]
-        meta = views.read_metadata(submission.view.private_metadata)
+        meta = _decision_metadata(submission)
         reason = views.submitted_values(submission.view.state.values).get(views.REASON_BLOCK, "").strip()
         user_id = submission.user.id
         lang = people.default
@@ -108,17 +122,16 @@ def register(app: AsyncApp, front: Front) -> None:
                 response_action="errors", errors=views.field_errors({views.REASON_BLOCK: problem}, lang=lang)
             )
             return
-        seen = (meta["channel_id"], meta["ts"]) if meta.get("channel_id") and meta.get("ts") else None
         try:
             async with asyncio.timeout(WEB_BUDGET):
                 lang = await people.for_reply(user_id)
                 decision = await decide(
                     services,
-                    meta.get("request_id", ""),
+                    meta.request_id,
                     user_id,
                     approve=False,
                     reason=reason,
-                    seen=seen,
+                    seen=meta.seen,
                     deadline=record_deadline(services),
                 )
         except UNAVAILABLE:
@@ -133,7 +146,7 @@ def register(app: AsyncApp, front: Front) -> None:
 
     async def submit_break_glass(ack: AsyncAck, context: dict[str, Any]) -> None:
         submission: ViewSubmission = context["payload"]
-        meta = views.read_metadata(submission.view.private_metadata)
+        meta = _decision_metadata(submission)
         reason = views.submitted_values(submission.view.state.values).get(views.REASON_BLOCK, "").strip()
         user_id = submission.user.id
         lang = await people.for_reply(user_id)
@@ -143,15 +156,14 @@ def register(app: AsyncApp, front: Front) -> None:
                 response_action="errors", errors=views.field_errors({views.REASON_BLOCK: problem}, lang=lang)
             )
             return
-        seen = (meta["channel_id"], meta["ts"]) if meta.get("channel_id") and meta.get("ts") else None
         try:
             async with asyncio.timeout(WEB_BUDGET):
                 decision = await break_glass(
                     services,
-                    meta.get("request_id", ""),
+                    meta.request_id,
                     user_id,
                     reason=reason,
-                    seen=seen,
+                    seen=meta.seen,
                     deadline=record_deadline(services),
                 )
         except UNAVAILABLE:

@@ -20,7 +20,7 @@ def _request_fields(req: BackupRequest, lang: str) -> list[str]:
         t(lang, "field.requester", value=p.mention(req.user_id, lang)),
         t(lang, "field.instance", value=p.instance(req, lang)),
         t(lang, "field.name", value=p.code(req.backup_name, p.MAX_NAME)),
-        t(lang, "field.state", value=s.state_label(req.state, lang)),
+        t(lang, "field.state", value=s.request_label(req, lang)),
     ]
     if req.reference:
         fields.append(t(lang, "field.reference", value=p.user_text(req.reference, p.MAX_REFERENCE)))
@@ -41,9 +41,7 @@ def _request_fields(req: BackupRequest, lang: str) -> list[str]:
 
 def _request_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, *, dm: bool) -> list[p.Block]:
     blocks: list[p.Block] = [
-        p.header(
-            t(lang, "parent.header", emoji=s.STATE_EMOJI[req.state], state=s.state_word(req.state, lang))
-        ),
+        p.header(t(lang, "parent.header", emoji=s.STATE_EMOJI[req.state], state=s.request_word(req, lang))),
         p.section(
             t(
                 lang,
@@ -176,7 +174,7 @@ def _request_fallback(req: BackupRequest, lang: str) -> str:
         emoji=s.STATE_EMOJI[req.state],
         name=p.code(req.backup_name, p.MAX_NAME),
         instance=p.instance_short(req, lang),
-        state=s.state_word(req.state, lang),
+        state=s.request_word(req, lang),
         requester=p.mention(req.user_id, lang),
     )
 

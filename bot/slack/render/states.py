@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.cloud.models import BackupStatus
 from bot.domain.audit import AuditAction
-from bot.domain.request import State
+from bot.domain.request import GAVE_UP, BackupRequest, State
 from bot.i18n import t
 
 STATE_EMOJI: dict[State, str] = {
@@ -56,6 +56,18 @@ def state_word(state: State, lang: str) -> str:
 
 def state_label(state: State, lang: str) -> str:
     return f"{STATE_EMOJI[state]} {state_word(state, lang)}"
+
+
+def request_word(req: BackupRequest, lang: str) -> str:
+    """One request's state in words: a request the bot gave up on before calling the cloud ends
+    CREATE_FAILED too, but the cloud never refused it."""
+    if req.state is State.CREATE_FAILED and req.error_code == GAVE_UP:
+        return t(lang, "parent.gave_up")
+    return state_word(req.state, lang)
+
+
+def request_label(req: BackupRequest, lang: str) -> str:
+    return f"{STATE_EMOJI[req.state]} {request_word(req, lang)}"
 
 
 def status_word(status: BackupStatus, lang: str) -> str:

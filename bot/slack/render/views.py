@@ -60,14 +60,6 @@ def form_metadata(channel_id: str, response_url: str = "", seal: str = "") -> st
     return json.dumps({"channel_id": channel_id, "response_url": response_url, "seal": seal})
 
 
-def read_metadata(text: str) -> dict[str, str]:
-    try:
-        data = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
 def backup_form(
     *, default_name: str, lang: str, channel_id: str = "", response_url: str = "", seal: str = ""
 ) -> dict[str, Any]:
