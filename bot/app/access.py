@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.app.people import Group, People
+from bot.app.people import People, named
 from bot.app.users import UserProfiles
 from bot.domain import gates
 from bot.domain.gates import Gate
@@ -80,11 +80,7 @@ class Access:
         """Policy members as people to mention: user IDs, and groups with their ID once synced (so
         the adapter can mention the whole group). "Everyone" is never among them."""
         ids = await self.groups.subteam_ids() if any(m.startswith("@") for m in members) else {}
-        return People(
-            tuple(
-                Group(m[1:], ids.get(m[1:], "")) if m.startswith("@") else m for m in members if m != EVERYONE
-            )
-        )
+        return named(members, ids)
 
     async def user_ids(self, members: tuple[str, ...]) -> list[str]:
         """Every user the members name (groups expanded from the cache; "everyone" is nobody in

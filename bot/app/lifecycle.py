@@ -219,6 +219,7 @@ class RequestFlow:
             expires_at=datetime.fromtimestamp(deadline, UTC),
             deadline=deadline,
             approvers=list(gate.approvers),
+            approver_group_ids=(await services.access.named(gate.approvers)).group_ids,
             approvals_needed=gate.min_approvals,
             gate_rule=gate.rule,
             notify=services.policy.notify.value,

@@ -170,11 +170,6 @@ async def test_the_second_and_third_approvals_at_once_start_one_backup(env: Env)
     assert sum("Approved by" in t for t in thread) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: update_parent renders the waiting request without its approvers (parent_message(request) "
-    "gets approvers=None), so after the first of two approvals the 'Approvers:' line disappears",
-)
 async def test_after_one_of_two_approvals_the_message_still_names_the_approvers(env: Env) -> None:
     bot, slack = env.bot, env.slack
     parent = await env.ask("U0AREQ5", "C0ANAMES", "create orders-prod who-else")

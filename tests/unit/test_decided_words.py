@@ -128,6 +128,16 @@ def _waiting(**changes: Any) -> BackupRequest:
     )
 
 
+def test_a_waiting_request_names_its_approvers_on_every_rendering() -> None:
+    for req in (_waiting(), _waiting(approvals=["UAPP1"])):  # as first posted, and after 1 of 2
+        shown = _shown(parent_message(req))
+        assert "*Approvers:* <@UAPP1> <!subteam^S0DBAS> @unsynced" in shown, shown
+        assert "<!everyone>" not in shown and "<!channel>" not in shown
+    assert "*Approvers:*" not in _shown(parent_message(_request(State.APPROVED, approvers=["UAPP1"])))
+    given = _shown(parent_message(_waiting(), ["<@UOTHER>"]))  # what the caller names wins
+    assert "*Approvers:* <@UOTHER>" in given
+
+
 def _buttons(message: Message) -> list[dict[str, Any]]:
     return [e for b in message.blocks if b.get("type") == "actions" for e in b["elements"]]
 

@@ -6,12 +6,14 @@ Every sentence comes from the message catalogs (:mod:`bot.i18n`) in the requeste
 
 from __future__ import annotations
 
+from bot.app.people import named
 from bot.app.ports import ReplyKind
 from bot.domain.policy import Notify
 from bot.domain.request import BackupRequest, State
 from bot.i18n import t
 from bot.slack.render import pieces as p
 from bot.slack.render import states as s
+from bot.slack.render.policy import mentions
 from bot.slack.render.text import format_duration, format_size, format_time
 
 
@@ -211,11 +213,14 @@ def parent_message(
 
     In the requester's language — approvers too read an approval request in it — unless ``lang``
     says otherwise (``/backup status`` answers the person who asked). While the request waits for
-    approval it carries Approve/Reject buttons and mentions ``approvers`` (ready mrkdwn mentions);
-    any other state has no buttons, so an update after the decision removes them. ``dm``: the copy
-    an approver gets in a direct message (Approve/Reject only).
+    approval it carries Approve/Reject buttons and names its approvers — ``approvers`` (ready mrkdwn
+    mentions) when given, else the request's own, so every update still says who may approve; any
+    other state has no buttons, so an update after the decision removes them. ``dm``: the copy an
+    approver gets in a direct message (Approve/Reject only).
     """
     language = p.lang_of(req, lang)
+    if approvers is None and req.state is State.PENDING_APPROVAL and not dm:
+        approvers = mentions(named(req.approvers, req.approver_group_ids))
     blocks = _request_blocks(req, approvers, language, dm=dm)
     return p.Message(text=_request_fallback(req, language), blocks=blocks)
 
