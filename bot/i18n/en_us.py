@@ -89,6 +89,10 @@ MESSAGES: dict[str, str] = {
     ),
     "decision.expired": ":hourglass: This request has expired; nothing can be approved any more.",
     "decision.gone": ":warning: This request no longer exists.",
+    "decision.unsettled": (
+        ":hourglass: The bot is still finding out whether you may do that; nothing was changed. Please"
+        " try again in a moment."
+    ),
     "cancel.done": ":heavy_multiplication_x: Request {request_id} is cancelled; no backup will be made.",
     "cancel.started": (
         ":information_source: This request can no longer be cancelled: it is {state}. A backup that"

@@ -85,6 +85,7 @@ MESSAGES: dict[str, str] = {
     "decision.already.gave_up": ":information_source: 机器人已放弃请求 {request_id}，它不再等待决定。",
     "decision.expired": ":hourglass: 此请求已过期，无法再批准。",
     "decision.gone": ":warning: 此请求已不存在。",
+    "decision.unsettled": ":hourglass: 机器人仍在确认你是否可以这样做，未做任何更改。请稍后再试。",
     "cancel.done": ":heavy_multiplication_x: 请求 {request_id} 已取消，不会创建备份。",
     "cancel.started": (
         ":information_source: 此请求已无法取消：当前状态为“{state}”。已经开始的备份会一直运行到结束。"

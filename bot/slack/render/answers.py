@@ -324,6 +324,8 @@ def decision_refusal(refusal: decisions.Refused, *, lang: str) -> p.Message:
             return p.simple(t(lang, "cancel.started", state=s.state_word(request.state, lang)))
         case decisions.NotYours():
             return p.simple(t(lang, "decision.not_yours"))
+        case decisions.Unsettled():
+            return p.simple(t(lang, "decision.unsettled"))
 
 
 def cancelled(request_id: str, *, lang: str) -> p.Message:
