@@ -51,7 +51,7 @@ GROUPS = {
         "U0RGUESTTYPE",
         "U0RGUESTREQ",
     ],
-    "r-managers": ["U0RMGR", "U0RMGR2", "U0RGUESTMGR", "U0RGUESTMGR2"],
+    "r-managers": ["U0RMGR", "U0RMGR2", "U0RMGR3", "U0RGUESTMGR", "U0RGUESTMGR2", "U0RGUESTMGR3"],
 }
 GUESTS = (
     "U0RGUEST",
@@ -62,6 +62,7 @@ GUESTS = (
     "U0RGUESTOP",
     "U0RGUESTMGR",
     "U0RGUESTMGR2",
+    "U0RGUESTMGR3",
     "U0RGUESTREQ",
 )
 PROD_ID = seed_id("orders-prod")
@@ -321,3 +322,14 @@ async def test_a_guest_in_the_approver_group_the_bot_has_never_seen_cannot_cance
     )
     assert "Only the person who asked" in await wait_answer(slack, url)
     assert "approve_request" in buttons_of(current(slack, parent))
+
+
+async def test_an_approver_the_bot_has_never_seen_reads_the_audit_trail_a_guest_among_them_does_not(
+    env: Env, done: Done
+) -> None:
+    bot, slack = env.bot, env.slack
+    for user_id, expected in (("U0RMGR3", "*Audit log* (latest"), ("U0RGUESTMGR3", "Only approvers")):
+        url = slack.response_url()
+        ack = await bot.command("audit 50", user_id=user_id, channel_id="C0RAUDIT", response_url=url)
+        assert ack.status_code == 200 and not ack.content.strip()  # Slack is asked after the ack
+        assert expected in await wait_answer(slack, url), user_id
