@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.app.people import Group, People
+from bot.app.people import People, named
 from bot.app.users import UserProfiles
 from bot.domain import gates
 from bot.domain.gates import Gate
@@ -61,11 +61,21 @@ class Access:
         as_guest = role_of(self.policy, person.user_id, person.groups, guest=True)
         return as_member if as_member == as_guest else None  # being a guest would matter: not known
 
+    def approves(self, gate: Gate, person: Person) -> bool | None:
+        """Whether the person is one of the gate's approvers; None when only their guest status,
+        not known yet, would tell (a worker, or a click after its ack, can ask Slack)."""
+
+        def as_guest(guest: bool) -> bool:
+            return gates.may_approve(self.policy, gate, person.user_id, person.groups, guest=guest)
+
+        if person.guest is not None:
+            return as_guest(person.guest)
+        member, guest = as_guest(False), as_guest(True)
+        return member if member == guest else None
+
     def may_approve(self, gate: Gate, person: Person) -> bool:
         """One of the gate's approvers (fail closed: an unknown guest status counts as guest)."""
-        return gates.may_approve(
-            self.policy, gate, person.user_id, person.groups, guest=person.guest is not False
-        )
+        return self.approves(gate, person) is True
 
     def may_break_glass(self, person: Person) -> bool:
         return gates.may_break_glass(
@@ -80,11 +90,7 @@ class Access:
         """Policy members as people to mention: user IDs, and groups with their ID once synced (so
         the adapter can mention the whole group). "Everyone" is never among them."""
         ids = await self.groups.subteam_ids() if any(m.startswith("@") for m in members) else {}
-        return People(
-            tuple(
-                Group(m[1:], ids.get(m[1:], "")) if m.startswith("@") else m for m in members if m != EVERYONE
-            )
-        )
+        return named(members, ids)
 
     async def user_ids(self, members: tuple[str, ...]) -> list[str]:
         """Every user the members name (groups expanded from the cache; "everyone" is nobody in

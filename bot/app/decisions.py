@@ -67,7 +67,14 @@ class Unavailable:
     """Redis did not answer in time: nothing was recorded."""
 
 
-Refused = Gone | Closed | Started | NotAllowed | NotYours | Elsewhere | AlreadyYours | Unavailable
+@dataclass(frozen=True)
+class Unsettled:
+    """Whether this person may do it turns on what only Slack can say (are they a guest?), and the
+    caller could not ask (a slash command's answer is its acknowledgement): nothing was recorded.
+    The caller acknowledges first and asks again with ``ask_slack``."""
+
+
+Refused = Gone | Closed | Started | NotAllowed | NotYours | Elsewhere | AlreadyYours | Unavailable | Unsettled
 
 
 @dataclass(frozen=True)
@@ -183,19 +190,19 @@ async def _closed(services: Services, request: BackupRequest) -> Closed | None:
 
 async def _may(
     services: Services, request: BackupRequest, user_id: str, action: Action, *, ask_slack: bool = True
-) -> bool:
+) -> bool | None:
     """What only the policy can say about this person and this request. A click is acknowledged
     before this runs, so Slack may be asked whether the clicker is a guest (``ask_slack``); a slash
-    command's answer is its acknowledgement, so there only the cache counts."""
+    command's answer is its acknowledgement, so there only the cache counts, and None says the
+    cache could not tell."""
+    if action is Action.CANCEL and user_id == request.user_id:
+        return True  # their own request: nothing about them needs knowing
     person = await services.access.person(user_id, ask_slack=ask_slack)
     if person is None:
         return False  # the group cache is cold: nobody can be shown to be an approver yet
-    gate = gate_of(services, request)
     if action is Action.BREAK_GLASS:
         return user_id == request.user_id and services.access.may_break_glass(person)
-    if action is Action.CANCEL:
-        return user_id == request.user_id or services.access.may_approve(gate, person)
-    return services.access.may_approve(gate, person)
+    return services.access.approves(gate_of(services, request), person)
 
 
 async def _act(
@@ -212,11 +219,14 @@ async def _act(
     request = await services.store.get(request_id)
     if request is None:
         return Decision(None, Gone())
+    may = await _may(services, request, user_id, action, ask_slack=ask_slack)
+    if may is None:
+        return Decision(request, Unsettled())
     verdict = await services.decisions.decide(
         request_id,
         action,
         user_id,
-        may=await _may(services, request, user_id, action, ask_slack=ask_slack),
+        may=may,
         allow_self=self_approval_allowed(services.policy, gate_of(services, request)),
         seen=seen,
         reason=reason,

@@ -6,8 +6,9 @@ worker killed anywhere re-runs the same step after its lease ends, and the recor
 changes, ``*_ts`` markers, ``create_attempted``) keep a retry from doing anything twice.
 
 Order of a request: settle the requester's language (their Slack locale; every message about the
-request and every cloud call made for it uses it), resolve the instance and decide who must approve
-(both private: a typo or a missing role leaves no trace in the channel), post the parent message (an
+request and every cloud call made for it uses it), settle their role (someone who may not ask is
+refused before anything about instances is looked up or said), resolve the instance and decide who
+must approve (both private: a typo leaves no trace in the channel), post the parent message (an
 approval request with buttons when needed), wait for the decision, create the backup
 (:mod:`bot.app.creating`), announce it, hand it to the poller, and finally report the result in the
 thread.
@@ -94,6 +95,8 @@ class RequestFlow:
             await services.store.set_once(request.id, "language", language)
             return None
         if request.state is State.RECEIVED:
+            if not request.role:
+                return await self._settle_role(request)
             if request.verify_channel:
                 return await self._verify_channel(request)
             if not request.instance_id:
@@ -150,6 +153,22 @@ class RequestFlow:
                 audit_entry(request, AuditAction.REFUSED, actor=request.user_id, detail=why)
             )
         return Outcome.finished()
+
+    async def _settle_role(self, request: BackupRequest) -> Outcome | None:
+        """The requester's role, when the web could not tell it from its caches, settled before
+        anything else is done for them: someone who may not ask learns nothing, not even the names
+        of instances close to a typo."""
+        role = await self.services.access.role(request.user_id, ask_slack=True)
+        if role is None:
+            return Outcome.later(5.0)  # group membership not synced yet; the sync is scheduled
+        if role < Role.REQUESTER:
+            return await self._refuse_no_role(request)
+        await self.services.store.update(request.id, role=name_of(role))
+        return None
+
+    async def _refuse_no_role(self, request: BackupRequest) -> Outcome:
+        helpers = await self.services.access.holding(Role.APPROVER)
+        return await self._refuse_privately(request, notices.NoRole(helpers), NOT_AUTHORIZED, "no role")
 
     async def _verify_channel(self, request: BackupRequest) -> Outcome | None:
         """A channel the requester picked (or a form brought back) is used only if they are in it:
@@ -215,8 +234,7 @@ class RequestFlow:
         if role is None or person is None:
             return Outcome.later(5.0)  # group membership not synced yet; the sync is scheduled
         if role < Role.REQUESTER:
-            helpers = await services.access.holding(Role.APPROVER)
-            return await self._refuse_privately(request, notices.NoRole(helpers), NOT_AUTHORIZED, "no role")
+            return await self._refuse_no_role(request)
         instance = gates.Instance(request.instance_name, request.instance_id, request.region)
         gate = gates.gate_for(services.policy, role, instance)
         if gate is None:
@@ -234,6 +252,7 @@ class RequestFlow:
             expires_at=datetime.fromtimestamp(deadline, UTC),
             deadline=deadline,
             approvers=list(gate.approvers),
+            approver_group_ids=(await services.access.named(gate.approvers)).group_ids,
             approvals_needed=gate.min_approvals,
             gate_rule=gate.rule,
             notify=services.policy.notify.value,

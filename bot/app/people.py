@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from bot.domain.policy import EVERYONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +28,20 @@ class People:
     @property
     def users(self) -> tuple[str, ...]:
         return tuple(m for m in self.members if isinstance(m, str))
+
+    @property
+    def group_ids(self) -> dict[str, str]:
+        """The Slack ID of each group whose ID is known, by handle."""
+        return {m.handle: m.id for m in self.members if isinstance(m, Group) and m.id}
+
+
+def named(members: Iterable[str], group_ids: Mapping[str, str]) -> People:
+    """Policy members (user IDs, ``@handle`` groups) as people to mention, each group with its Slack
+    ID when ``group_ids`` knows it (so it can be mentioned as a whole). "Everyone" is never among them."""
+    return People(
+        tuple(
+            Group(m[1:], group_ids.get(m[1:], "")) if m.startswith("@") else m
+            for m in members
+            if m != EVERYONE
+        )
+    )

@@ -130,6 +130,9 @@ class BackupRequest(BaseModel):
     expires_at: datetime | None = None
     deadline: float | None = None  # expires_at as Redis server time (epoch s): what decisions check
     approvers: list[str] = Field(default_factory=list)  # who may approve (policy members), at request time
+    # the Slack ID of each approver group (by handle) known when the wait began: every rendering of
+    # the waiting request, updates included, names the approvers as the first one did
+    approver_group_ids: dict[str, str] = Field(default_factory=dict)
     approvals_needed: int = 1
     gate_rule: int | None = None  # which approval.rules entry asked for approval (None: the default)
     approvals: list[str] = Field(default_factory=list)  # approvers who said yes, in order

@@ -70,6 +70,8 @@ MESSAGES: dict[str, str] = {
     "field.status": "*Status*\n{value}",
     "field.decided_by.approved": "*Approved by*\n{value}",
     "field.decided_by.rejected": "*Rejected by*\n{value}",
+    "field.decided_by.cancelled": "*Cancelled by*\n{value}",
+    "field.decided_by.break_glass": "*Started without approval by*\n{value}",
     "field.cloud_request_id": "*Cloud request ID*\n{value}",
     "description": "*Description*\n{value}",
     "progress": "*Progress*  {bar} {percent}%",
@@ -84,6 +86,8 @@ MESSAGES: dict[str, str] = {
     "button.break_glass": "Start now (break glass)",
     "confirm.cancel.title": "Cancel this request?",
     "confirm.cancel.text": "The request ends here and no backup is made.",
+    "confirm.cancel.yes": "Cancel request",
+    "confirm.cancel.no": "Keep it",
     "decision.break_glass": (
         ":rotating_light: {requester} broke the glass and started the backup without approval: {reason}"
         " — approvers: {approvers}"
@@ -94,10 +98,10 @@ MESSAGES: dict[str, str] = {
     # --- approving and rejecting ---
     "button.approve": "Approve",
     "button.reject": "Reject",
-    "confirm.title": "Approve this backup?",
-    "confirm.text": "Backup {name} of {instance} will start as soon as you confirm.",
-    "confirm.yes": "Approve",
-    "confirm.no": "Cancel",
+    "confirm.approve.title": "Approve this backup?",
+    "confirm.approve.text": "Backup {name} of {instance} will start as soon as you confirm.",
+    "confirm.approve.yes": "Approve",
+    "confirm.approve.no": "Not now",
     "decision.approved": ":white_check_mark: Approved by {decider}. Starting the backup.",
     "decision.not_approver": (
         ":no_entry: You cannot approve or reject this request: only approvers can. {who_can_help}"
@@ -105,8 +109,19 @@ MESSAGES: dict[str, str] = {
     "decision.own_request": ":no_entry: You cannot approve or reject your own request.",
     "decision.already.approved": ":information_source: This request was already approved by {decider}.",
     "decision.already.rejected": ":information_source: This request was already rejected by {decider}.",
+    "decision.already.cancelled": ":information_source: This request was already cancelled by {decider}.",
+    "decision.already.break_glass": (
+        ":information_source: {decider} already started this request without approval (break glass)."
+    ),
+    "decision.already.gave_up": (
+        ":information_source: The bot gave up on request {request_id}; it no longer waits for a decision."
+    ),
     "decision.expired": ":hourglass: This request has expired; nothing can be approved any more.",
     "decision.gone": ":warning: This request no longer exists.",
+    "decision.unsettled": (
+        ":hourglass: The bot is still finding out whether you may do that; nothing was changed. Please"
+        " try again in a moment."
+    ),
     "cancel.done": ":heavy_multiplication_x: Request {request_id} is cancelled; no backup will be made.",
     "cancel.started": (
         ":information_source: This request can no longer be cancelled: it is {state}. A backup that"
@@ -131,7 +146,7 @@ MESSAGES: dict[str, str] = {
         ":information_source: You have already approved this request ({count} of {needed} approvals so "
         "far); it needs another approver."
     ),
-    "decision.closed": ":information_source: This request is already {state}.",
+    "decision.closed": ":information_source: This request no longer waits for a decision: it is {state}.",
     "refused.no_role": ":no_entry: You are not allowed to take backups with this bot. {who_can_help}",
     "refused.not_a_member": (
         ":no_entry: You are not in {channel}, so the bot will not post your request there. Pick a channel"
@@ -264,6 +279,7 @@ MESSAGES: dict[str, str] = {
     "form.error.metadata": "this form cannot be used any more: open a new one with /backup",
     "break_glass.title": "Break the glass",
     "break_glass.submit": "Start now",
+    "break_glass.close": "Keep waiting",
     "break_glass.intro": (
         "Start backup {name} of {instance} now, without waiting for approval? The approvers are told,"
         " and it is recorded as a broken glass."
@@ -272,6 +288,7 @@ MESSAGES: dict[str, str] = {
     "break_glass.hint": "Required. Shown in the thread and the audit trail.",
     "reject.title": "Reject request",
     "reject.submit": "Reject",
+    "reject.close": "Don't reject",
     "reject.intro": "Reject backup {name} of {instance} requested by {requester}?",
     "reject.reason": "Reason (optional)",
     "option.description": "{status} · {engine}",

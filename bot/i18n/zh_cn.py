@@ -69,6 +69,8 @@ MESSAGES: dict[str, str] = {
     "field.status": "*状态*\n{value}",
     "field.decided_by.approved": "*批准人*\n{value}",
     "field.decided_by.rejected": "*拒绝人*\n{value}",
+    "field.decided_by.cancelled": "*取消人*\n{value}",
+    "field.decided_by.break_glass": "*未经批准直接开始者*\n{value}",
     "field.cloud_request_id": "*云端请求 ID*\n{value}",
     "description": "*描述*\n{value}",
     "progress": "*进度*  {bar} {percent}%",
@@ -83,6 +85,8 @@ MESSAGES: dict[str, str] = {
     "button.break_glass": "立即开始（紧急破窗）",
     "confirm.cancel.title": "取消此请求？",
     "confirm.cancel.text": "请求将在此结束，不会创建任何备份。",
+    "confirm.cancel.yes": "取消请求",
+    "confirm.cancel.no": "保留请求",
     "decision.break_glass": (
         ":rotating_light: {requester} 启动了紧急破窗，未经批准直接开始备份：{reason} — 审批人：{approvers}"
     ),
@@ -92,17 +96,21 @@ MESSAGES: dict[str, str] = {
     # --- 批准与拒绝 ---
     "button.approve": "批准",
     "button.reject": "拒绝",
-    "confirm.title": "批准此备份？",
-    "confirm.text": "确认后，实例 {instance} 的备份 {name} 将立即开始。",
-    "confirm.yes": "批准",
-    "confirm.no": "取消",
+    "confirm.approve.title": "批准此备份？",
+    "confirm.approve.text": "确认后，实例 {instance} 的备份 {name} 将立即开始。",
+    "confirm.approve.yes": "批准",
+    "confirm.approve.no": "暂不批准",
     "decision.approved": ":white_check_mark: {decider} 已批准，备份即将开始。",
     "decision.not_approver": ":no_entry: 你无法批准或拒绝此请求：只有审批人可以操作。{who_can_help}",
     "decision.own_request": ":no_entry: 你不能批准或拒绝自己提交的请求。",
     "decision.already.approved": ":information_source: 此请求已由 {decider} 批准。",
     "decision.already.rejected": ":information_source: 此请求已由 {decider} 拒绝。",
+    "decision.already.cancelled": ":information_source: 此请求已由 {decider} 取消。",
+    "decision.already.break_glass": ":information_source: {decider} 已通过紧急破窗未经批准直接开始了此请求。",
+    "decision.already.gave_up": ":information_source: 机器人已放弃请求 {request_id}，它不再等待决定。",
     "decision.expired": ":hourglass: 此请求已过期，无法再批准。",
     "decision.gone": ":warning: 此请求已不存在。",
+    "decision.unsettled": ":hourglass: 机器人仍在确认你是否可以这样做，未做任何更改。请稍后再试。",
     "cancel.done": ":heavy_multiplication_x: 请求 {request_id} 已取消，不会创建备份。",
     "cancel.started": (
         ":information_source: 此请求已无法取消：当前状态为“{state}”。已经开始的备份会一直运行到结束。"
@@ -120,7 +128,7 @@ MESSAGES: dict[str, str] = {
     "decision.already_yours": (
         ":information_source: 你已经批准过这个请求（目前 {count}/{needed} 个批准），还需要另一位审批人。"
     ),
-    "decision.closed": ":information_source: 此请求已经是“{state}”状态。",
+    "decision.closed": ":information_source: 此请求不再等待决定：当前状态为“{state}”。",
     "refused.no_role": ":no_entry: 你没有通过此机器人创建备份的权限。{who_can_help}",
     "refused.not_a_member": (
         ":no_entry: 你不在 {channel} 中，机器人不会在那里发布你的请求。请选择一个你所在的频道。"
@@ -235,6 +243,7 @@ MESSAGES: dict[str, str] = {
     "form.error.metadata": "此表单已无法使用：请用 /backup 重新打开一个",
     "break_glass.title": "紧急破窗",
     "break_glass.submit": "立即开始",
+    "break_glass.close": "继续等待",
     "break_glass.intro": (
         "不等审批，立即开始实例 {instance} 的备份 {name}？审批人会收到通知，此操作会被记录为紧急破窗。"
     ),
@@ -242,6 +251,7 @@ MESSAGES: dict[str, str] = {
     "break_glass.hint": "必填。会显示在消息列和审计记录中。",
     "reject.title": "拒绝请求",
     "reject.submit": "拒绝",
+    "reject.close": "暂不拒绝",
     "reject.intro": "要拒绝 {requester} 申请的实例 {instance} 的备份 {name} 吗？",
     "reject.reason": "原因（可选）",
     "option.description": "{status} · {engine}",

@@ -170,11 +170,6 @@ async def test_the_second_and_third_approvals_at_once_start_one_backup(env: Env)
     assert sum("Approved by" in t for t in thread) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: update_parent renders the waiting request without its approvers (parent_message(request) "
-    "gets approvers=None), so after the first of two approvals the 'Approvers:' line disappears",
-)
 async def test_after_one_of_two_approvals_the_message_still_names_the_approvers(env: Env) -> None:
     bot, slack = env.bot, env.slack
     parent = await env.ask("U0AREQ5", "C0ANAMES", "create orders-prod who-else")
@@ -184,11 +179,6 @@ async def test_after_one_of_two_approvals_the_message_still_names_the_approvers(
     assert "*Approvers:*" in text_of(shown) and "<@U0AAPP2>" in text_of(shown), text_of(shown)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the Cancel button's confirmation reuses confirm.yes/confirm.no, so the dialog that cancels "
-    "the request offers 'Approve' (which cancels) and 'Cancel' (which keeps it)",
-)
 async def test_the_cancel_confirmation_does_not_offer_approve(env: Env) -> None:
     parent = await env.ask("U0AREQ10", "C0ACONFIRM", "create orders-prod confirm-words")
     [cancel] = [
@@ -255,11 +245,6 @@ async def test_a_rule_approver_never_approves_their_own_request_nor_is_asked_to(
     assert (await env.stored(request_id)).approvals == ["U0AAPP1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: answers.already_decided says 'already approved by <requester>' for a CANCELLED request "
-    "(decided_by is set, and only REJECTED gets its own wording)",
-)
 async def test_a_click_on_a_cancelled_request_says_it_was_cancelled(env: Env) -> None:
     bot, slack = env.bot, env.slack
     parent = await env.ask("U0AREQ9", "C0ACANCELLED", "create orders-prod called-off")

@@ -172,12 +172,6 @@ async def test_work_given_up_on_while_pending_takes_the_buttons_off_every_copy(e
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ask_by_dm skips the requester only when approval.allow_self_approval is false, but a "
-    "rule's gate never lets the requester approve (gates.self_approval_allowed), so with "
-    "allow_self_approval: true a rule approver is asked by DM to approve their own request",
-)
 async def test_a_rule_approver_is_not_asked_to_approve_their_own_request(env: Env) -> None:
     bot, slack = env.bot, env.slack
     await bot.command("create orders-prod dm-mine", user_id="U0DAPP1", channel_id="C0DM4")
@@ -187,12 +181,6 @@ async def test_a_rule_approver_is_not_asked_to_approve_their_own_request(env: En
     assert env.dms("U0DAPP1", request_id) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ask_by_dm sends the approval request to every member of an approver group "
-    "(Access.user_ids), guests included, though under guests: refuse a guest in the group may not "
-    "approve: a guest gets the request's details and buttons that only refuse them",
-)
 async def test_a_guest_in_the_approver_group_is_not_asked(env: Env) -> None:
     bot, slack = env.bot, env.slack
     await bot.command("create orders-dev dm-guest", user_id="U0DREQ5", channel_id="C0DM5")

@@ -4,22 +4,27 @@ own ephemeral text). ``/backup`` alone opens the form right after the ack (a tri
 seconds).
 
 Answers are in the user's language when the locale cache knows it, else in the default language
-(and a worker fills the cache for next time): the web process never asks Slack before the ack."""
+(and a worker fills the cache for next time): the web process never asks Slack before the ack. An
+answer that turns on what only Slack can say — may this person, whose user record is not cached yet,
+cancel or read the audit trail? (a guest may not) — is :class:`Later`: the command is acknowledged
+with nothing, Slack is asked, and the answer follows privately through the response URL, within
+the same budget, the way a click is answered."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import lookups
 from bot.app.choices import warm_instances
-from bot.app.decisions import cancel
+from bot.app.decisions import Decision, Unsettled, cancel
 from bot.app.intake import Accepted, Ask, refusal_for, take
 from bot.app.services import Services
 from bot.domain import grammar
@@ -48,6 +53,14 @@ class Reader:
     known: Lang | None
 
 
+@dataclass(frozen=True)
+class Later:
+    """Nothing to say in the ack: ``answer`` asks Slack what the caches could not tell, and what it
+    returns goes through the command's response URL."""
+
+    answer: Callable[[], Awaitable[Message]]
+
+
 def once_key(command: Command) -> str:
     """What makes one command one request: Slack repeats a command's trigger_id on retries, and a
     command is one person's, so the key names the workspace and the person too."""
@@ -61,10 +74,13 @@ def register(app: AsyncApp, front: Front) -> None:
     services = front.services
     seal_key = key_of(services.settings)
 
-    async def backup_command(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
+    async def backup_command(
+        ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         command: Command = context["payload"]
         parsed = grammar.parse(command.text)
         reader = Reader(lang=services.people.default, known=None)
+        message: Message | Later | None
         try:
             async with asyncio.timeout(WEB_BUDGET):
                 known = await services.people.known(command.user_id)
@@ -79,6 +95,11 @@ def register(app: AsyncApp, front: Front) -> None:
         except UNAVAILABLE as exc:
             log.warning("Redis did not answer in time for /backup (%s): nothing recorded", type(exc).__name__)
             message = answers.unavailable(lang=reader.lang)
+        if isinstance(message, Later):
+            await ack()
+            said = await answer_later(message, reader.lang)
+            await respond(text=said.text, blocks=said.blocks, response_type="ephemeral")
+            return
         if message is not None:
             await ack(text=message.text, blocks=message.blocks)
             return
@@ -95,7 +116,19 @@ def register(app: AsyncApp, front: Front) -> None:
     app.command("/backup")(backup_command)
 
 
-async def answer(services: Services, parsed: grammar.Command, command: Command, reader: Reader) -> Message:
+async def answer_later(later: Later, lang: Lang) -> Message:
+    """What a :class:`Later` says, or "nothing was recorded" when Redis (or Slack) took too long."""
+    try:
+        async with asyncio.timeout(WEB_BUDGET):
+            return await later.answer()
+    except UNAVAILABLE as exc:
+        log.warning("no answer in time for /backup after its ack (%s): nothing recorded", type(exc).__name__)
+        return answers.unavailable(lang=lang)
+
+
+async def answer(
+    services: Services, parsed: grammar.Command, command: Command, reader: Reader
+) -> Message | Later:
     """The ack for one parsed command, after recording whatever work it starts."""
     lang = reader.lang
     match parsed:
@@ -142,18 +175,50 @@ async def answer(services: Services, parsed: grammar.Command, command: Command, 
                 case lookups.ReadRefused(helpers=helpers):
                     return answers.no_role(helpers, lang=lang)
         case grammar.Cancel(request_id=request_id):
-            decision = await cancel(
-                services, request_id, command.user_id, deadline=record_deadline(services), ask_slack=False
-            )
-            if decision.refusal is not None:
-                return answers.decision_refusal(decision.refusal, lang=lang)
-            return answers.cancelled(request_id, lang=lang)
+            return await cancel_by_command(services, request_id, command.user_id, lang)
         case grammar.Audit(count=count):
-            if await services.access.role(command.user_id) is not Role.APPROVER:
-                return answers.audit_not_allowed(lang=lang)
-            lines = [audit_line(e, lang=lang) for e in await services.audit_log.latest(count)]
-            return answers.audit_list(lines, lang=lang)
+            return await audit_by_command(services, command.user_id, count, lang)
     raise AssertionError(f"unhandled command {parsed!r}")  # pragma: no cover
+
+
+async def cancel_by_command(services: Services, request_id: str, user_id: str, lang: Lang) -> Message | Later:
+    """``/backup cancel``: decided from the caches when they tell who this is, else after the ack,
+    with Slack asked (an approver the bot has not met yet may cancel, as by the button)."""
+
+    def said(decision: Decision) -> Message:
+        if decision.refusal is not None:
+            return answers.decision_refusal(decision.refusal, lang=lang)
+        return answers.cancelled(request_id, lang=lang)
+
+    deadline = record_deadline(services)
+    decision = await cancel(services, request_id, user_id, deadline=deadline, ask_slack=False)
+    if not isinstance(decision.refusal, Unsettled):
+        return said(decision)
+
+    async def asking_slack() -> Message:
+        return said(await cancel(services, request_id, user_id, deadline=record_deadline(services)))
+
+    return Later(asking_slack)
+
+
+async def audit_by_command(services: Services, user_id: str, count: int, lang: Lang) -> Message | Later:
+    """``/backup audit``, for approvers; whether someone the caches do not know yet is one (a guest
+    in an approver group is not) is settled after the ack."""
+
+    async def listed(role: Role | None) -> Message:
+        if role is not Role.APPROVER:
+            return answers.audit_not_allowed(lang=lang)
+        lines = [audit_line(e, lang=lang) for e in await services.audit_log.latest(count)]
+        return answers.audit_list(lines, lang=lang)
+
+    role = await services.access.role(user_id)
+    if role is not None:
+        return await listed(role)
+
+    async def asking_slack() -> Message:
+        return await listed(await services.access.role(user_id, ask_slack=True))
+
+    return Later(asking_slack)
 
 
 def help_notes(services: Services, lang: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Type-ahead for the form's instance select, answered from the Redis cache within Slack's 3 s."""
+"""Type-ahead for the form's instance select, answered from the Redis caches within Slack's 3 s:
+instances for people who may ask for backups, nothing for anyone else."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def register(app: AsyncApp, front: Front) -> None:
         try:
             async with asyncio.timeout(WEB_BUDGET):
                 lang = await services.people.for_reply(suggestion.user.id)
-                instances = await instance_choices(services)
+                instances = await instance_choices(services, suggestion.user.id)
         except UNAVAILABLE:
             await ack(options=[])  # nothing to offer now; typing again asks again
             return

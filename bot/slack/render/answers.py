@@ -11,7 +11,7 @@ from bot.app.people import People
 from bot.cloud.models import BackupRecord
 from bot.domain import grammar
 from bot.domain.gates import Refusal as PolicyRefusal
-from bot.domain.request import BackupRequest, State
+from bot.domain.request import GAVE_UP, BackupRequest, State
 from bot.i18n import Text, t
 from bot.slack.render import pieces as p
 from bot.slack.render import states as s
@@ -28,13 +28,41 @@ def cannot_decide(reason: PolicyRefusal, helpers: People, *, lang: str) -> p.Mes
 
 
 def already_decided(req: BackupRequest, *, lang: str) -> p.Message:
-    """Private answer to the second of two deciders (or to a click on a closed request)."""
+    """Private answer to the second of two deciders, or to any click (or ``/backup cancel``) on a
+    request that no longer waits: what ended it, and who."""
+    return p.simple(ended_by(req, lang))
+
+
+def ended_by(req: BackupRequest, lang: str) -> str:
+    """The one true sentence for each way a wait ends (a unit test walks every state)."""
+    decider = p.mention(req.decided_by, lang) if req.decided_by else ""
     if req.state is State.EXPIRED:
-        return p.simple(t(lang, "decision.expired"))
-    if req.decided_by:
-        key = "decision.already.rejected" if req.state is State.REJECTED else "decision.already.approved"
-        return p.simple(t(lang, key, decider=p.mention(req.decided_by, lang)))
-    return p.simple(t(lang, "decision.closed", state=s.state_word(req.state, lang)))
+        return t(lang, "decision.expired")
+    if req.state is State.CREATE_FAILED and req.error_code == GAVE_UP:
+        return t(lang, "decision.already.gave_up", request_id=p.code(req.id))
+    if req.state in (State.CANCELLED, State.REJECTED) and decider:
+        key = "decision.already.cancelled" if req.state is State.CANCELLED else "decision.already.rejected"
+        return t(lang, key, decider=decider)
+    if req.state in _STARTED and req.break_glass and decider:
+        return t(lang, "decision.already.break_glass", decider=decider)
+    if req.state in _STARTED and (req.approvals or decider):
+        deciders = ", ".join(p.mention(a, lang) for a in req.approvals) or decider
+        return t(lang, "decision.already.approved", decider=deciders)
+    return t(lang, "decision.closed", state=s.state_word(req.state, lang))
+
+
+# Where a request goes once approved (or started by a broken glass); a failed create included.
+_STARTED = frozenset(
+    {
+        State.APPROVED,
+        State.CREATING,
+        State.BUILDING,
+        State.COMPLETED,
+        State.FAILED,
+        State.TIMED_OUT,
+        State.CREATE_FAILED,
+    }
+)
 
 
 def request_gone(*, lang: str) -> p.Message:
@@ -296,6 +324,8 @@ def decision_refusal(refusal: decisions.Refused, *, lang: str) -> p.Message:
             return p.simple(t(lang, "cancel.started", state=s.state_word(request.state, lang)))
         case decisions.NotYours():
             return p.simple(t(lang, "decision.not_yours"))
+        case decisions.Unsettled():
+            return p.simple(t(lang, "decision.unsettled"))
 
 
 def cancelled(request_id: str, *, lang: str) -> p.Message:

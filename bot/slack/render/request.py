@@ -6,12 +6,14 @@ Every sentence comes from the message catalogs (:mod:`bot.i18n`) in the requeste
 
 from __future__ import annotations
 
+from bot.app.people import named
 from bot.app.ports import ReplyKind
 from bot.domain.policy import Notify
 from bot.domain.request import BackupRequest, State
 from bot.i18n import t
 from bot.slack.render import pieces as p
 from bot.slack.render import states as s
+from bot.slack.render.policy import mentions
 from bot.slack.render.text import format_duration, format_size, format_time
 
 
@@ -25,8 +27,7 @@ def _request_fields(req: BackupRequest, lang: str) -> list[str]:
     if req.reference:
         fields.append(t(lang, "field.reference", value=p.user_text(req.reference, p.MAX_REFERENCE)))
     if req.decided_by and req.state not in (State.RECEIVED, State.PENDING_APPROVAL, State.EXPIRED):
-        key = "field.decided_by.rejected" if req.state is State.REJECTED else "field.decided_by.approved"
-        fields.append(t(lang, key, value=p.mention(req.decided_by, lang)))
+        fields.append(_decided_field(req, lang))
     if req.backup_id:
         fields.append(t(lang, "field.backup_id", value=p.code(req.backup_id)))
     if req.state is State.COMPLETED:
@@ -37,6 +38,22 @@ def _request_fields(req: BackupRequest, lang: str) -> list[str]:
         if req.error_code:
             fields.append(t(lang, "field.error_code", value=p.code(req.error_code)))
     return fields
+
+
+def _decided_field(req: BackupRequest, lang: str) -> str:
+    """Who ended the wait, and how: rejected, cancelled, started by a broken glass, or approved (by
+    every approver who counted)."""
+    deciders = p.mention(req.decided_by, lang)
+    if req.state is State.REJECTED:
+        key = "field.decided_by.rejected"
+    elif req.state is State.CANCELLED:
+        key = "field.decided_by.cancelled"
+    elif req.break_glass:
+        key = "field.decided_by.break_glass"
+    else:
+        key = "field.decided_by.approved"
+        deciders = ", ".join(p.mention(a, lang) for a in req.approvals) or deciders
+    return t(lang, key, value=deciders)
 
 
 def _request_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, *, dm: bool) -> list[p.Block]:
@@ -112,7 +129,12 @@ def _requester_buttons(req: BackupRequest, lang: str) -> p.Block:
             "action_id": CANCEL_ACTION,
             "text": {"type": "plain_text", "text": t(lang, "button.cancel")},
             "value": req.id,
-            "confirm": _confirm(lang, "confirm.cancel.title", t(lang, "confirm.cancel.text")),
+            "confirm": _confirm(
+                t(lang, "confirm.cancel.title"),
+                t(lang, "confirm.cancel.text"),
+                yes=t(lang, "confirm.cancel.yes"),
+                no=t(lang, "confirm.cancel.no"),
+            ),
         }
     ]
     if req.break_glass_allowed:
@@ -128,12 +150,14 @@ def _requester_buttons(req: BackupRequest, lang: str) -> p.Block:
     return {"type": "actions", "block_id": f"own:{req.id}", "elements": elements}
 
 
-def _confirm(lang: str, title_key: str, text: str) -> dict[str, object]:
+def _confirm(title: str, text: str, *, yes: str, no: str) -> dict[str, object]:
+    """A confirmation dialog. Each has its own words: its buttons say what they do to this request
+    ("Approve", "Cancel request", "Keep it"), never a bare "Cancel" that could mean either."""
     return {
-        "title": {"type": "plain_text", "text": t(lang, title_key)},
+        "title": {"type": "plain_text", "text": title},
         "text": {"type": "mrkdwn", "text": text},
-        "confirm": {"type": "plain_text", "text": t(lang, "confirm.yes")},
-        "deny": {"type": "plain_text", "text": t(lang, "confirm.no")},
+        "confirm": {"type": "plain_text", "text": yes},
+        "deny": {"type": "plain_text", "text": no},
     }
 
 
@@ -151,9 +175,10 @@ def decision_buttons(req: BackupRequest, lang: str) -> p.Block:
                 "style": "primary",
                 "value": req.id,
                 "confirm": _confirm(
-                    lang,
-                    "confirm.title",
-                    t(lang, "confirm.text", name=plain, instance=p.instance_short(req, lang)),
+                    t(lang, "confirm.approve.title"),
+                    t(lang, "confirm.approve.text", name=plain, instance=p.instance_short(req, lang)),
+                    yes=t(lang, "confirm.approve.yes"),
+                    no=t(lang, "confirm.approve.no"),
                 ),
             },
             {
@@ -186,11 +211,14 @@ def parent_message(
 
     In the requester's language — approvers too read an approval request in it — unless ``lang``
     says otherwise (``/backup status`` answers the person who asked). While the request waits for
-    approval it carries Approve/Reject buttons and mentions ``approvers`` (ready mrkdwn mentions);
-    any other state has no buttons, so an update after the decision removes them. ``dm``: the copy
-    an approver gets in a direct message (Approve/Reject only).
+    approval it carries Approve/Reject buttons and names its approvers — ``approvers`` (ready mrkdwn
+    mentions) when given, else the request's own, so every update still says who may approve; any
+    other state has no buttons, so an update after the decision removes them. ``dm``: the copy an
+    approver gets in a direct message (Approve/Reject only).
     """
     language = p.lang_of(req, lang)
+    if approvers is None and req.state is State.PENDING_APPROVAL and not dm:
+        approvers = mentions(named(req.approvers, req.approver_group_ids))
     blocks = _request_blocks(req, approvers, language, dm=dm)
     return p.Message(text=_request_fallback(req, language), blocks=blocks)
 

@@ -151,7 +151,7 @@ def reject_form(request: BackupRequest, *, lang: str, seen: tuple[str, str] | No
         "callback_id": REJECT_CALLBACK,
         "title": _plain(s("reject.title")),
         "submit": _plain(s("reject.submit")),
-        "close": _plain(s("form.close")),
+        "close": _plain(s("reject.close")),
         "private_metadata": json.dumps(
             {"request_id": request.id, "channel_id": seen[0] if seen else "", "ts": seen[1] if seen else ""}
         ),
@@ -187,7 +187,7 @@ def break_glass_form(
         "callback_id": BREAK_GLASS_CALLBACK,
         "title": _plain(t(lang, "break_glass.title")),
         "submit": _plain(t(lang, "break_glass.submit")),
-        "close": _plain(t(lang, "form.close")),
+        "close": _plain(t(lang, "break_glass.close")),
         "private_metadata": json.dumps(
             {"request_id": request.id, "channel_id": seen[0] if seen else "", "ts": seen[1] if seen else ""}
         ),
