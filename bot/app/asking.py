@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.app.decisions import gate_of
+from bot.app.requests import gate_of
 from bot.app.services import Services
 from bot.domain.gates import self_approval_allowed
 from bot.domain.policy import Notify
