@@ -12,7 +12,7 @@ from bot.local.shell.console import Console
 from bot.local.shell.frames import frame_note
 from bot.local.shell.local import LocalStack, Reply
 from bot.local.shell.text import Names
-from bot.local.shell.users import DemoUser, channel_names, user_names
+from bot.local.shell.users import DemoUser, channel_names, demo_knobs, user_names
 
 
 class Context:
@@ -22,7 +22,7 @@ class Context:
         self.console = console
         self.user = user
         self.names = Names(users=user_names(), channels=channel_names())
-        self.fake = FakeSlack()
+        self.fake = FakeSlack(demo_knobs())
         self.stack: LocalStack | None = None
         self.quit = False
         self.last_activity = time.monotonic()
