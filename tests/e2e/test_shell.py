@@ -164,3 +164,55 @@ def test_the_form_asks_field_by_field_and_shows_inline_errors(tmp_path: Path) ->
     assert re.search(r"✖ Backup name: .*letter", out)
     assert "Request `r-" in out and "backup `form-made-1`" in out
     assert "Backup `form-made-1` of ap-southeast-3/orders-dev" in out
+
+
+def test_the_home_tab_takes_a_backup_and_approves_it_and_follows_it_to_the_end(tmp_path: Path) -> None:
+    result = run_shell(
+        ":as alice\n"
+        ":home\n"
+        ":click Take a backup\n"
+        "ap-southeast-3/orders-prod\n"  # instance
+        "pre-change-8\n"  # backup name
+        "before the schema change\n"  # description
+        "\n"  # no reference
+        "\n"  # the channel: the [#backups] default
+        ":as carol\n"
+        ":home\n"
+        ":click Approve\n"
+        ":wait\n"
+        ":as alice\n"
+        ":home\n",
+        tmp_path,
+    )
+    assert_clean_exit(result, tmp_path)
+    lines = result.stdout.splitlines()
+    alice_home = re.compile(r"^⌂ alice's Home · backup-bot$")
+    first = block_after(lines, alice_home)
+    assert "  │ You are a requester. Every backup you ask for waits for an approver." in first
+    assert "  │ [1 Take a backup]" in first
+    assert any("You have not asked for a backup yet" in line for line in first)
+
+    assert "  (alice pressed [Take a backup] on the Home tab)" in lines
+    assert "    Post the request in [#backups]> " in lines  # the Home has no channel: the form asks
+    parent = block_after(lines, re.compile(r"^#backups · message 1 · backup-bot$"))
+    assert "  │ ✋ Backup waiting for approval" in parent
+    assert any(line.startswith("  │ Requested by: @alice") for line in parent)
+
+    carol = block_after(lines, re.compile(r"^⌂ carol's Home · backup-bot$"))
+    waiting = carol[carol.index("  │ Waiting for you") :]
+    assert waiting[1].startswith("  │ @alice asks for `pre-change-8` of ap-southeast-3/orders-prod — 0 of 1")
+    assert re.fullmatch(r"  │ \[\d+ Approve\]  \[\d+ Reject\]", waiting[2])
+    assert "  (carol pressed [Approve] on the Home tab)" in lines
+    assert any(line.startswith("      │ ✅ Approved by @carol") for line in lines)
+    finished = [line for line in lines if line.startswith("      │ @alice ✅ Backup `pre-change-8`")]
+    assert len(finished) == 1 and "completed" in finished[0]
+
+    opened = [i for i, line in enumerate(lines) if alice_home.search(line)]
+    assert len(opened) == 2  # her Home is printed when she asks for it, not each time it is published
+    between = lines[opened[0] : opened[1]]
+    assert between.count("  (alice's Home changed; :as alice, then :home, shows it)") == 1
+    last = block_after(lines[opened[1] :], alice_home)
+    assert "  │ [1 Take a backup]" in last  # the same button keeps its number
+    mine = last[last.index("  │ Your requests") + 1 :]
+    assert mine[0].startswith("  │ ✅ `pre-change-8` of ap-southeast-3/orders-prod — completed · ")
+    assert mine[1].startswith("  │ Open the thread (https://")

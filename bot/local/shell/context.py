@@ -10,9 +10,9 @@ from typing import Any
 from bot.local.fake_slack import FakeSlack, interaction_body, new_trigger_id
 from bot.local.shell.console import Console
 from bot.local.shell.frames import frame_note
-from bot.local.shell.local import LocalStack, Reply
+from bot.local.shell.local import FORM, LocalStack, Reply
 from bot.local.shell.text import Names
-from bot.local.shell.users import DemoUser, channel_names, user_names
+from bot.local.shell.users import DemoUser, channel_names, demo_knobs, user_names
 
 
 class Context:
@@ -22,7 +22,7 @@ class Context:
         self.console = console
         self.user = user
         self.names = Names(users=user_names(), channels=channel_names())
-        self.fake = FakeSlack()
+        self.fake = FakeSlack(demo_knobs())
         self.stack: LocalStack | None = None
         self.quit = False
         self.last_activity = time.monotonic()
@@ -52,10 +52,10 @@ class Context:
     def trigger_user(self, trigger_id: str) -> DemoUser:
         return self._trigger_users.get(trigger_id, self.user)
 
-    async def send_body(self, body: bytes) -> Reply:
+    async def send_body(self, body: bytes, content_type: str = FORM) -> Reply:
         """Post a body to the bot, signed like Slack signs it."""
         assert self.stack is not None
-        reply = await self.stack.send(body)
+        reply = await self.stack.send(body, content_type)
         self.touch()
         return reply
 

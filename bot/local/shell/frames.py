@@ -1,7 +1,8 @@
 """Where a message appears in the transcript: a heading above rendered lines, indented.
 
 Thread replies sit deeper than channel messages, updates say what changed (``✎ updated``), private
-messages say whom they are for, and the shell's own notes are in parentheses.
+messages say whom they are for, a person's Home tab says whose it is, and the shell's own notes are
+in parentheses.
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ def frame_deleted(*, where: str, number: int, in_thread: bool = False) -> list[s
 def frame_private(lines: Sequence[str], *, user: str, author: str, note: str = "") -> list[str]:
     """A message only ``user`` sees (ephemeral, a command's answer, a response_url post)."""
     return _framed(f"🔒 only {user} sees this{note} · {author}", lines, 2)
+
+
+def frame_home(lines: Sequence[str], *, user: str, author: str) -> list[str]:
+    """``user``'s Home tab in the app, as it stands (only they see it)."""
+    return _framed(f"⌂ {user}'s Home · {author}", lines, 0)
 
 
 def frame_form(lines: Sequence[str], *, title: str, user: str) -> list[str]:

@@ -44,6 +44,7 @@ log = logging.getLogger("bot.local.shell")
 LOCAL_BOT_TOKEN = "xoxb-local-shell"
 LOCAL_REGIONS = ("ap-southeast-3", "cn-north-4")
 WORKER_STOP_TIMEOUT = 20.0
+FORM, JSON = "application/x-www-form-urlencoded", "application/json"
 _REQUEST_PREFIX = keys.request("")
 
 
@@ -110,14 +111,12 @@ class LocalStack:
     """Requests an earlier session left unfinished (found at start-up)."""
     _final: set[str] = field(default_factory=set)
 
-    async def send(self, body: bytes) -> Reply:
-        """POST ``body`` to the bot's ``/slack/events`` the way Slack does: form-encoded and signed."""
+    async def send(self, body: bytes, content_type: str = FORM) -> Reply:
+        """POST ``body`` to the bot's ``/slack/events`` the way Slack does: signed, form-encoded
+        (commands, interactions) or JSON (Events API envelopes)."""
         secret = self.settings.slack_signing_secret
         assert secret is not None
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            **sign_request(secret.get_secret_value(), body),
-        }
+        headers = {"Content-Type": content_type, **sign_request(secret.get_secret_value(), body)}
         async with self.http.post(self.events_url, data=body, headers=headers) as response:
             return Reply(response.status, await response.text())
 

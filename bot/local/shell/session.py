@@ -6,7 +6,8 @@ starting with ``:`` is one of the shell's own commands (``:help``). Everything t
 the Web API reaches the :class:`~bot.local.shell.transcript.Transcript` the moment the fake Slack
 records it, and is printed in that order. Modals the bot opens are asked field by field right after
 the action that opened them (:mod:`bot.local.shell.modals`), then submitted; pressing buttons
-(``:click``) sends the ``block_actions`` Slack would.
+(``:click``) sends the ``block_actions`` Slack would, from a message or from the Home tab that
+``:home`` shows (:mod:`bot.local.shell.home`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.local.shell.console import Console
 from bot.local.shell.context import Context
 from bot.local.shell.forms import StateValue
 from bot.local.shell.frames import frame_note
+from bot.local.shell.home import HomeTab
 from bot.local.shell.local import LocalOptions, local_stack
 from bot.local.shell.modals import Forms
 from bot.local.shell.text import text_of
@@ -41,6 +43,7 @@ Shell commands (a line starting with / goes to the bot as a slash command, e.g. 
   :users                    the demo users and their roles under the policy
   :click <n|label> [choice] press button n, or the newest button with that label
   :show <n>                 message n as it stands now
+  :home                     your Home tab: what waits for you, your requests, what is in flight
   :shortcut <callback_id>   run a global shortcut (none: list those in manifest.yaml)
   :wait [seconds]           wait until every request is finished or waits for an approver
   :sleep <seconds>          pause (for scripts)
@@ -57,6 +60,7 @@ class Session:
         self.policy_file = DEMO_POLICY
         self.transcript = Transcript(self.ctx)
         self.forms = Forms(self.ctx, self.transcript)
+        self.home = HomeTab(self.ctx, self.transcript)
         self.ctx.fake.add_listener(self._on_call)
         self.ctx.fake.app.on_response_prepare.append(self.forms.on_answer)
 
@@ -67,6 +71,7 @@ class Session:
     def _on_call(self, call: Call) -> None:
         self.ctx.touch()
         self.transcript.on_call(call)
+        self.home.on_call(call)
 
     # --- running ----------------------------------------------------------------------------------
 
@@ -131,6 +136,9 @@ class Session:
                 await self._click(arg)
             case "show":
                 self._show(arg)
+            case "home":
+                await self.home.open(self.user, self._settle)
+                await self._after_action()  # a form the bot opened meanwhile (none, normally)
             case "shortcut":
                 await self._shortcut(arg)
             case "wait":
@@ -242,7 +250,7 @@ class Session:
 
     async def _click(self, arg: str) -> None:
         ctx = self.ctx
-        found = self.transcript.find_pressable(arg)
+        found = self.transcript.find_pressable(arg, viewer=self.user.id)
         if found is None:
             ctx.note(
                 "usage: :click <button number or label> [choice]" if not arg else f"no button {arg!r} here"
@@ -251,10 +259,11 @@ class Session:
         pressable, choice_text = found
         control, shown = pressable.control, pressable.message
         if not self.transcript.is_live(pressable):
-            ctx.note("that button is gone: the message has changed since")
+            ctx.note(f"that button is gone: the {'Home' if shown.home_of else 'message'} has changed since")
             return
-        if shown.private_to and shown.private_to != self.user.id:
-            ctx.note(f"only {ctx.names.user(shown.private_to)} can see that message")
+        if shown.seen_by and shown.seen_by != self.user.id:
+            what = "Home" if shown.home_of else "message"
+            ctx.note(f"only {ctx.names.user(shown.seen_by)} can see that {what}")
             return
         choice: StateValue | None = None
         if control.kind != "button":
@@ -269,10 +278,15 @@ class Session:
         if control.element.get("url"):
             ctx.note(f"the browser would open {control.element['url']}")
         where = f"message {shown.number}" if shown.private_to is None else "a private message"
-        ctx.note(f"{self.user.name} pressed [{control.label}] on {where}")
+        ctx.note(
+            f"{self.user.name} pressed [{control.label}] on {'the Home tab' if shown.home_of else where}"
+        )
         user = self.user
-        reply = await ctx.send(
-            payloads.block_actions_in_message(
+        picked = {k: v for k, v in choice.items() if k != "type"} if choice else None
+        if shown.home_of:
+            payload = self.home.click(user, control, shown.message, picked)
+        else:
+            payload = payloads.block_actions_in_message(
                 user=user,
                 control=control,
                 channel=shown.channel,
@@ -281,9 +295,9 @@ class Session:
                 ephemeral=shown.private_to is not None,
                 response_url=self.transcript.response_url(ResponseTarget(user.id, shown)),
                 trigger_id=ctx.trigger(user),
-                choice={k: v for k, v in choice.items() if k != "type"} if choice else None,
+                choice=picked,
             )
-        )
+        reply = await ctx.send(payload)
         self.transcript.show_ack(reply, user, f"the {control.kind} {control.action_id!r}")
         await self._after_action()
 

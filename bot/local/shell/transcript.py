@@ -2,8 +2,9 @@
 the numbered messages and buttons the reader refers to (``:show 3``, ``:click 2``).
 
 Every call the bot makes reaches :meth:`Transcript.on_call`: posts, updates, ephemeral messages and
-``response_url`` posts are rendered and framed in that order. A control keeps its number across
-updates of its message as long as it stays the same control.
+``response_url`` posts are rendered and framed in that order. A person's Home tab is shown when
+asked (:meth:`Transcript.show_home`). A control keeps its number across updates of its message (or
+showings of a Home) as long as it stays the same control.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.local.shell.context import Context
 from bot.local.shell.frames import (
     channel_label,
     frame_deleted,
+    frame_home,
     frame_note,
     frame_post,
     frame_private,
@@ -43,6 +45,13 @@ class Shown:
     thread_of: int | None = None
     in_thread: bool = False
     deleted: bool = False
+    home_of: str | None = None
+    """Whose Home tab this is (``message`` is then the Home view as published last)."""
+
+    @property
+    def seen_by(self) -> str | None:
+        """The one person who sees it (a private message, a Home), or ``None``: the channel."""
+        return self.private_to or self.home_of
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ class Transcript:
         self._shown: dict[tuple[str, str], Shown] = {}
         self._by_number: dict[int, Shown] = {}
         self._response_targets: dict[str, ResponseTarget] = {}
+        self._homes: dict[str, Shown] = {}
 
     def response_url(self, target: ResponseTarget) -> str:
         """A ``response_url`` of the fake Slack whose posts are shown as ``target``'s."""
@@ -159,22 +169,27 @@ class Transcript:
             c.identity for c in controls_in(blocks, self.ctx.names)
         }
 
-    def find_pressable(self, arg: str) -> tuple[Pressable, str] | None:
-        """``2 [choice]`` or ``Approve [choice]``: the control, and what was typed after it."""
+    def find_pressable(self, arg: str, viewer: str | None = None) -> tuple[Pressable, str] | None:
+        """``2 [choice]`` or ``Approve [choice]``: the control, and what was typed after it. A label
+        names the newest such control ``viewer`` can see (every one, without a viewer)."""
         ref, _, rest = arg.strip().partition(" ")
         if ref.isdigit():
             pressable = self._pressables.get(int(ref))
             return (pressable, rest.strip()) if pressable else None
         for wanted, choice in ((arg.strip(), ""), (ref, rest.strip())):
             if wanted:
-                match = self._newest_labelled(wanted)
+                match = self._newest_labelled(wanted, viewer)
                 if match is not None:
                     return match, choice
         return None
 
-    def _newest_labelled(self, label: str) -> Pressable | None:
+    def _newest_labelled(self, label: str, viewer: str | None) -> Pressable | None:
         wanted = label.lower()
-        live = [(number, p) for number, p in self._pressables.items() if self.is_live(p)]
+        live = [
+            (number, p)
+            for number, p in self._pressables.items()
+            if self.is_live(p) and (viewer is None or p.message.seen_by in (None, viewer))
+        ]
         for exact in (True, False):
             matching = [
                 (number, p)
@@ -253,6 +268,21 @@ class Transcript:
                 )
             )
         shown.lines = lines
+
+    def home(self, user_id: str) -> Shown | None:
+        """``user_id``'s Home as last shown, if it was (its ``message`` follows every publish)."""
+        return self._homes.get(user_id)
+
+    def show_home(self, user_id: str, view: Mapping[str, Any]) -> Shown:
+        """``user_id``'s Home ``view`` in full. A Home keeps its controls' numbers across showings."""
+        shown = self._homes.get(user_id)
+        if shown is None:
+            shown = Shown(next(self._private_numbers), channel="", ts="", message={}, home_of=user_id)
+            self._homes[user_id] = shown
+        shown.message = dict(view)
+        shown.lines = render_message(shown.message, self.ctx.names, self._numberer(shown))
+        self.ctx.console.write(frame_home(shown.lines, user=self.ctx.names.user(user_id), author=BOT_NAME))
+        return shown
 
     def _frame_deleted(self, shown: Shown) -> list[str]:
         if shown.private_to is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.local.fake_slack import BOT_USER_ID, dm_channel_id
+from bot.local.fake_slack import BOT_USER_ID, Knobs, dm_channel_id
 
 DEMO_POLICY = Path(__file__).with_name("demo-policy.yaml")
 CHANNEL_ID = "C0BACKUPS"
@@ -61,3 +61,9 @@ def people_by_name() -> dict[str, str]:
 def channels_by_name() -> dict[str, str]:
     """Channel name → ID, for what the reader types into a conversation picker."""
     return {CHANNEL_NAME: CHANNEL_ID}
+
+
+def demo_knobs() -> Knobs:
+    """The fake Slack's demo workspace: every demo user is in #backups (a channel picked in a form
+    is used only if the requester is in it, and the fake lists nobody in a channel it was not told of)."""
+    return Knobs(channel_members={CHANNEL_ID: [u.id for u in DEMO_USERS]})
