@@ -42,6 +42,7 @@ MESSAGES: dict[str, str] = {
         "{requester} asks for {name} of {instance} — {count} of {needed} approvals, expires {when}"
     ),
     "home.mine.header": "Your requests",
+    "home.mine.none": "You have no backup requests.",
     "home.mine.empty": "You have not asked for a backup yet: use *Take a backup* or `/backup create`.",
     "home.item": "{emoji} {name} of {instance} — {state} · {when}",
     "home.progress": "{bar} {percent}%",

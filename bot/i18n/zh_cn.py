@@ -41,6 +41,7 @@ MESSAGES: dict[str, str] = {
     "home.waiting.empty": "没有等待你决定的请求。",
     "home.waiting.item": "{requester} 申请备份 {instance} 的 {name} — 已批准 {count}/{needed}，{when} 过期",
     "home.mine.header": "你的请求",
+    "home.mine.none": "你没有备份请求。",
     "home.mine.empty": "你还没有申请过备份：点击*发起备份*或使用 `/backup create`。",
     "home.item": "{emoji} {instance} 的 {name} — {state} · {when}",
     "home.progress": "进度 {bar} {percent}%",

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 from redis.exceptions import RedisError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.internals import build_normalized_headers, extract_content_type, parse_body
+from slack_bolt.request.internals import build_normalized_headers, extract_content_type
 
 from bot.app.metrics import render_metrics
 from bot.app.services import Services
@@ -60,6 +64,19 @@ def metrics_handler(
     return metrics
 
 
+def read_body(raw: str, content_type: str | None) -> Any:
+    """A request body as Slack meant it: JSON (events), or a form whose ``payload`` field holds the
+    JSON (interactions), or a plain form (slash commands). Bolt's own reader takes any form that
+    merely *contains* the word "payload" for an interaction and reads ``/backup create db payload-x``
+    as nothing at all; this one looks for the field."""
+    if content_type == "application/json" or raw.startswith("{"):
+        return json.loads(raw) if raw else {}
+    fields = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
+    if "payload" in fields:
+        return json.loads(fields["payload"])
+    return fields
+
+
 def bolt_request_of(raw: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest | None:
     """The request as Bolt will see it, or None (logged) when Bolt's own code could not read it:
     a body that is not a JSON object (a form's ``payload`` field included), or an object whose
@@ -67,7 +84,7 @@ def bolt_request_of(raw: str, query: str, headers: Mapping[str, str]) -> AsyncBo
     before the guard (:mod:`bot.slack.guard`), which checks everything the bot itself reads."""
     normalized = build_normalized_headers(dict(headers))
     try:
-        body = parse_body(raw, extract_content_type(normalized))
+        body = read_body(raw, extract_content_type(normalized))
     except (ValueError, RecursionError) as exc:
         log.info("refused a body that does not parse (%s)", type(exc).__name__)
         return None
@@ -78,7 +95,11 @@ def bolt_request_of(raw: str, query: str, headers: Mapping[str, str]) -> AsyncBo
         log.info("refused an event that is not an object")
         return None
     try:
-        return AsyncBoltRequest(body=raw, query=query, headers=normalized)
+        bolt_request = AsyncBoltRequest(body=raw, query=query, headers=normalized)
+        if bolt_request.body != body:  # Bolt misread it (see read_body): it sees what Slack sent
+            bolt_request.body = body
+            bolt_request.context = build_async_context(AsyncBoltContext(), body)
+        return bolt_request
     except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
         # Bolt reads team, user, channel, enterprise, authorizations and response_urls off the top
         # of any body to build its context; a forged body may give them any shape.

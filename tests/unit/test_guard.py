@@ -114,3 +114,20 @@ async def test_the_guard_lets_a_well_formed_click_through() -> None:
     assert request is not None
     answer = await _app(heard).async_dispatch(request)
     assert (answer.status, heard) == (200, ["r-aaaaaaaaaa"])
+
+
+@pytest.mark.parametrize(
+    "text", ["create orders-dev payload-x", "create orders-dev x before the payload deploy"]
+)
+def test_a_command_that_mentions_payload_is_read_as_the_command(text: str) -> None:
+    # Bolt's own reader takes any form containing the word for an interaction, and sees nothing.
+    raw = urllib.parse.urlencode({"command": "/backup", "text": text, "user_id": "U1", "team_id": "T1"})
+    request = bolt_request_of(raw, "", FORM)
+    assert request is not None
+    assert request.body["text"] == text and request.body["command"] == "/backup"
+    assert request.context.user_id == "U1" and request.context.team_id == "T1"
+
+
+def test_an_interaction_is_still_read_from_its_payload_field() -> None:
+    request = bolt_request_of(_form(CLICK), "", FORM)
+    assert request is not None and request.body == CLICK and request.context.user_id == "U1"

@@ -123,6 +123,7 @@ def test_safe_link_accepts_slacks_permalinks() -> None:
 def test_each_role_sees_only_what_it_may() -> None:
     nobody = home_view(home(Role.NONE))
     assert TAKE_BACKUP_ACTION not in {a[1] for a in actions(nobody)}
+    assert "You have no backup requests." in texts(nobody) and "Take a backup" not in texts(nobody)
     assert "In flight" not in texts(nobody) and "Waiting for you" not in texts(nobody)
     viewer = home_view(home(Role.VIEWER))
     assert "In flight" in texts(viewer) and TAKE_BACKUP_ACTION not in {a[1] for a in actions(viewer)}

@@ -46,7 +46,9 @@ def home_view(home: Home) -> dict[str, Any]:
             p.context(t(lang, "home.waiting.empty"))
         ]
     blocks += [p.divider(), p.header(t(lang, "home.mine.header"))]
-    blocks += [_mine(r, lang) for r in home.mine] or [p.context(t(lang, "home.mine.empty"))]
+    may_ask = home.role is not None and home.role >= Role.REQUESTER
+    empty = t(lang, "home.mine.empty" if may_ask else "home.mine.none")
+    blocks += [_mine(r, lang) for r in home.mine] or [p.context(empty)]
     if home.role is not None and home.role >= Role.VIEWER:
         blocks += [p.divider(), p.header(t(lang, "home.flight.header"))]
         blocks += [_flying(r, lang) for r in home.in_flight] or [p.context(t(lang, "home.flight.empty"))]
