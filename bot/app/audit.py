@@ -24,6 +24,7 @@ CHANNEL_ACTIONS = frozenset(
         AuditAction.CANCELLED,
         AuditAction.BREAK_GLASS,
         AuditAction.WORK_PARKED,
+        AuditAction.DELETED,
     }
 )
 

@@ -34,6 +34,8 @@ class Ask:
     reference: str = ""
     response_url: str = ""
     verify_channel: bool = False  # the channel was not named by Slack itself: check membership first
+    keep: str = ""  # --keep / the form's "Keep for" ("" = the policy's default)
+    at: str = ""  # --at / the form's start time ("" = at once), read by the worker in the user's zone
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ async def take(
         reference=ask.reference,
         response_url=ask.response_url,
         verify_channel=ask.verify_channel,
+        keep_asked=ask.keep,
+        at_asked=ask.at,
         language=known or "",
         role="" if role is None else name_of(role),
     )

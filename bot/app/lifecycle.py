@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.app import home, notices
+from bot.app import home, notices, planned, retention
 from bot.app.asking import ask_by_dm
 from bot.app.creating import create_backup
 from bot.app.ports import DirectoryError, NotInChannel, ReplyKind
@@ -31,11 +31,14 @@ from bot.cloud.errors import AmbiguousInstance, CloudError, InstanceNotFound
 from bot.domain import gates
 from bot.domain.audit import AuditAction
 from bot.domain.backoff import backoff
+from bot.domain.lifetimes import KeepRefusal
 from bot.domain.policy import Role, name_of, role_named
 from bot.domain.request import (
     AMBIGUOUS_INSTANCE,
+    BAD_START,
     GAVE_UP,
     INSTANCE_NOT_FOUND,
+    KEEP_REFUSED,
     NOT_A_MEMBER,
     NOT_AUTHORIZED,
     NOT_IN_CHANNEL,
@@ -99,6 +102,8 @@ class RequestFlow:
                 return await self._settle_role(request)
             if request.verify_channel:
                 return await self._verify_channel(request)
+            if request.at_asked and request.start_at is None:
+                return await self._settle_start(request)
             if not request.instance_id:
                 return await self._resolve_instance(request)
             return await self._admit(request)
@@ -117,9 +122,17 @@ class RequestFlow:
                     ts = await services.slack.reply(request, ReplyKind.DECISION, people=approvers)
                     await services.store.set_once(request.id, "decision_reply_ts", ts)
                 await services.slack.update_parent(request)
-                await move(services, request.id, State.CREATING, State.APPROVED)
+                if planned.waits(request, await services.clock.now()):
+                    await planned.wait_for_start(services, request, State.APPROVED)
+                else:
+                    await move(services, request.id, State.CREATING, State.APPROVED)
                 return None
+            case State.SCHEDULED:
+                return await planned.keep_waiting(services, request)
             case State.CREATING:
+                if request.start_at is not None and not request.start_reply_ts:
+                    ts = await services.slack.reply(request, ReplyKind.STARTING)
+                    await services.store.set_once(request.id, "start_reply_ts", ts)
                 return await create_backup(services, request)
             case State.BUILDING | State.TIMED_OUT:
                 await self._announce_created(request)
@@ -198,6 +211,14 @@ class RequestFlow:
         await services.store.update(request.id, verify_channel=False, create_tries=0)
         return None
 
+    async def _settle_start(self, request: BackupRequest) -> Outcome | None:
+        """``--at`` read in the requester's time zone, before any instance is looked up for them."""
+        refusal = await planned.settle_start(self.services, request)
+        if refusal is None:
+            return None
+        notice = notices.StartRefused(refusal.reason, request.at_asked)
+        return await self._refuse_privately(request, notice, BAD_START, f"--at {request.at_asked}")
+
     async def _resolve_instance(self, request: BackupRequest) -> Outcome | None:
         """Turn the typed name or ID into an instance before anything is posted in the channel: a
         typo is answered privately, with the closest names, and leaves no trace in public."""
@@ -235,13 +256,24 @@ class RequestFlow:
             return Outcome.later(5.0)  # group membership not synced yet; the sync is scheduled
         if role < Role.REQUESTER:
             return await self._refuse_no_role(request)
+        try:
+            keep_for = retention.settle_keep(services, request, role)
+        except KeepRefusal as exc:
+            notice = notices.KeepRefused(exc.reason, exc.longest)
+            return await self._refuse_privately(request, notice, KEEP_REFUSED, f"--keep {request.keep_asked}")
+        kept = {"keep_for": keep_for, "keep_settled": True}
         instance = gates.Instance(request.instance_name, request.instance_id, request.region)
         gate = gates.gate_for(services.policy, role, instance)
+        now = await services.clock.now()
         if gate is None:
-            await move(services, request.id, State.CREATING, State.RECEIVED, role=name_of(role))
+            await services.store.update(request.id, role=name_of(role), **kept)
+            if planned.waits(request, now):
+                await planned.wait_for_start(services, request, State.RECEIVED)
+            else:
+                await move(services, request.id, State.CREATING, State.RECEIVED)
             return None
         # The deadline is Redis's time, which every decision checks in its own atomic step.
-        deadline = await services.clock.now() + services.policy.expires_after
+        deadline = planned.approval_deadline(request, now, services.policy.expires_after)
         moved = await move(
             services,
             request.id,
@@ -257,6 +289,7 @@ class RequestFlow:
             gate_rule=gate.rule,
             notify=services.policy.notify.value,
             break_glass_allowed=services.access.may_break_glass(person),
+            **kept,
         )
         if moved is not None:
             await services.record(audit_entry(request, AuditAction.APPROVAL_REQUESTED))
@@ -300,6 +333,7 @@ class RequestFlow:
         if not request.parent_ts:
             return Outcome.finished()  # refused before anything was posted; the requester was told
         await self._announce_created(request)
+        request = await retention.plan_deletion(services, request)  # its reply says when it goes
         if not request.final_reply_ts:
             ts = await services.slack.reply(request, ReplyKind.FINAL)
             if await services.store.set_once(request.id, "final_reply_ts", ts):

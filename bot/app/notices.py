@@ -66,6 +66,27 @@ class GaveUp:
 
 
 @dataclass(frozen=True, slots=True)
+class DeletionSoon:
+    """The request's backup is deleted at its ``delete_at`` (a button keeps it 30 more days)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartRefused:
+    """``--at`` named no time the bot can use: ``past``, ``too_far`` or ``malformed``."""
+
+    reason: str
+    asked: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeepRefused:
+    """``--keep`` asked for more than the policy allows this person."""
+
+    reason: str  # too_long | forever_needs_approver
+    longest: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class BackupFound:
     record: BackupRecord
     region: str = ""  # shown when the bot serves several regions
@@ -107,4 +128,7 @@ Notice = (
     | NoSuchRequest
     | NoSuchBackup
     | BackupListing
+    | DeletionSoon
+    | StartRefused
+    | KeepRefused
 )

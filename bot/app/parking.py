@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import notices
+from bot.app import notices, retention
 from bot.app.requests import audit_entry, move
 from bot.app.services import Services
 from bot.app.work import AnswerLookup, PoisonWork, read
@@ -23,14 +23,16 @@ log = logging.getLogger("bot.app.parking")
 
 # States in which nothing was sent to the cloud yet: giving up there ends the request (CREATE_FAILED,
 # GAVE_UP) and means "nothing was made". So does CREATING before its first create call.
-_NOTHING_MADE = (State.RECEIVED, State.PENDING_APPROVAL, State.APPROVED)
+_NOTHING_MADE = (State.RECEIVED, State.PENDING_APPROVAL, State.APPROVED, State.SCHEDULED)
 
 
 async def on_parked(services: Services, lease: Lease, reason: str) -> None:
     key = WorkKey.parse(lease.key)  # (the runner has counted it: backup_bot_work_total{result="parked"})
     try:
-        if key is not None and key.kind is WorkKind.REQUEST:
+        if key is not None and key.kind in (WorkKind.REQUEST, WorkKind.START):
             await _request_given_up(services, key.ident, reason)
+        elif key is not None and key.kind is WorkKind.DELETE:
+            await retention.deletion_given_up(services, key.ident, reason)
         elif key is not None and key.kind is WorkKind.LOOKUP:
             await _lookup_given_up(services, lease, reason)
     except Exception:  # telling people is best effort; the work is parked and logged either way

@@ -48,6 +48,10 @@ class ReplyKind(StrEnum):
     BUSY = "busy"
     TIMEOUT = "timeout"
     FINAL = "final"
+    STARTING = "starting"  # a backup planned for later starts as planned
+    DELETED = "deleted"  # deleted as planned by its retention
+    DELETE_GONE = "delete_gone"  # someone deleted it first
+    DELETE_PROBLEM = "delete_problem"  # the cloud refused the planned deletion (said once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +92,9 @@ class Notifier(Protocol):
     async def ask_approver(self, request: BackupRequest, user_id: str) -> tuple[str, str]:
         """The approval request in a direct message to one approver; its (channel, ts)."""
 
-    async def tell_requester(self, request: BackupRequest, notice: Notice) -> None:
-        """A private note to the requester, in their language."""
+    async def tell_requester(self, request: BackupRequest, notice: Notice, *, lasting: bool = False) -> None:
+        """A private note to the requester, in their language (``lasting``: one they should still
+        find later, a direct message, not a passing ephemeral one)."""
 
     async def answer(self, response_url: str, notice: Notice, *, lang: str) -> None:
         """A private answer through an interaction's response URL, in ``lang``."""

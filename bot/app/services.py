@@ -26,6 +26,7 @@ from bot.store.home import HomeIndex
 from bot.store.instances import InstanceCache
 from bot.store.intake import Intake
 from bot.store.requests import RequestStore
+from bot.store.retention import RetentionStore
 from bot.store.scheduler import Scheduler
 from bot.store.users import UserCache
 
@@ -47,6 +48,7 @@ class Services:
     groups: GroupCache
     instances: InstanceCache
     home: HomeIndex
+    retention: RetentionStore
     access: Access
     trail: AuditTrail
     people: UserProfiles
@@ -91,6 +93,7 @@ class Services:
             groups=groups,
             instances=InstanceCache(redis),
             home=HomeIndex(redis),
+            retention=RetentionStore(redis),
             access=Access(policy, groups, people),
             trail=AuditTrail(audit_log, counters, scheduler, settings.audit_channel),
             people=people,

@@ -99,6 +99,24 @@ class PostAuditLine(Work):
     entry: AuditEntry
 
 
+class StartRequest(Work):
+    kind = WorkKind.START
+    ident_field = "request_id"
+    request_id: str = Field(pattern=_REQUEST_ID)
+
+
+class DeleteBackup(Work):
+    kind = WorkKind.DELETE
+    ident_field = "request_id"
+    request_id: str = Field(pattern=_REQUEST_ID)
+
+
+class NoticeDeletion(Work):
+    kind = WorkKind.DELETE_NOTICE
+    ident_field = "request_id"
+    request_id: str = Field(pattern=_REQUEST_ID)
+
+
 class PublishHome(Work):
     kind = WorkKind.HOME
     ident_field = "user_id"
@@ -117,6 +135,9 @@ WORK_TYPES: dict[WorkKind, type[Work]] = {
         SyncGroups,
         PostAuditLine,
         PublishHome,
+        StartRequest,
+        DeleteBackup,
+        NoticeDeletion,
     )
 }
 
@@ -144,6 +165,7 @@ def read(lease: Lease) -> Work:
     return item
 
 
-async def schedule(scheduler: Scheduler, item: Work, *, delay: float = 0.0) -> bool:
-    """Schedule ``item`` (a no-op, False, when its key is already scheduled)."""
-    return await scheduler.schedule(str(item.key), item.payload(), delay=delay)
+async def schedule(scheduler: Scheduler, item: Work, *, delay: float = 0.0, earlier: bool = False) -> bool:
+    """Schedule ``item`` (a no-op, False, when its key is already scheduled; with ``earlier``, work
+    waiting for a later time is brought forward)."""
+    return await scheduler.schedule(str(item.key), item.payload(), delay=delay, earlier=earlier)

@@ -31,6 +31,10 @@ class AuditAction(StrEnum):
     APPROVAL_RECORDED = "approval_recorded"  # one of several approvals a rule needs
     CANCELLED = "cancelled"
     BREAK_GLASS = "break_glass"
+    SCHEDULED = "scheduled"  # admitted, waiting for its start time (--at)
+    KEPT = "kept"  # how long the backup is kept was changed (/backup keep, the Keep button)
+    DELETED = "deleted"  # deleted as planned by its retention
+    DELETE_FAILED = "delete_failed"  # the cloud refused the planned deletion (tried again)
 
 
 class AuditEntry(BaseModel):

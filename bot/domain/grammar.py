@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.domain import rules
+from bot.domain.lifetimes import Keep, is_start_time, parse_keep
 from bot.i18n import Text
 
 COMMAND = "/backup"
@@ -42,10 +43,12 @@ USAGES: dict[str, Text] = {
     "create": _usage(
         (f"{COMMAND} create                                   ", _OPEN_FORM),
         f"{COMMAND} create <instance> <name> [description…]",
+        f"{COMMAND} create <instance> <name> [--keep 14d|forever] [--at 21:45] [description…]",
     ),
     "status": _usage(f"{COMMAND} status <backup-id | request-id>"),
     "list": _usage(f"{COMMAND} list <instance> [count]"),
     "cancel": _usage(f"{COMMAND} cancel <request-id>"),
+    "keep": _usage(f"{COMMAND} keep <backup-id | request-id> <14d | 12h | 2w | forever>"),
     "help": _usage(f"{COMMAND} help"),
     "audit": _usage(f"{COMMAND} audit [count]"),
 }
@@ -54,14 +57,16 @@ USAGE = _usage(
     (f"{COMMAND}                                   ", _OPEN_FORM),
     (f"{COMMAND} create                            ", _OPEN_FORM),
     f"{COMMAND} create <instance> <name> [description…]",
+    f"{COMMAND} create <instance> <name> --keep 30d --at 21:45 [description…]",
     f"{COMMAND} status <backup-id | request-id>",
     f"{COMMAND} list <instance> [count]",
     f"{COMMAND} cancel <request-id>",
+    f"{COMMAND} keep <backup-id | request-id> <14d | forever>",
     f"{COMMAND} help",
 )
 """The full usage block shown by ``/backup help`` (the public contract; ``audit`` is not listed)."""
 
-SUBCOMMANDS: tuple[str, ...] = ("create", "status", "list", "cancel", "help", "audit")
+SUBCOMMANDS: tuple[str, ...] = ("create", "status", "list", "cancel", "keep", "help", "audit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,8 @@ class Create:
     instance: str
     name: str
     description: str = ""
+    keep: Keep | None = None  # --keep: None means the policy's default
+    at: str = ""  # --at as typed (a clock time or a date and time, read in the requester's zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +112,18 @@ class Cancel:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepFor:
+    """``/backup keep <ref> <duration | forever>``: how long a backup is kept from now on."""
+
+    ref: str
+    keep: Keep
+
+    @property
+    def is_request_id(self) -> bool:
+        return self.ref.startswith("r-")
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """``/backup help``."""
 
@@ -124,7 +143,7 @@ class Invalid:
     usage: Text
 
 
-Command = OpenModal | Create | Status | List | Cancel | Help | Audit | Invalid
+Command = OpenModal | Create | Status | List | Cancel | KeepFor | Help | Audit | Invalid
 
 
 def unescape_slack(text: str) -> str:
@@ -155,6 +174,8 @@ def parse(text: str) -> Command:
         return _parse_list(rest)
     if sub == "cancel":
         return _parse_cancel(rest)
+    if sub == "keep":
+        return _parse_keep(rest)
     if sub == "help":
         return Help()
     if sub == "audit":
@@ -178,10 +199,57 @@ def _parse_create(rest: str) -> Command:
         return Invalid(_markup_problem("what.backup_name"), usage)
     if (problem := rules.check_backup_name(name)) is not None:
         return Invalid(problem, usage)
-    description = rest[name_match.end() :].strip()
+    flags = _create_flags(rest, name_match.end())
+    if isinstance(flags, Invalid):
+        return flags
+    keep, at, end = flags
+    description = rest[end:].strip()
     if (problem := rules.check_description(description)) is not None:
         return Invalid(problem, usage)
-    return Create(instance=instance, name=name, description=description)
+    return Create(instance=instance, name=name, description=description, keep=keep, at=at)
+
+
+def _create_flags(rest: str, start: int) -> tuple[Keep | None, str, int] | Invalid:
+    """``--keep`` and ``--at`` between the name and the description (each at most once); returns
+    them and where the description starts."""
+    usage = USAGES["create"]
+    keep: Keep | None = None
+    at = ""
+    seen: set[str] = set()
+    while (flag := _TOKEN_RE.search(rest, start)) is not None and flag.group().lower() in ("--keep", "--at"):
+        word = flag.group().lower()
+        if word in seen:
+            return Invalid(Text("problem.flag_twice", flag=word), usage)
+        seen.add(word)
+        value = _TOKEN_RE.search(rest, flag.end())
+        if value is None:
+            return Invalid(Text("problem.flag_value", flag=word), usage)
+        if word == "--keep":
+            keep = parse_keep(value.group())
+            if keep is None:
+                return Invalid(Text("problem.keep", value=_shorten(value.group())), usage)
+        else:
+            if not is_start_time(value.group()):
+                return Invalid(Text("problem.at", value=_shorten(value.group())), usage)
+            at = value.group()
+        start = value.end()
+    return keep, at, start
+
+
+def _parse_keep(rest: str) -> Command:
+    usage = USAGES["keep"]
+    args = rest.split()
+    if len(args) != 2:
+        return Invalid(Text("problem.keep_words", count=len(args)), usage)
+    ref, duration = args
+    if _is_slack_markup(ref):
+        return Invalid(_markup_problem("what.ref"), usage)
+    if REF_RE.fullmatch(ref) is None:
+        return Invalid(Text("problem.ref", ref=_shorten(ref)), usage)
+    keep = parse_keep(duration)
+    if keep is None:
+        return Invalid(Text("problem.keep", value=_shorten(duration)), usage)
+    return KeepFor(ref=ref, keep=keep)
 
 
 def _parse_status(rest: str) -> Command:

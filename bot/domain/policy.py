@@ -12,6 +12,7 @@ from enum import IntEnum, StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.domain.lifetimes import Retention
 from bot.domain.people import is_user_id
 from bot.domain.yaml_nodes import quote
 
@@ -154,7 +155,14 @@ class Policy(BaseModel):
     break_glass: tuple[str, ...] = ()  # who may start their own pending request at once
     notify: Notify = Notify.CHANNEL
     guests_allowed: bool = False  # guests hold roles through "*" and groups too
+    # retention: seconds a backup is kept (None: forever), and the longest anyone may ask for
+    keep_default: int | None = Field(default=None, gt=0)
+    keep_max: int | None = Field(default=None, gt=0)
     is_default: bool = False
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(self.keep_default, self.keep_max)
 
     @field_validator("break_glass")
     @classmethod

@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 from yaml.nodes import Node
 
+from bot.domain.lifetimes import parse_keep
 from bot.domain.policy import (
     DEFAULT_EXPIRES_AFTER,
     EVERYONE,
@@ -28,7 +29,7 @@ from bot.domain.policy import (
     glob_problem,
     member_problem,
 )
-from bot.domain.yaml_nodes import FileError, NodeReader
+from bot.domain.yaml_nodes import FileError, NodeReader, quote
 
 
 class PolicyError(FileError):
@@ -51,7 +52,8 @@ def load_policy(path: str | Path) -> Policy:
 
 
 _YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a new line
-_TOP_KEYS = ("roles", "approval", "guests")
+_TOP_KEYS = ("roles", "approval", "guests", "retention")
+_RETENTION_KEYS = ("default", "max")
 _APPROVAL_KEYS = (
     "required_for",
     "expires_after",
@@ -143,6 +145,8 @@ class _PolicyReader(NodeReader):
                 fields["notify"] = Notify(self.choice(approval["notify"][1], "approval.notify", choices))
         if "guests" in top:
             fields["guests_allowed"] = self.choice(top["guests"][1], "guests", ("refuse", "allow")) == "allow"
+        if "retention" in top:
+            fields.update(self.retention(top["retention"][1]))
         fields.update(rules=rules, break_glass=break_glass)
 
         required_for = fields.get("required_for", ())
@@ -228,6 +232,24 @@ class _PolicyReader(NodeReader):
                     )
             rules.append(ApprovalRule(match=match, approvers=approvers, min_approvals=minimum))
         return tuple(rules)
+
+    def retention(self, node: Node) -> dict[str, int | None]:
+        found = self.mapping(node, "retention", _RETENTION_KEYS, "key")
+        default = (
+            self.keep(found["default"][1], "retention.default", forever=True) if "default" in found else None
+        )
+        longest = self.keep(found["max"][1], "retention.max", forever=False) if "max" in found else None
+        if default is not None and longest is not None and default > longest:
+            self.fail(found["default"][1], "retention.default: longer than retention.max")
+        return {"keep_default": default, "keep_max": longest}
+
+    def keep(self, node: Node, path: str, *, forever: bool) -> int | None:
+        text = self.text(node, path)
+        keep = parse_keep(text)
+        if keep is None or (keep.forever and not forever):
+            also = ' or "forever"' if forever else ""
+            self.fail(node, f"{path}: {quote(text)} is not a duration such as 14d, 12h or 2w{also}")
+        return None if keep.seconds is None else int(keep.seconds)
 
     def break_glass(self, node: Node) -> tuple[str, ...]:
         found = self.mapping(node, "approval.break_glass", _BREAK_GLASS_KEYS, "key")

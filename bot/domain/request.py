@@ -22,6 +22,7 @@ class State(StrEnum):
     TIMED_OUT = "TIMED_OUT"
     CREATE_FAILED = "CREATE_FAILED"
     CANCELLED = "CANCELLED"
+    SCHEDULED = "SCHEDULED"  # admitted (approved when it had to be), waiting for its start time
 
     @property
     def final(self) -> bool:
@@ -44,11 +45,13 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     # RECEIVED → CREATE_FAILED: the instance does not exist; refused privately, nothing posted.
     # From RECEIVED, PENDING_APPROVAL and APPROVED (nothing sent to the cloud yet), CREATE_FAILED is also
     # how the bot gives up on a request whose work it cannot do (error_code GAVE_UP).
-    State.RECEIVED: frozenset({State.PENDING_APPROVAL, State.CREATING, State.CREATE_FAILED}),
+    State.RECEIVED: frozenset({State.PENDING_APPROVAL, State.CREATING, State.SCHEDULED, State.CREATE_FAILED}),
     State.PENDING_APPROVAL: frozenset(
         {State.APPROVED, State.REJECTED, State.EXPIRED, State.CANCELLED, State.CREATE_FAILED}
     ),
-    State.APPROVED: frozenset({State.CREATING, State.CREATE_FAILED}),
+    State.APPROVED: frozenset({State.CREATING, State.SCHEDULED, State.CREATE_FAILED}),
+    # A request planned for later (--at) may be cancelled until it starts.
+    State.SCHEDULED: frozenset({State.CREATING, State.CANCELLED, State.CREATE_FAILED}),
     State.CREATING: frozenset({State.BUILDING, State.CREATE_FAILED}),
     # TIMED_OUT is not final for the cloud: the poller keeps watching and reports the real end.
     State.BUILDING: frozenset({State.COMPLETED, State.FAILED, State.TIMED_OUT}),
@@ -64,6 +67,8 @@ AMBIGUOUS_INSTANCE = "AmbiguousInstance"
 NOT_AUTHORIZED = "not_authorized"
 NAME_TAKEN = "DBS.201209"  # the service's own code for "the backup name already exists"
 NOT_A_MEMBER = "slack.not_a_member"  # the requester is not in the channel they asked to post in
+BAD_START = "bot.bad_start"  # --at named a time in the past or more than seven days ahead
+KEEP_REFUSED = "bot.keep_refused"  # --keep asked for longer than the policy allows this person
 GAVE_UP = "bot.gave_up"  # the bot's own work for the request failed past its attempt budget
 
 
@@ -140,6 +145,20 @@ class BackupRequest(BaseModel):
     dm_copies: list[list[str]] = Field(default_factory=list)  # [approver, channel, ts] of each DM copy
     break_glass_allowed: bool = False  # the requester may start it at once (a button on the request)
     break_glass: bool = False  # they did
+
+    # later: when it starts (--at), how long the backup is kept (--keep, the policy's retention)
+    at_asked: str = ""  # --at as typed: read in the requester's time zone by the worker
+    start_at: float | None = None  # Redis time the backup is planned to start (None: at once)
+    start_reply_ts: str = ""  # "starting as planned"
+    keep_asked: str = ""  # --keep as typed ("" = the policy's default)
+    keep_for: float | None = None  # seconds the backup is kept after it completes (None: forever)
+    keep_settled: bool = False  # keep_for was decided (at admission)
+    delete_at: float | None = None  # Redis time the backup is planned to be deleted
+    deletion: str = ""  # "" | planned | deleting | deleted | gone (deleted by someone else) | failed
+    deleted_at: datetime | None = None
+    notice_for: float | None = None  # the delete_at the one-day notice was sent for
+    deletion_reply_ts: str = ""
+    deletion_problem_ts: str = ""  # the one report of a refused delete
 
     # cloud
     create_attempted: bool = False  # a POST may have reached the cloud: look before posting again

@@ -3,6 +3,8 @@ filled by :func:`bot.i18n.t` with text the caller has already escaped."""
 
 from __future__ import annotations
 
+from bot.i18n.en_us_more import MESSAGES as MORE
+
 MESSAGES: dict[str, str] = {
     # --- request states and cloud backup statuses (after an emoji) ---
     "state.RECEIVED": "received",
@@ -17,40 +19,12 @@ MESSAGES: dict[str, str] = {
     "state.TIMED_OUT": "still running",
     "state.CREATE_FAILED": "refused by the cloud",
     "state.CANCELLED": "cancelled",
+    "state.SCHEDULED": "planned",
     "parent.gave_up": "given up, no backup was made",
     "status.BUILDING": "in progress",
     "status.COMPLETED": "completed",
     "status.AVAILABLE": "available",
     "status.FAILED": "failed",
-    # --- the App Home ---
-    "home.header": "Backups",
-    "home.role.unknown": "The bot could not tell your role just now; open this tab again in a moment.",
-    "home.role.none": (
-        "You have no role with this bot, so you cannot take or see backups. `/backup help` says who can help."
-    ),
-    "home.role.viewer": "You are a *viewer*: you may see backups, not take them.",
-    "home.role.requester": "You are a *requester*.",
-    "home.role.operator": "You are an *operator*.",
-    "home.role.approver": "You are an *approver*: requests that wait for approval show up below.",
-    "home.gate.all": "Every backup you ask for waits for an approver.",
-    "home.gate.none": "Your backups start at once.",
-    "home.gate.some": "Backups of {globs} wait for approval; others start at once.",
-    "home.take": "Take a backup",
-    "home.waiting.header": "Waiting for you",
-    "home.waiting.empty": "Nothing waits for your decision.",
-    "home.waiting.item": (
-        "{requester} asks for {name} of {instance} — {count} of {needed} approvals, expires {when}"
-    ),
-    "home.mine.header": "Your requests",
-    "home.mine.none": "You have no backup requests.",
-    "home.mine.empty": "You have not asked for a backup yet: use *Take a backup* or `/backup create`.",
-    "home.item": "{emoji} {name} of {instance} — {state} · {when}",
-    "home.progress": "{bar} {percent}%",
-    "home.open_thread": "Open the thread",
-    "home.flight.header": "In flight",
-    "home.flight.empty": "No backup is being made right now.",
-    "home.flight.item": "{emoji} {name} of {instance} for {requester}",
-    "home.flight.more": "…and {count} more.",
     # --- the parent message of a request ---
     "parent.header": "{emoji} Backup {state}",
     "parent.title": "Backup {name} of {instance}",
@@ -255,6 +229,10 @@ MESSAGES: dict[str, str] = {
     "auditlog.approval_recorded": "Approval recorded",
     "auditlog.cancelled": "Cancelled",
     "auditlog.break_glass": "Glass broken: started without approval",
+    "auditlog.scheduled": "Planned for later",
+    "auditlog.kept": "Retention changed",
+    "auditlog.deleted": "Backup deleted as planned",
+    "auditlog.delete_failed": "Planned deletion refused",
     "auditlog.by": "{label} by {actor}",
     "auditlog.request": "request {value}",
     "auditlog.instance": "instance {value}",
@@ -308,6 +286,11 @@ MESSAGES: dict[str, str] = {
     "problem.status_words": "status takes one backup ID or request ID (got {count} words)",
     "problem.ref": "`{ref}` is not a backup ID or a request ID (letters, digits, - and _ only)",
     "problem.cancel_words": "cancel takes one request ID (got {count} words)",
+    "problem.keep_words": "keep takes a backup ID or request ID and a duration (got {count} words)",
+    "problem.keep": "`{value}` is not a duration: use a number and h, d or w (12h, 14d, 2w), or forever",
+    "problem.at": "`{value}` is not a time: use 21:45, or a date and time like 2026-12-24T21:45",
+    "problem.flag_twice": "`{flag}` is given twice",
+    "problem.flag_value": "`{flag}` needs a value after it",
     "problem.request_id": "`{ref}` is not a request ID (they look like r-7kq2m9xv4d)",
     "problem.instance_missing": "the instance is missing",
     "problem.list_words": "list takes an instance and an optional count (got {count} words)",
@@ -374,4 +357,5 @@ MESSAGES: dict[str, str] = {
     "unit.h": "{n} h",
     "unit.min": "{n} min",
     "unit.s": "{n} s",
+    **MORE,
 }

@@ -6,6 +6,8 @@ Slack 中文界面把 thread 称为“消息列”，这里沿用。
 
 from __future__ import annotations
 
+from bot.i18n.zh_cn_more import MESSAGES as MORE
+
 MESSAGES: dict[str, str] = {
     # --- 请求状态与云端备份状态（跟在表情后面） ---
     "state.RECEIVED": "已收到",
@@ -20,36 +22,12 @@ MESSAGES: dict[str, str] = {
     "state.TIMED_OUT": "仍在运行",
     "state.CREATE_FAILED": "被云端拒绝",
     "state.CANCELLED": "已取消",
+    "state.SCHEDULED": "已排期",
     "parent.gave_up": "已放弃，未创建备份",
     "status.BUILDING": "进行中",
     "status.COMPLETED": "已完成",
     "status.AVAILABLE": "可用",
     "status.FAILED": "失败",
-    # --- 应用主页 ---
-    "home.header": "备份",
-    "home.role.unknown": "暂时无法确定你的角色，请稍后再打开此页。",
-    "home.role.none": "你在本机器人中没有角色，无法发起或查看备份。`/backup help` 会告诉你可以找谁。",
-    "home.role.viewer": "你是*查看者*：可以查看备份，但不能发起。",
-    "home.role.requester": "你是*申请人*。",
-    "home.role.operator": "你是*操作员*。",
-    "home.role.approver": "你是*审批人*：等待审批的请求显示在下方。",
-    "home.gate.all": "你发起的每个备份都需等待审批人批准。",
-    "home.gate.none": "你的备份会立即开始。",
-    "home.gate.some": "{globs} 的备份需要审批，其他的会立即开始。",
-    "home.take": "发起备份",
-    "home.waiting.header": "等待你处理",
-    "home.waiting.empty": "没有等待你决定的请求。",
-    "home.waiting.item": "{requester} 申请备份 {instance} 的 {name} — 已批准 {count}/{needed}，{when} 过期",
-    "home.mine.header": "你的请求",
-    "home.mine.none": "你没有备份请求。",
-    "home.mine.empty": "你还没有申请过备份：点击*发起备份*或使用 `/backup create`。",
-    "home.item": "{emoji} {instance} 的 {name} — {state} · {when}",
-    "home.progress": "进度 {bar} {percent}%",
-    "home.open_thread": "打开讨论串",
-    "home.flight.header": "进行中",
-    "home.flight.empty": "目前没有正在进行的备份。",
-    "home.flight.item": "{emoji} {instance} 的 {name}（申请人 {requester}）",
-    "home.flight.more": "……还有 {count} 个。",
     # --- 请求的主消息 ---
     "parent.header": "{emoji} 备份{state}",
     "parent.title": "实例 {instance} 的备份 {name}",
@@ -219,6 +197,10 @@ MESSAGES: dict[str, str] = {
     "auditlog.approval_recorded": "已记录一个批准",
     "auditlog.cancelled": "已取消",
     "auditlog.break_glass": "紧急破窗：未经批准直接开始",
+    "auditlog.scheduled": "已排期",
+    "auditlog.kept": "保留期已更改",
+    "auditlog.deleted": "备份已按计划删除",
+    "auditlog.delete_failed": "计划中的删除被拒绝",
     "auditlog.by": "{label}（{actor}）",
     "auditlog.request": "请求 {value}",
     "auditlog.instance": "实例 {value}",
@@ -270,6 +252,11 @@ MESSAGES: dict[str, str] = {
     "problem.status_words": "status 只接受一个备份 ID 或请求 ID（收到了 {count} 个词）",
     "problem.ref": "`{ref}` 不是备份 ID 或请求 ID（只能包含字母、数字、- 和 _）",
     "problem.cancel_words": "cancel 需要一个请求 ID（收到 {count} 个词）",
+    "problem.keep_words": "keep 需要一个备份 ID 或请求 ID 和一个时长（收到 {count} 个词）",
+    "problem.keep": "`{value}` 不是时长：请用数字加 h、d 或 w（12h、14d、2w），或 forever",
+    "problem.at": "`{value}` 不是时间：请用 21:45，或日期加时间，例如 2026-12-24T21:45",
+    "problem.flag_twice": "`{flag}` 给了两次",
+    "problem.flag_value": "`{flag}` 后面需要一个值",
     "problem.request_id": "`{ref}` 不是请求 ID（请求 ID 形如 r-7kq2m9xv4d）",
     "problem.instance_missing": "缺少实例",
     "problem.list_words": "list 接受一个实例和一个可选的数量（收到了 {count} 个词）",
@@ -323,4 +310,5 @@ MESSAGES: dict[str, str] = {
     "unit.h": "{n} 小时",
     "unit.min": "{n} 分钟",
     "unit.s": "{n} 秒",
+    **MORE,
 }

@@ -125,10 +125,16 @@ class SlackNotifier:
         )
         return str(response["ts"])
 
-    async def tell_requester(self, request: BackupRequest, notice: Notice) -> None:
+    async def tell_requester(self, request: BackupRequest, notice: Notice, *, lasting: bool = False) -> None:
         """A private note to the requester: through the command's response_url while it lives,
-        else as an ephemeral message, else as a direct message."""
+        else as an ephemeral message, else as a direct message (``lasting``: a direct message at
+        once, which they will still find later)."""
         message = answers.notice(notice, lang=lang_of(request), request=request)
+        if lasting:
+            await self._client.chat_postMessage(
+                channel=request.user_id, text=message.text, blocks=message.blocks
+            )
+            return
         if request.response_url and await self._responder.send(request.response_url, message):
             return
         try:

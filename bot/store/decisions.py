@@ -1,5 +1,6 @@
 """A person's decision on a pending request — approve, reject, cancel, break glass — as one atomic
 step that checks everything the decision depends on against what is stored, with Redis's own clock.
+(A request planned for later may also be cancelled, until it starts.)
 
 The use case (:mod:`bot.app.decisions`) tells the script what only the policy can say (may this
 person decide this request at all, may they approve their own); the script checks the rest and
@@ -75,9 +76,10 @@ local needed = tonumber(field('approvals_needed') or 1)
 local function answer(outcome, now_state)
   return {outcome, now_state, cjson.encode(approvals), needed}
 end
-if state ~= 'PENDING_APPROVAL' then return answer('closed', state) end
+local planned = state == 'SCHEDULED' and ARGV[1] == 'cancel'  -- waiting for its start time
+if state ~= 'PENDING_APPROVAL' and not planned then return answer('closed', state) end
 local deadline = field('deadline')
-if deadline and now() >= tonumber(deadline) then
+if not planned and deadline and now() >= tonumber(deadline) then
   finish('EXPIRED')
   return answer('expired', 'EXPIRED')
 end

@@ -33,7 +33,15 @@ _SCHEDULE = (
     lua.NOW
     + lua.SCHEDULE_WORK
     + """
-return schedule_work(KEYS, ARGV[1], ARGV[2], tonumber(ARGV[3]))
+local added = schedule_work(KEYS, ARGV[1], ARGV[2], tonumber(ARGV[3]))
+if added == 0 and ARGV[4] == '1' and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
+  local due = now() + tonumber(ARGV[3])
+  if tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1])) > due then
+    redis.call('ZADD', KEYS[1], due, ARGV[1])
+    return 2
+  end
+end
+return added
 """
 )
 
@@ -245,11 +253,15 @@ class Scheduler:
         # process wakes at once instead of finishing its idle sleep.
         self.local_work = asyncio.Event()
 
-    async def schedule(self, key: str, payload: dict[str, Any], *, delay: float = 0.0) -> bool:
+    async def schedule(
+        self, key: str, payload: dict[str, Any], *, delay: float = 0.0, earlier: bool = False
+    ) -> bool:
         """Schedule ``key`` to be due in ``delay`` seconds. False, changing nothing, if it already is
-        scheduled or leased: scheduling the same work twice is a no-op."""
+        scheduled or leased: scheduling the same work twice is a no-op. With ``earlier``, work that
+        waits (not leased) for a later time is brought forward to this one (True then)."""
         data = json.dumps(payload)
-        added = await self._schedule(keys=self._keys, args=[key, data, _seconds("delay", delay)])
+        args: list[str | float] = [key, data, _seconds("delay", delay), "1" if earlier else "0"]
+        added = await self._schedule(keys=self._keys, args=args)
         if delay == 0:
             self.local_work.set()  # also when leased: it may run again as soon as it settles
         return bool(added)

@@ -21,6 +21,9 @@ class WorkKind(StrEnum):
     GROUPS = "groups"  # refresh Slack user-group membership for the policy
     AUDIT_POST = "auditpost"  # one audit line in AUDIT_CHANNEL
     HOME = "home"  # publish one person's App Home
+    START = "start"  # a request planned for later (--at) reached its time
+    DELETE = "delete"  # a backup's retention ran out: delete it
+    DELETE_NOTICE = "keepnotice"  # tell the requester a day before their backup is deleted
 
 
 @dataclass(frozen=True, slots=True)

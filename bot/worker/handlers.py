@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot.app import home, housekeeping, lookups, work
+from bot.app import home, housekeeping, lookups, planned, retention, work
 from bot.app.lifecycle import RequestFlow
 from bot.app.polling import Poller
 from bot.app.services import Services
@@ -32,6 +32,9 @@ ATTEMPTS: dict[WorkKind, int] = {
     WorkKind.GROUPS: 20,
     WorkKind.AUDIT_POST: 6,
     WorkKind.HOME: 4,
+    WorkKind.START: 8,
+    WorkKind.DELETE: 8,  # a refused deletion is said once in the thread, then tried again
+    WorkKind.DELETE_NOTICE: 6,
 }
 
 
@@ -78,5 +81,8 @@ def handlers(services: Services) -> dict[str, Handler]:
             work.PostAuditLine, lambda item, _: housekeeping.post_audit(services, item)
         ),
         WorkKind.HOME: _typed(work.PublishHome, lambda item, _: home.publish(services, item)),
+        WorkKind.START: _typed(work.StartRequest, lambda item, _: planned.start(services, item)),
+        WorkKind.DELETE: _typed(work.DeleteBackup, lambda item, _: retention.delete(services, item)),
+        WorkKind.DELETE_NOTICE: _typed(work.NoticeDeletion, lambda item, _: retention.notice(services, item)),
     }
     return {kind.value: handler for kind, handler in table.items()}

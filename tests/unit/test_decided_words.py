@@ -58,6 +58,7 @@ _ENDED = {
     State.FAILED: "already approved by <@UDECIDER>",
     State.TIMED_OUT: "already approved by <@UDECIDER>",
     State.CREATE_FAILED: "already approved by <@UDECIDER>",
+    State.SCHEDULED: "already approved by <@UDECIDER>",
     State.REJECTED: "already rejected by <@UDECIDER>",
     State.CANCELLED: "already cancelled by <@UDECIDER>",
     State.EXPIRED: "has expired",

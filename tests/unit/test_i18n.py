@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 
 from bot.app.people import People
+from bot.app.retention import NOT_KEPT
 from bot.cloud.models import BackupStatus, Instance
 from bot.domain import grammar, rules
 from bot.domain.audit import AuditAction, AuditEntry
 from bot.domain.form import validate_form
 from bot.domain.gates import Refusal
+from bot.domain.lifetimes import KEEP_REFUSALS, START_REFUSALS
 from bot.domain.policy import Notify
 from bot.domain.policy_file import parse_policy
 from bot.domain.request import INSTANCE_NOT_FOUND, BackupRequest, State
@@ -137,13 +139,16 @@ def test_every_key_the_code_uses_is_in_the_catalogs() -> None:
     literal, prefixes = _keys_used_in_code()
     assert len(literal) > 150, "the scan found the call sites"
     assert sorted(literal - set(CATALOGS[EN])) == []
-    assert prefixes == {"state.", "status.", "auditlog.", "policy.notify."}
     families = {
         "state.": [s.name for s in State],
         "status.": [s.name for s in BackupStatus],
         "auditlog.": [a.value for a in AuditAction],
         "policy.notify.": [n.value for n in Notify if n is not Notify.CHANNEL],
+        "start_refused.": list(START_REFUSALS),
+        "keep_refused.": list(KEEP_REFUSALS),
+        "not_kept.": [r for r in NOT_KEPT if r not in KEEP_REFUSALS],
     }
+    assert prefixes == set(families)
     for prefix, names in families.items():
         assert {prefix + name for name in names} <= set(CATALOGS[EN])
 
@@ -353,7 +358,15 @@ def test_forms_in_both_languages_fit_slacks_limits() -> None:
                 assert key not in view or len(view[key]["text"]) <= 24
     zh_form = views.backup_form(default_name="pre-change-1", lang=ZH)
     labels = [b["label"]["text"] for b in zh_form["blocks"] if b["type"] == "input"]
-    assert labels == ["实例", "备份名称", "描述", "变更或事件单号", "在此频道发布请求"]
+    assert labels == [
+        "实例",
+        "备份名称",
+        "描述",
+        "变更或事件单号",
+        "保留时间",
+        "开始时间（可选）",
+        "在此频道发布请求",
+    ]
     zh_reject = views.reject_form(request(State.PENDING_APPROVAL), lang=ZH)
     assert (
         zh_reject["blocks"][0]["text"]["text"]

@@ -263,13 +263,15 @@ def test_the_backup_form_becomes_fields_in_order() -> None:
         (views.NAME_BLOCK, "plain_text_input", False),
         (views.DESCRIPTION_BLOCK, "plain_text_input", True),
         (views.REFERENCE_BLOCK, "plain_text_input", True),
+        (views.KEEP_BLOCK, "static_select", False),
+        (views.AT_BLOCK, "datetimepicker", True),
     ]
     assert fields[0].external and fields[1].hint.startswith("4–64 characters")
     assert display_blocks(FORM, NAMES) == [t("en-us", "form.intro")]
 
 
 def test_text_fields_keep_their_default_skip_when_optional_and_check_lengths() -> None:
-    _, name, description, _ = fields_of(FORM, NAMES)
+    _, name, description, *_ = fields_of(FORM, NAMES)
     default = default_of(name, NAMES)
     assert default == (
         "pre-change-20261127-163005",

@@ -12,13 +12,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app import retention
 from bot.app.decisions import Decision, Elsewhere, Unavailable, cancel, check, decide, may_break_glass
 from bot.app.ports import SlackBusy
 from bot.app.services import Services
 from bot.slack.listeners import Front
 from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
 from bot.slack.payloads import BlockActions
-from bot.slack.render import answers, request, views
+from bot.slack.render import answers, lifetimes, request, views
 from bot.slack.render.pieces import Message
 
 log = logging.getLogger("bot.slack.actions")
@@ -53,7 +54,7 @@ def clicked_request(click: BlockActions) -> str | None:
     """The request a decision button names, or None when its value and its block disagree (a button
     can only name the request of the block it sits in)."""
     action = click.actions[0]
-    for prefix in (DECIDE_BLOCK, OWN_BLOCK):
+    for prefix in (DECIDE_BLOCK, OWN_BLOCK, lifetimes.KEEP_BLOCK):
         if action.block_id.startswith(prefix) and action.block_id[len(prefix) :] != action.value:
             return None
     return action.value
@@ -172,7 +173,32 @@ def register(app: AsyncApp, front: Front) -> None:
         view = views.break_glass_form(allowed.request, lang=lang, seen=click.seen_on)
         await client.views_open(trigger_id=click.trigger_id, view=view)
 
+    async def keep_more(
+        ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        click: BlockActions = context["payload"]
+        lang = services.people.default
+        try:
+            async with asyncio.timeout(WEB_BUDGET):
+                lang = await services.people.for_reply(click.user.id)
+                request_id = clicked_request(click)
+                result: retention.Kept | retention.NotKept = (
+                    retention.NotKept("gone")
+                    if request_id is None
+                    else await retention.keep(services, request_id, click.user.id, None)
+                )
+        except UNAVAILABLE:
+            await tell_privately(click, respond, client, answers.unavailable(lang=lang), lang)
+            return
+        if isinstance(result, retention.Kept):
+            said = lifetimes.kept(result.request, lang)
+        else:
+            said = lifetimes.not_kept(result.reason, lang, result.longest)
+        await tell_privately(click, respond, client, said, lang)
+
     app.action(request.APPROVE_ACTION)(approve)
+    app.action(lifetimes.KEEP_MORE_ACTION)(keep_more)
     app.action(request.REJECT_ACTION)(reject)
     app.action(request.CANCEL_ACTION)(cancel_click)
     app.action(request.BREAK_GLASS_ACTION)(break_glass_click)

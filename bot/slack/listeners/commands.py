@@ -22,19 +22,20 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import lookups
+from bot.app import lookups, retention
 from bot.app.choices import warm_instances
 from bot.app.decisions import Decision, Unsettled, cancel
 from bot.app.intake import Accepted, Ask, refusal_for, take
 from bot.app.services import Services
 from bot.domain import grammar
+from bot.domain.lifetimes import Keep
 from bot.domain.policy import Role
 from bot.domain.request import utcnow
 from bot.i18n import Lang, t
 from bot.slack.listeners import Front
 from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
 from bot.slack.payloads import Command
-from bot.slack.render import answers, views
+from bot.slack.render import answers, lifetimes, views
 from bot.slack.render.audit import audit_line
 from bot.slack.render.pieces import Message
 from bot.slack.render.policy import describe
@@ -110,6 +111,7 @@ def register(app: AsyncApp, front: Front) -> None:
             response_url=command.response_url,
             seal=seal(seal_key, command.channel_id, command.user_id),
             lang=reader.lang,
+            retention=services.policy.retention,
         )
         await client.views_open(trigger_id=command.trigger_id, view=view)
 
@@ -145,6 +147,8 @@ async def answer(
                 backup_name=parsed.name,
                 description=parsed.description,
                 response_url=command.response_url,
+                keep=parsed.keep.text() if parsed.keep is not None else "",
+                at=parsed.at,
             )
             taken = await take(
                 services,
@@ -176,6 +180,8 @@ async def answer(
                     return answers.no_role(helpers, lang=lang)
         case grammar.Cancel(request_id=request_id):
             return await cancel_by_command(services, request_id, command.user_id, lang)
+        case grammar.KeepFor(ref=ref, keep=keep):
+            return await keep_by_command(services, ref, keep, command.user_id, lang)
         case grammar.Audit(count=count):
             return await audit_by_command(services, command.user_id, count, lang)
     raise AssertionError(f"unhandled command {parsed!r}")  # pragma: no cover
@@ -197,6 +203,27 @@ async def cancel_by_command(services: Services, request_id: str, user_id: str, l
 
     async def asking_slack() -> Message:
         return said(await cancel(services, request_id, user_id, deadline=record_deadline(services)))
+
+    return Later(asking_slack)
+
+
+async def keep_by_command(
+    services: Services, ref: str, keep: Keep, user_id: str, lang: Lang
+) -> Message | Later:
+    """``/backup keep``: from the caches when they tell who this is, else after the ack with Slack
+    asked (as for ``/backup cancel``)."""
+
+    def said(result: retention.Kept | retention.NotKept) -> Message:
+        if isinstance(result, retention.Kept):
+            return lifetimes.kept(result.request, lang)
+        return lifetimes.not_kept(result.reason, lang, result.longest)
+
+    result = await retention.keep(services, ref, user_id, keep, ask_slack=False)
+    if not (isinstance(result, retention.NotKept) and result.reason == "unsettled"):
+        return said(result)
+
+    async def asking_slack() -> Message:
+        return said(await retention.keep(services, ref, user_id, keep))
 
     return Later(asking_slack)
 

@@ -14,6 +14,7 @@ from bot.app.decisions import Decision, Unavailable, break_glass, decide
 from bot.app.intake import Accepted, Ask, Refused, take
 from bot.domain import rules
 from bot.domain.form import check_reason, validate_form
+from bot.domain.lifetimes import parse_keep
 from bot.i18n import Text
 from bot.slack.listeners import Front
 from bot.slack.listeners.actions import show_now
@@ -71,6 +72,10 @@ def register(app: AsyncApp, front: Front) -> None:
             description_block=views.DESCRIPTION_BLOCK,
             reference_block=views.REFERENCE_BLOCK,
         )
+        keep_value = values.get(views.KEEP_BLOCK, "default")
+        keep = "" if keep_value in ("", "default") else keep_value
+        if keep and parse_keep(keep) is None:
+            errors[views.KEEP_BLOCK] = Text("problem.keep", value=keep[:20])
         channel, response_url, verify = _channel_and_url(submission, meta, values, seal_key)
         if not is_channel_id(channel) and views.CHANNEL_BLOCK not in errors:
             errors[views.CHANNEL_BLOCK] = Text("form.error.channel")
@@ -93,6 +98,8 @@ def register(app: AsyncApp, front: Front) -> None:
                         # A channel picked in the form (or metadata we did not seal): the worker
                         # checks the submitter is in it before posting there.
                         verify_channel=verify,
+                        keep=keep,
+                        at=values.get(views.AT_BLOCK, ""),
                     )
                     # A double submit of the same view is one request (one person's: the key says whose).
                     dedupe_key = f"view:{submission.team_id}:{user_id}:{submission.view.id}"

@@ -39,7 +39,9 @@ async def open_form(
     if notice is not None:
         await client.views_open(trigger_id=trigger_id, view=views.notice(notice, lang=lang))
         return
-    form = views.backup_form(default_name=grammar.default_backup_name(utcnow()), lang=lang)
+    form = views.backup_form(
+        default_name=grammar.default_backup_name(utcnow()), lang=lang, retention=services.policy.retention
+    )
     await client.views_open(trigger_id=trigger_id, view=form)
 
 

@@ -13,6 +13,7 @@ from bot.domain import grammar
 from bot.domain.gates import Refusal as PolicyRefusal
 from bot.domain.request import GAVE_UP, BackupRequest, State
 from bot.i18n import Text, t
+from bot.slack.render import lifetimes
 from bot.slack.render import pieces as p
 from bot.slack.render import states as s
 from bot.slack.render.policy import mentions
@@ -61,6 +62,7 @@ _STARTED = frozenset(
         State.FAILED,
         State.TIMED_OUT,
         State.CREATE_FAILED,
+        State.SCHEDULED,
     }
 )
 
@@ -295,6 +297,12 @@ def notice(item: notices.Notice, *, lang: str, request: BackupRequest | None = N
             return error_ephemeral(t(lang, "lookup.no_backup", ref=ref), lang=lang)
         case notices.BackupListing(instance_name=name, records=records):
             return backup_list_message(name, list(records), lang=lang)
+        case notices.DeletionSoon() if request is not None:
+            return lifetimes.deletion_soon(request, lang)
+        case notices.StartRefused(reason=reason, asked=asked):
+            return lifetimes.start_refused(reason, asked, lang)
+        case notices.KeepRefused(reason=reason, longest=longest):
+            return lifetimes.keep_refused(reason, longest, lang)
     raise ValueError(f"{type(item).__name__} needs the request it is about")
 
 

@@ -11,6 +11,7 @@ from bot.app.ports import ReplyKind
 from bot.domain.policy import Notify
 from bot.domain.request import BackupRequest, State
 from bot.i18n import t
+from bot.slack.render import lifetimes
 from bot.slack.render import pieces as p
 from bot.slack.render import states as s
 from bot.slack.render.policy import mentions
@@ -33,6 +34,7 @@ def _request_fields(req: BackupRequest, lang: str) -> list[str]:
     if req.state is State.COMPLETED:
         fields.append(t(lang, "field.size", value=format_size(req.size_mb, lang)))
         fields.append(t(lang, "field.duration", value=p.duration(req.begin_time, req.end_time, lang)))
+    fields += lifetimes.lifetime_fields(req, lang)
     if req.state in (State.FAILED, State.CREATE_FAILED):
         fields.append(t(lang, "field.reason", value=p.reason(req, lang)))
         if req.error_code:
@@ -81,6 +83,8 @@ def _request_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, 
             blocks.append(p.section(t(lang, "progress", bar=bar, percent=req.progress)))
     if req.state is State.PENDING_APPROVAL:
         blocks.extend(_pending_blocks(req, approvers, lang, dm=dm))
+    elif req.state is State.SCHEDULED and not dm:
+        blocks.append(_requester_buttons(req.model_copy(update={"break_glass_allowed": False}), lang))
     context = t(lang, "context", request_id=p.code(req.id), when=format_time(req.created_at))
     blocks.append(p.context(context))
     return blocks
@@ -348,3 +352,11 @@ def reply(
             return final_reply(req, timeout_s=timeout_s)
         case ReplyKind.FINAL:
             return final_reply(req)
+        case ReplyKind.STARTING:
+            return lifetimes.starting_reply(req)
+        case ReplyKind.DELETED:
+            return lifetimes.deleted_reply(req)
+        case ReplyKind.DELETE_GONE:
+            return lifetimes.gone_reply(req)
+        case ReplyKind.DELETE_PROBLEM:
+            return lifetimes.problem_reply(req, detail)

@@ -21,6 +21,7 @@ STATE_EMOJI: dict[State, str] = {
     State.TIMED_OUT: ":alarm_clock:",
     State.CREATE_FAILED: ":x:",
     State.CANCELLED: ":heavy_multiplication_x:",
+    State.SCHEDULED: ":calendar:",
 }
 
 STATUS_EMOJI: dict[BackupStatus, str] = {
@@ -47,6 +48,10 @@ AUDIT_ICONS: dict[AuditAction, str] = {
     AuditAction.APPROVAL_RECORDED: ":ballot_box_with_check:",
     AuditAction.CANCELLED: ":heavy_multiplication_x:",
     AuditAction.BREAK_GLASS: ":rotating_light:",
+    AuditAction.SCHEDULED: ":calendar:",
+    AuditAction.KEPT: ":pushpin:",
+    AuditAction.DELETED: ":wastebasket:",
+    AuditAction.DELETE_FAILED: ":warning:",
 }
 
 

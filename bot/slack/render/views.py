@@ -15,8 +15,10 @@ from typing import Any
 
 from bot.cloud.models import Instance
 from bot.domain.form import REASON_MAX
+from bot.domain.lifetimes import Retention
 from bot.domain.request import BackupRequest
 from bot.i18n import localize, t
+from bot.slack.render.lifetimes import keep_choices
 from bot.slack.render.text import escape, inert
 
 Block = dict[str, Any]
@@ -32,6 +34,8 @@ DESCRIPTION_BLOCK, DESCRIPTION_ACTION = "description", "description_input"
 REFERENCE_BLOCK, REFERENCE_ACTION = "reference", "reference_input"
 CHANNEL_BLOCK, CHANNEL_ACTION = "channel", "channel_select"
 REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
+KEEP_BLOCK, KEEP_ACTION = "keep", "keep_select"
+AT_BLOCK, AT_ACTION = "at", "at_picker"
 
 MAX_OPTIONS = 100  # Slack's limit for an options response
 REFERENCE_MAX = 200
@@ -61,10 +65,16 @@ def form_metadata(channel_id: str, response_url: str = "", seal: str = "") -> st
 
 
 def backup_form(
-    *, default_name: str, lang: str, channel_id: str = "", response_url: str = "", seal: str = ""
+    *,
+    default_name: str,
+    lang: str,
+    channel_id: str = "",
+    response_url: str = "",
+    seal: str = "",
+    retention: Retention | None = None,
 ) -> dict[str, Any]:
     """The backup form. Without a known channel it asks where to post (global shortcut); with one,
-    ``seal`` vouches for it (:mod:`bot.slack.seal`)."""
+    ``seal`` vouches for it (:mod:`bot.slack.seal`). "Keep for" offers the policy's ``retention``."""
 
     def s(key: str) -> str:
         return t(lang, key)
@@ -107,6 +117,7 @@ def backup_form(
             hint=s("form.reference.hint"),
         ),
     ]
+    blocks += _later_fields(lang, retention or Retention())
     if not channel_id:
         blocks.append(
             _input(
@@ -130,6 +141,26 @@ def backup_form(
         "private_metadata": form_metadata(channel_id, response_url, seal),
         "blocks": blocks,
     }
+
+
+def _later_fields(lang: str, retention: Retention) -> list[Block]:
+    """How long to keep it, and (optionally) when to start it."""
+    choices = keep_choices(lang, longest=retention.longest, default=retention.default)
+    options = [{"text": _plain(label), "value": value or "default"} for value, label in choices]
+    keep = _input(
+        KEEP_BLOCK,
+        t(lang, "form.keep.label"),
+        {"type": "static_select", "action_id": KEEP_ACTION, "options": options, "initial_option": options[0]},
+        hint=t(lang, "form.keep.hint"),
+    )
+    at = _input(
+        AT_BLOCK,
+        t(lang, "form.at.label"),
+        {"type": "datetimepicker", "action_id": AT_ACTION},
+        optional=True,
+        hint=t(lang, "form.at.hint"),
+    )
+    return [keep, at]
 
 
 def reject_form(request: BackupRequest, *, lang: str, seen: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -246,6 +277,9 @@ def submitted_values(state: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> di
                 raw = option.get("value") if isinstance(option, dict) else None
             elif kind == "conversations_select":
                 raw = element.get("selected_conversation")
+            elif kind == "datetimepicker":
+                moment = element.get("selected_date_time")
+                raw = f"@{moment}" if isinstance(moment, int) and not isinstance(moment, bool) else None
             else:
                 raw = element.get("value")
             values[block_id] = raw if isinstance(raw, str) else ""
