@@ -21,7 +21,7 @@ from bot.app import home, notices
 from bot.app.ports import ReplyKind
 from bot.app.requests import audit_entry, cloud_of, gate_of
 from bot.app.services import Services
-from bot.app.work import DeleteBackup, NoticeDeletion, schedule
+from bot.app.work import AdvanceRequest, DeleteBackup, NoticeDeletion, schedule
 from bot.cloud.errors import ApiError, BackupNotFound, CloudError
 from bot.cloud.models import BackupStatus
 from bot.domain.audit import AuditAction
@@ -242,8 +242,9 @@ async def keep(
     if kept.deletion == "planned":
         await _schedule(services, kept, now, earlier=True)
     await services.record(audit_entry(kept, AuditAction.KEPT, actor=user_id, detail=asked.text()))
-    if kept.parent_ts:
-        await services.slack.update_parent(kept)
+    # The parent message shows the new plan: the request's own work updates it (this may run
+    # before the web process answers Slack, which must not wait on Slack).
+    await schedule(services.scheduler, AdvanceRequest(request_id=kept.id))
     return Kept(kept)
 
 

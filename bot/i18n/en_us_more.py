@@ -12,6 +12,11 @@ MESSAGES: dict[str, str] = {
     "lifetime.gone": "by someone else, before its time",
     "lifetime.failed": "not yet: the planned deletion failed, delete it by hand",
     "keep.forever": "forever",
+    "policy.retention": (
+        "Backups the bot takes are deleted {keep} after they complete, unless kept longer (`--keep`,"
+        " `/backup keep`)."
+    ),
+    "policy.retention_max": "A backup may be kept at most {longest}; only approvers may keep one forever.",
     "keep.default": "the policy's default ({keep})",
     "button.keep_more": "Keep 30 more days",
     "starting.text": ":alarm_clock: Backup {name} of {instance} is starting as planned ({when}).",

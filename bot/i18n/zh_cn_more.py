@@ -12,6 +12,8 @@ MESSAGES: dict[str, str] = {
     "lifetime.gone": "已被他人提前删除",
     "lifetime.failed": "尚未删除：计划中的删除失败，请手动删除",
     "keep.forever": "永久",
+    "policy.retention": "机器人创建的备份在完成 {keep} 后删除，除非延长保留（`--keep`、`/backup keep`）。",
+    "policy.retention_max": "备份最多保留 {longest}；只有审批人可以永久保留。",
     "keep.default": "策略默认（{keep}）",
     "button.keep_more": "再保留 30 天",
     "starting.text": ":alarm_clock: {instance} 的备份 {name} 正按计划开始（{when}）。",

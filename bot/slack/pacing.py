@@ -78,7 +78,8 @@ def budget_of(method: str, args: dict[str, Any] | None, post_rate: float) -> Bud
     per_minute = PER_MINUTE.get(method)
     if per_minute is None:
         return None
-    return Budget(method, MARGIN * 60.0 / per_minute, max(1, per_minute // 5))
+    # A tier is "N+ calls a minute, sporadic bursts welcome": half a minute's worth may go at once.
+    return Budget(method, MARGIN * 60.0 / per_minute, max(1, per_minute // 2))
 
 
 class PacedWebClient(AsyncWebClient):

@@ -731,6 +731,7 @@ async def module_deployment(
     policy: str,
     knobs: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    simulator_args: tuple[str, ...] = (),
 ) -> AsyncIterator[S]:
     """One deployment (Redis flushed first, its own fake Slack with ``knobs``) for a module's tests,
     each using its own people and channels; its logs are printed when one of them failed
@@ -749,7 +750,7 @@ async def module_deployment(
             deployment.env["BACKUP_POLICY_FILE"] = str(policy_file)
             deployment.env.update(env or {})
             try:
-                yield kind(await deployment.start(), slack, client)
+                yield kind(await deployment.start(simulator_args=simulator_args), slack, client)
             finally:
                 deployment.stop()
                 if request.session.testsfailed > failed_before:

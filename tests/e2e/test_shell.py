@@ -152,6 +152,8 @@ def test_the_form_asks_field_by_field_and_shows_inline_errors(tmp_path: Path) ->
         "1-bad-name\n"
         "\n"
         "\n"
+        "\n"  # kept for the policy's default
+        "\n"  # no start time: at once
         "form-made-1\n"  # asked again after the bot's inline error
         ":quit\n",
         tmp_path,
@@ -175,6 +177,8 @@ def test_the_home_tab_takes_a_backup_and_approves_it_and_follows_it_to_the_end(t
         "pre-change-8\n"  # backup name
         "before the schema change\n"  # description
         "\n"  # no reference
+        "\n"  # kept for the policy's default
+        "\n"  # no start time: at once
         "\n"  # the channel: the [#backups] default
         ":as carol\n"
         ":home\n"

@@ -72,7 +72,7 @@ def test_budgets_follow_slacks_limits() -> None:
     update = budget_of("chat.update", {"channel": "C1"}, post_rate=1.0)
     assert update is not None and update.name == "chat.update" and update.interval == pytest.approx(1.38)
     publish = budget_of("views.publish", None, post_rate=1.0)
-    assert publish is not None and publish.interval == pytest.approx(0.69) and publish.burst == 20
+    assert publish is not None and publish.interval == pytest.approx(0.69) and publish.burst == 50
     assert budget_of("auth.test", None, post_rate=1.0) is None
 
 
@@ -139,7 +139,7 @@ async def test_a_nice_to_have_update_without_a_free_turn_is_not_made(
 ) -> None:
     paced = client(fake, redis, 1.0)
     posted = await paced.chat_postMessage(channel="C1", text="parent")
-    await Pacing(redis).hold(Budget("chat.update", 1.2, 10), 8.0)
+    await Pacing(redis).hold(Budget("chat.update", 1.38, 25), 8.0)
     with nice_to_have(), pytest.raises(Deferred):
         await paced.chat_update(channel="C1", ts=posted["ts"], text="progress")
     assert fake.calls("chat.update") == []

@@ -66,6 +66,11 @@ def describe(policy: Policy, lang: str) -> list[str]:
         lines.append(t(lang, "policy.break_glass", who=_who(policy.break_glass, lang)))
     if policy.notify is not Notify.CHANNEL:
         lines.append(t(lang, f"policy.notify.{policy.notify.value}"))
+    retention = policy.retention
+    if retention.default is not None:
+        lines.append(t(lang, "policy.retention", keep=format_duration(retention.default, lang)))
+    if retention.longest is not None:
+        lines.append(t(lang, "policy.retention_max", longest=format_duration(retention.longest, lang)))
     lines.append(t(lang, "policy.reads"))
     lines.append(t(lang, "policy.guests_allowed" if policy.guests_allowed else "policy.guests_refused"))
     if not any(policy.roles.values()):
