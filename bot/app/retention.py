@@ -91,7 +91,7 @@ async def _schedule(services: Services, request: BackupRequest, now: float, *, e
 # --- the deletion itself -----------------------------------------------------------------------------
 
 
-async def delete(services: Services, work: DeleteBackup) -> Outcome:
+async def delete(services: Services, work: DeleteBackup, attempt: int = 1) -> Outcome:
     request = await services.store.get(work.request_id)
     if request is None or request.delete_at is None or request.deletion not in ("planned", "deleting"):
         return Outcome.finished()  # kept forever since, or already deleted (or gone)
@@ -102,7 +102,7 @@ async def delete(services: Services, work: DeleteBackup) -> Outcome:
     try:
         page = await cloud.list_backups(backup_id=request.backup_id, language=request.language)
     except CloudError as exc:
-        return _again(request, f"could not look the backup up: {exc}")
+        return _again(request, f"could not look the backup up: {exc}", attempt)
     found = next((b for b in page.backups if b.id == request.backup_id), None)
     if found is None:
         # Gone. If this bot had begun deleting it, its own delete did it (an answer lost with a
@@ -130,16 +130,20 @@ async def delete(services: Services, work: DeleteBackup) -> Outcome:
             problem = request.model_copy(update={"error_msg": str(exc)})
             await services.slack.reply(problem, ReplyKind.DELETE_PROBLEM, detail=str(exc))
             await services.record(audit_entry(request, AuditAction.DELETE_FAILED, detail=str(exc)))
-        return _again(request, str(exc))
+        return _again(request, str(exc), attempt)
     except CloudError as exc:
-        return _again(request, str(exc))
+        return _again(request, str(exc), attempt)
     return await _ended(services, request, by_us=True)
 
 
-def _again(request: BackupRequest, why: str) -> Outcome:
-    """Try again later; the try counts against the attempt budget (then the work is parked)."""
-    log.warning("%s: deleting backup %s failed (%s); trying again", request.id, request.backup_id, why)
-    return Outcome(done=False, retry_in=backoff(1, base=30.0, cap=600.0, jitter=0.5), failed=True)
+def _again(request: BackupRequest, why: str, attempt: int) -> Outcome:
+    """Try again later, backing off; the try counts against the attempt budget (then the work is
+    parked and the thread says to delete the backup by hand)."""
+    wait = backoff(attempt, base=2.0, cap=600.0, jitter=0.3)
+    log.warning(
+        "%s: deleting backup %s failed (%s); again in %.0fs", request.id, request.backup_id, why, wait
+    )
+    return Outcome(done=False, retry_in=wait, failed=True)
 
 
 async def _ended(services: Services, request: BackupRequest, *, by_us: bool) -> Outcome:

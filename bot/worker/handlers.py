@@ -82,7 +82,9 @@ def handlers(services: Services) -> dict[str, Handler]:
         ),
         WorkKind.HOME: _typed(work.PublishHome, lambda item, _: home.publish(services, item)),
         WorkKind.START: _typed(work.StartRequest, lambda item, _: planned.start(services, item)),
-        WorkKind.DELETE: _typed(work.DeleteBackup, lambda item, _: retention.delete(services, item)),
+        WorkKind.DELETE: _typed(
+            work.DeleteBackup, lambda item, lease: retention.delete(services, item, lease.attempt)
+        ),
         WorkKind.DELETE_NOTICE: _typed(work.NoticeDeletion, lambda item, _: retention.notice(services, item)),
     }
     return {kind.value: handler for kind, handler in table.items()}

@@ -91,7 +91,7 @@ async def env(
         log_dir=tmp_path_factory.mktemp("lifecycle"),
         request=request,
         policy=POLICY,
-        simulator_args=("--fleet", "8"),
+        simulator_args=("--fleet", "9"),
     ) as shared:
         yield shared
 
@@ -162,8 +162,29 @@ async def deleted_by_hand_meanwhile(env: Env) -> None:
     await wait_shown(env.slack, parent, "by someone else")
 
 
+async def refused_then_deleted(env: Env) -> None:
+    parent, request_id = await env.backup("create fleet-007 life-refused --keep 5s", "C0LIFE9")
+    await wait_thread_final(env.slack, parent)
+    backup = await env.backup_of("life-refused")
+    assert backup is not None
+    rule = {
+        "method": "DELETE",
+        "path_contains": backup["id"],
+        "count": 2,
+        "status": 400,
+        "error_code": "DBS.201208",
+    }
+    await env.bot.sim("POST", "faults", {"fail_next": [rule]})
+    await env.said(parent, "deleted as planned", within=40)  # the third try goes through
+    refused = [t for t in env.thread(parent) if "was refused" in t]
+    assert len(refused) == 1, env.thread(parent)  # said once, though refused twice
+    assert len(await env.deletes_of(backup["id"])) == 3
+    assert [a for a, *_ in await env.audited(request_id=request_id)].count("delete_failed") == 1
+
+
 async def test_retention_deletes_on_time_once_and_keep_or_a_hand_deletion_change_that(env: Env) -> None:
     await asyncio.gather(
+        refused_then_deleted(env),
         deleted_on_time(env),
         kept_longer_by_command(env),
         kept_by_the_button(env),
