@@ -198,6 +198,10 @@ def test_the_home_tab_takes_a_backup_and_approves_it_and_follows_it_to_the_end(t
 
     assert "  (alice pressed [Take a backup] on the Home tab)" in lines
     assert "    Post the request in [#backups]> " in lines  # the Home has no channel: the form asks
+    # the private acknowledgement names the instance as the form showed it, not by its bare ID
+    assert any(
+        re.search(r"received: backup `pre-change-8` of ap-southeast-3/orders-prod\.", line) for line in lines
+    )
     parent = block_after(lines, re.compile(r"^#backups · message 1 · backup-bot$"))
     assert "  │ ✋ Backup waiting for approval" in parent
     assert any(line.startswith("  │ Requested by: @alice") for line in parent)

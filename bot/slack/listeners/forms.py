@@ -115,7 +115,8 @@ def register(app: AsyncApp, front: Front) -> None:
             return
         await ack()
         if response_url:  # the acknowledgement is a courtesy; the request is recorded
-            await front.responder.send(response_url, answers.received(taken.request, lang=lang))
+            label = views.picked_label(submission.view.state.values, views.INSTANCE_BLOCK)
+            await front.responder.send(response_url, answers.received(taken.request, lang=lang, label=label))
 
     async def submit_reject(ack: AsyncAck, context: dict[str, Any]) -> None:
         submission: ViewSubmission = context["payload"]

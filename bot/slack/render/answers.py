@@ -131,14 +131,15 @@ def help_message(usage: str, notes: list[str], *, lang: str) -> p.Message:
     return p.Message(text=t(lang, "help.fallback"), blocks=blocks)
 
 
-def received(req: BackupRequest, *, lang: str) -> p.Message:
-    """The private acknowledgement of ``/backup create``: what was recorded and where to look."""
+def received(req: BackupRequest, *, lang: str, label: str = "") -> p.Message:
+    """The private acknowledgement of ``/backup create``: what was recorded and where to look
+    (``label``: the instance as the form showed it, where the request only knows its ID yet)."""
     text = t(
         lang,
         "received.text",
         request_id=p.code(req.id),
         name=p.code(req.backup_name, p.MAX_NAME),
-        instance=p.instance_short(req, lang),
+        instance=p.user_text(label, p.MAX_INSTANCE) if label else p.instance_short(req, lang),
     )
     lines = [text, t(lang, "received.next", channel=p.channel(req.channel_id, lang))]
     if req.needs_approval:

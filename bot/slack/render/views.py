@@ -286,6 +286,17 @@ def submitted_values(state: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> di
     return values
 
 
+def picked_label(state: Mapping[str, Mapping[str, Mapping[str, Any]]], block_id: str) -> str:
+    """The label of the option picked in a select (what the person saw), "" when there is none."""
+    for element in state.get(block_id, {}).values():
+        option = element.get("selected_option")
+        text = option.get("text") if isinstance(option, dict) else None
+        label = text.get("text") if isinstance(text, dict) else None
+        if isinstance(label, str):
+            return label[:100]
+    return ""
+
+
 def field_errors(errors: Mapping[str, str], *, lang: str) -> dict[str, str]:
     """``response_action: errors`` for the modal: each problem said in ``lang``, within Slack's limit."""
     return {block: localize(problem, lang)[:2000] for block, problem in errors.items()}
