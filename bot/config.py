@@ -191,8 +191,10 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
     local_dir: Path = Field(default=Path(".local"), validation_alias="BACKUP_BOT_LOCAL_DIR")
-    # Posts per second per channel, shared by every process (Slack allows about one).
+    # Slack's limits, kept by every process together: posts per second per channel (Slack allows about
+    # one), and a multiple of the tiers' published per-minute minimums (Slack may grant an app more).
     slack_post_rate: float = Field(default=1.0, gt=0, le=100, validation_alias="BACKUP_SLACK_POST_RATE")
+    slack_tier_scale: float = Field(default=1.0, gt=0, le=1000, validation_alias="BACKUP_SLACK_TIER_SCALE")
 
     @field_validator("huaweicloud_region")
     @classmethod

@@ -24,17 +24,18 @@ def build_web_client(
     """``session``: one shared aiohttp session (its connection pool); without it slack_sdk opens a
     new session and TCP connection for every call. The caller closes it."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    rate = settings.slack_post_rate
+    rate, scale = settings.slack_post_rate, settings.slack_tier_scale
     return PacedWebClient(
         pacing=pacing,
         post_rate=rate,
+        tier_scale=scale,
         token=token,
         base_url=settings.slack_api_url,
         timeout=timeout,
         session=session,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            SharedRetryAfter(pacing, post_rate=rate, max_retry_count=5),
+            SharedRetryAfter(pacing, post_rate=rate, tier_scale=scale, max_retry_count=5),
             AsyncServerErrorRetryHandler(max_retry_count=3),
         ],
     )

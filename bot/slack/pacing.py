@@ -70,14 +70,18 @@ def nice_to_have() -> Iterator[None]:
         _nice_to_have.reset(token)
 
 
-def budget_of(method: str, args: dict[str, Any] | None, post_rate: float) -> Budget | None:
-    """The budget a call of ``method`` with ``args`` spends, None for a method that is not limited."""
+def budget_of(
+    method: str, args: dict[str, Any] | None, post_rate: float, tier_scale: float = 1.0
+) -> Budget | None:
+    """The budget a call of ``method`` with ``args`` spends, None for a method that is not limited.
+    ``tier_scale`` multiplies the tiers' per-minute figures (Slack's are minimums)."""
     if method == "chat.postMessage":
         channel = str((args or {}).get("channel") or "")
         return Budget(f"{method}:{channel}", MARGIN / post_rate, POST_BURST)
-    per_minute = PER_MINUTE.get(method)
-    if per_minute is None:
+    published = PER_MINUTE.get(method)
+    if published is None:
         return None
+    per_minute = max(1, round(published * tier_scale))
     # A tier is "N+ calls a minute, sporadic bursts welcome": half a minute's worth may go at once.
     return Budget(method, MARGIN * 60.0 / per_minute, max(1, per_minute // 2))
 
@@ -85,14 +89,19 @@ def budget_of(method: str, args: dict[str, Any] | None, post_rate: float) -> Bud
 class PacedWebClient(AsyncWebClient):
     """An ``AsyncWebClient`` whose every call of a limited method first takes its budget's turn."""
 
-    def __init__(self, *args: Any, pacing: Pacing, post_rate: float = 1.0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, pacing: Pacing, post_rate: float = 1.0, tier_scale: float = 1.0, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.pacing = pacing
         self.post_rate = post_rate
+        self.tier_scale = tier_scale
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params")
-        budget = budget_of(api_method, args if isinstance(args, dict) else None, self.post_rate)
+        budget = budget_of(
+            api_method, args if isinstance(args, dict) else None, self.post_rate, self.tier_scale
+        )
         if budget is not None:
             await self._take_turn(budget)
         response: AsyncSlackResponse = await super().api_call(api_method, **kwargs)
@@ -129,10 +138,13 @@ def _channel_of(request: HttpRequest) -> str:
 class SharedRetryAfter(AsyncRetryHandler):
     """On a 429: no process calls that budget again before ``Retry-After``; then this call retries."""
 
-    def __init__(self, pacing: Pacing, *, post_rate: float, max_retry_count: int = 5) -> None:
+    def __init__(
+        self, pacing: Pacing, *, post_rate: float, tier_scale: float = 1.0, max_retry_count: int = 5
+    ) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self._pacing = pacing
         self._post_rate = post_rate
+        self._tier_scale = tier_scale
 
     async def _can_retry_async(
         self,
@@ -155,7 +167,7 @@ class SharedRetryAfter(AsyncRetryHandler):
         assert response is not None  # only 429 answers are retried
         seconds = _retry_after(response)
         method = urlsplit(request.url).path.rsplit("/", 1)[-1]
-        budget = budget_of(method, {"channel": _channel_of(request)}, self._post_rate)
+        budget = budget_of(method, {"channel": _channel_of(request)}, self._post_rate, self._tier_scale)
         if budget is not None:
             try:
                 await self._pacing.hold(budget, seconds)

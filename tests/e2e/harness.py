@@ -176,8 +176,10 @@ class Deployment:
             "HUAWEICLOUD_SDK_PROJECT_ID": PROJECT_ID,
             "BACKUP_POLL_INTERVAL": str(poll_interval),
             # The fake Slack limits nothing unless a test turns its limits on (test_slack_limits.py
-            # does, with the bot's own pace to match): here posts need not wait a second apiece.
+            # does, with the bot's own pace to match): here posts need not wait a second apiece, nor
+            # a module's worth of updates queue for Slack's Tier 3 minute.
             "BACKUP_SLACK_POST_RATE": "50",
+            "BACKUP_SLACK_TIER_SCALE": "20",
             "PORT": str(self.web_port),
         }
         self.processes: list[Process] = []

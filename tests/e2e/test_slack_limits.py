@@ -29,7 +29,7 @@ async def stack(
     log_dir: Path = tmp_path_factory.mktemp("limits")
     async with own_stack(
         log_dir,
-        env={"BACKUP_SLACK_POST_RATE": str(POST_RATE)},
+        env={"BACKUP_SLACK_POST_RATE": str(POST_RATE), "BACKUP_SLACK_TIER_SCALE": "1"},  # Slack's own tiers
         workers=2,
         simulator_args=("--fleet", str(BACKUPS), "--backup-seconds", "4"),
         session=request.session,
