@@ -56,12 +56,35 @@ class ScriptBatch:
         was already sent would)."""
         if not self._together:
             return await script(keys=keys, args=args)
+        return await self._queue(script, keys, args)
+
+    async def call_many(
+        self, script: AsyncScript, calls: Sequence[tuple[Sequence[KeyT], Sequence[EncodableT]]]
+    ) -> list[Any]:
+        """Each (keys, args) of ``calls`` as :meth:`call`, sent together; the replies in order. When
+        any call fails, every call has still been made (or refused) and the first error is raised."""
+        if self._together:
+            replies = await asyncio.gather(
+                *(self._queue(script, k, a) for k, a in calls), return_exceptions=True
+            )
+        else:
+            replies = await asyncio.gather(
+                *(script(keys=k, args=a) for k, a in calls), return_exceptions=True
+            )
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return list(replies)
+
+    def _queue(
+        self, script: AsyncScript, keys: Sequence[KeyT], args: Sequence[EncodableT]
+    ) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         call = _Call(script, tuple(keys), tuple(args), loop.create_future())
         if not self._queued:
             loop.call_soon(self._send_queued)
         self._queued.append(call)
-        return await call.reply
+        return call.reply
 
     def _send_queued(self) -> None:
         queued, self._queued = self._queued, []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -41,22 +42,8 @@ return ARGV[1]
 
 # KEYS: request hash; ARGV: target state, seconds to keep it (0: for ever), n_from, from states...,
 # then field/value pairs (all JSON-encoded, as every field is stored).
-# Returns {1, ''} on success or {0, current_state} when the request is missing or elsewhere.
-_TRANSITION = """
-local current = redis.call('HGET', KEYS[1], 'state')
-if not current then return {0, ''} end
-local n = tonumber(ARGV[3])
-local allowed = false
-for i = 4, 3 + n do
-  if ARGV[i] == current then allowed = true end
-end
-if not allowed then return {0, current} end
-local args = {'state', ARGV[1]}
-for i = 4 + n, #ARGV do args[#args + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(args))
-if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) end
-return {1, current}
-"""
+# Returns {1, previous state} on success or {0, current_state} when the request is missing or elsewhere.
+_TRANSITION = lua.TRANSITION + "return transition(KEYS[1], transition_args(1))\n"
 
 # KEYS: request hash; ARGV: field, value. Sets a field only when the request exists and the field
 # is empty: used for "posted once" markers (parent ts, final reply ts).
@@ -105,6 +92,43 @@ def stored_fields(request: BackupRequest) -> dict[str, Any]:
     """What a new request writes: only the fields that differ from their defaults (a new request
     sets about ten of its ~40; reading fills in the rest), plus ``state``, which every script reads."""
     return request.model_dump(mode="json", exclude_defaults=True) | {"state": request.state.value}
+
+
+@dataclass(slots=True)
+class Watched:
+    """What a poll tick reads of a request it watches; the rest of the request stays in Redis."""
+
+    id: str
+    state: State
+    backup_id: str
+    job_id: str
+    progress: int | None
+    language: str
+    started: datetime  # when the backup began, else when the request was made
+
+    FIELDS = ("state", "backup_id", "job_id", "progress", "language", "begin_time", "created_at")
+
+
+def _watched(request_id: str, raw: list[bytes | str | None]) -> Watched | None:
+    """Fields as :class:`BackupRequest` reads them: JSON values, a model default where none is stored."""
+    got = dict(zip(Watched.FIELDS, raw, strict=True))
+    if got["state"] is None:
+        return None  # no such request (any stored request has a state)
+    values = {name: json.loads(value) if value is not None else _default(name) for name, value in got.items()}
+    started = values["begin_time"] or values["created_at"]
+    return Watched(
+        id=request_id,
+        state=State(values["state"]),
+        backup_id=values["backup_id"],
+        job_id=values["job_id"],
+        progress=values["progress"],
+        language=values["language"],
+        started=datetime.fromisoformat(started) if isinstance(started, str) else started,
+    )
+
+
+def _default(name: str) -> Any:
+    return BackupRequest.model_fields[name].get_default(call_default_factory=True)
 
 
 def _decode(raw: Mapping[bytes | str, bytes | str]) -> BackupRequest:
@@ -164,6 +188,18 @@ class RequestStore:
                 pipe.hgetall(keys.request(request_id))
             rows = await pipe.execute()
         return [_decode(raw) if raw else None for raw in rows]
+
+    async def watched_many(self, request_ids: Iterable[str]) -> list[Watched | None]:
+        """What a poll tick needs of several requests, in one round trip, in the order asked; None
+        for a request that is gone. Reads seven fields of each, not the ~45 a request has."""
+        ids = list(request_ids)
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for request_id in ids:
+                pipe.hmget(keys.request(request_id), Watched.FIELDS)
+            rows = await pipe.execute()
+        return [_watched(request_id, row) for request_id, row in zip(ids, rows, strict=True)]
 
     async def transition(
         self, request_id: str, target: State, *, from_states: Iterable[State], **fields: Any
