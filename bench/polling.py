@@ -123,6 +123,7 @@ class Level:
     duplicates: int = 0
     missing: int = 0
     worker_cpu: float = 0.0
+    bench_cpu: float = 0.0  # this process: the simulator and the fake Slack
     wall: float = 0.0
 
     @property
@@ -244,7 +245,7 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
         argv = [sys.executable, str(HERE), "--serve-worker"]
         worker = Child(f"worker-{n}", argv, {**env, TICK_LOG: str(tick_log)}, log_dir)
         await wait_worker_ready(redis_url, worker, before)
-        cpu_before = proc_cpu_seconds(worker.pid)
+        cpu_before, bench_before = proc_cpu_seconds(worker.pid), time.process_time()
         profiler = None
         if args.profile is not None and n == max(args.counts):
             profiler = Profiler(worker.pid, args.profile)
@@ -267,6 +268,7 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
         await asyncio.sleep(args.interval * 2)  # anything posted twice would show up now
         level.wall = time.time() - t0
         level.worker_cpu = proc_cpu_seconds(worker.pid) - cpu_before
+        level.bench_cpu = time.process_time() - bench_before
         if profiler is not None:
             await profiler.stop()
         await worker.stop()
@@ -420,6 +422,7 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
                 lv.missing,
                 detect,
                 f"{lv.worker_cpu:.2f}",
+                f"{lv.bench_cpu:.2f}",
                 f"{lv.wall:.1f}",
             ]
         )
@@ -436,6 +439,7 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
                 "missing replies",
                 "naive: finish → seen, p50 / p99 s",
                 "worker CPU s",
+                "simulator + fake Slack CPU s",
                 "wall s",
             ],
             delay_rows,
