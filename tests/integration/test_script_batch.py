@@ -133,3 +133,20 @@ async def test_the_bots_own_client_batches_too(redis_server: EmbeddedRedis) -> N
     finally:
         await redis.delete(_KEY)
         await redis.aclose()
+
+
+async def test_many_calls_at_once_are_one_pipeline_and_an_error_is_raised_after_all_ran(
+    client: _Counting,
+) -> None:
+    script = client.register_script(_SCRIPT)
+    await client.script_load(_SCRIPT)
+    batch = ScriptBatch(client)
+    assert await batch.call_many(script, [([_KEY], [f"m{i}"]) for i in range(10)]) == [
+        f"m{i}!".encode() for i in range(10)
+    ]
+    assert _Counting.pipelines == 1
+    with pytest.raises(ResponseError, match="BOOM"):
+        await batch.call_many(script, [([_KEY], ["x"]), ([_KEY], ["boom"]), ([_KEY], ["y"])])
+    counts = await client.hgetall(_KEY)
+    assert counts[b"x"] == counts[b"y"] == b"1"  # the others ran all the same
+    assert await batch.call_many(script, []) == []
