@@ -25,6 +25,12 @@ _IDLE = (
     "_run_once (asyncio/base_events.py)",
     "run_forever (asyncio/base_events.py)",
 )
+# Frames under every stack (the process's entry, the event loop running callbacks): left out of the
+# cumulative table, where they would only say "100%".
+_SCAFFOLD = re.compile(
+    r"^(<module>|main|_serve_worker|_run|run|Runner\.run|BaseEventLoop\.\w+|Handle\._run) "
+    r"\((asyncio/(base_events|runners|events)\.py|bot/__main__\.py|\w+\.py)\)$"
+)
 
 
 def py_spy() -> str:
@@ -64,6 +70,23 @@ class Profile:
     samples: int  # samples with the process on CPU (idle stacks excluded)
     own: Counter[str]  # frame → samples in which it was the innermost frame
     total: Counter[str]  # frame → samples in which it was anywhere on the stack
+    stacks: list[tuple[list[str], int]]  # every stack on CPU (outermost frame first), with its samples
+
+    def under(self, prefix: str) -> tuple[int, int, Counter[str]]:
+        """Samples with a frame starting with ``prefix`` on the stack: (all of them, those in the
+        frame itself, those by the frame it called directly)."""
+        inside = own = 0
+        callees: Counter[str] = Counter()
+        for frames, count in self.stacks:
+            at = next((i for i, f in enumerate(frames) if f.startswith(prefix)), None)
+            if at is None:
+                continue
+            inside += count
+            if at == len(frames) - 1:
+                own += count
+            else:
+                callees[frames[at + 1]] += count
+        return inside, own, callees
 
 
 def _frames(stack: str) -> list[str]:
@@ -79,6 +102,7 @@ def _frames(stack: str) -> list[str]:
 def read_profile(path: Path) -> Profile:
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
+    stacks: list[tuple[list[str], int]] = []
     samples = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -92,12 +116,13 @@ def read_profile(path: Path) -> Profile:
         own[frames[-1]] += count
         for frame in set(frames):
             total[frame] += count
-    return Profile(samples, own, total)
+        stacks.append((frames, count))
+    return Profile(samples, own, total, stacks)
 
 
 def top_tables(profile: Profile, *, top: int = 15) -> str:
     """The ``top`` frames by self and by cumulative samples, as two Markdown tables. The cumulative one
-    leaves out frames on (nearly) every stack — the event loop and the thread's entry — which say
+    leaves out the frames every stack starts with (the process's entry, the event loop), which say
     nothing about where the time goes."""
     from _common import table
 
@@ -111,7 +136,7 @@ def top_tables(profile: Profile, *, top: int = 15) -> str:
         return out
 
     heads = ["frame (function (file))", "samples", "share of CPU samples"]
-    spread = Counter({f: c for f, c in profile.total.items() if c < 0.97 * profile.samples})
+    spread = Counter({f: c for f, c in profile.total.items() if not _SCAFFOLD.match(f)})
     return "\n".join(
         [
             f"Self (innermost frame), top {top} of {profile.samples} samples on CPU:",
@@ -121,5 +146,24 @@ def top_tables(profile: Profile, *, top: int = 15) -> str:
             f"Cumulative (anywhere on the stack), top {top}:",
             "",
             table(heads, rows(spread)),
+        ]
+    )
+
+
+def breakdown(profile: Profile, prefix: str, *, top: int = 12) -> str:
+    """Where the samples under the frame ``prefix`` (e.g. ``Poller.tick``) go: the frame itself and
+    each function it calls directly, as a Markdown table."""
+    from _common import table
+
+    inside, own, callees = profile.under(prefix)
+    if inside == 0:
+        return f"(no samples under {prefix})"
+    rows: list[list[object]] = [[f"`{prefix}` itself", own, f"{100 * own / inside:.1f}%"]]
+    rows += [[f"`{f}`", c, f"{100 * c / inside:.1f}%"] for f, c in callees.most_common(top)]
+    return "\n".join(
+        [
+            f"Inside `{prefix}`: {inside} samples ({100 * inside / profile.samples:.1f}% of the process's):",
+            "",
+            table(["calls (function (file))", "samples", "share of its samples"], rows),
         ]
     )

@@ -67,7 +67,7 @@ from _common import (
     table,
     wait_http,
 )
-from _profile import Profiler, read_profile, top_tables
+from _profile import Profiler, breakdown, read_profile, top_tables
 
 HERE = Path(__file__).resolve()
 KINDS = ("null", "bare", "real")
@@ -342,7 +342,12 @@ async def run(args: argparse.Namespace) -> None:
         measured = sum(len(s.latencies) for s in profiled.samples.values())
         print()
         print(f"### Profile of the {LABELS[profiled.kind]} server (py-spy, {measured} measured requests)\n")
-        print(top_tables(read_profile(args.profile)))
+        profile = read_profile(args.profile)
+        print(top_tables(profile))
+        if profiled.kind == "real":
+            for frame in ("register.<locals>.backup_command", "take (bot/app/intake.py)"):
+                print()
+                print(breakdown(profile, frame))
 
 
 def report(

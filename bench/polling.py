@@ -70,7 +70,7 @@ from _common import (
     table,
     wait_worker_ready,
 )
-from _profile import Profiler, read_profile, top_tables
+from _profile import Profiler, breakdown, read_profile, top_tables
 
 HERE = Path(__file__).resolve()
 LIST_ROUTE = "GET /v3/{project_id}/backups"
@@ -477,7 +477,11 @@ async def run(args: argparse.Namespace) -> None:
     if args.profile is not None:
         print()
         print(f"### Profile of the worker at {max(args.counts)} in flight (py-spy, the whole level)\n")
-        print(top_tables(read_profile(args.profile)))
+        profile = read_profile(args.profile)
+        print(top_tables(profile))
+        for frame in ("Poller.tick", "RequestFlow.advance"):
+            print()
+            print(breakdown(profile, frame))
 
 
 def main() -> None:
