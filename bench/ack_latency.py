@@ -62,10 +62,12 @@ from _common import (
     ms,
     percentile,
     private_redis,
+    proc_cpu_precise,
     scrub_environment,
     table,
     wait_http,
 )
+from _profile import Profiler, breakdown, read_profile, top_tables
 
 HERE = Path(__file__).resolve()
 KINDS = ("null", "bare", "real")
@@ -77,7 +79,7 @@ INSTANCE = "orders-dev"
 
 
 async def _serve(kind: str, port: int) -> None:
-    from bot.bootstrap import open_runtime
+    from bot.bootstrap import open_runtime, settle_heap
     from bot.config import load_settings
     from bot.slack.app import build_app, identify_bot
     from bot.slack.web import build_web
@@ -107,6 +109,7 @@ async def _serve(kind: str, port: int) -> None:
             bolt = _bare_app(runtime, identity)
         app = build_web(bolt, services)
 
+    settle_heap()  # as bot.bootstrap.serve does at start-up, for all three servers alike
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -173,6 +176,7 @@ class Samples:
     latencies: list[float] = field(default_factory=list)
     send_spread: list[float] = field(default_factory=list)  # per burst: last request start − burst start
     cpu_share: list[float] = field(default_factory=list)  # per burst: client CPU time / burst wall time
+    server_cpu: float = 0.0  # CPU seconds the server process used during the measured bursts
     bad_status: int = 0
     recorded_acks: int = 0  # real only: acks that say the request was recorded
 
@@ -182,6 +186,7 @@ class Target:
     kind: str
     url: str
     client: Any  # RawHttpClient | HttpxClient
+    pid: int
     samples: dict[int, Samples] = field(default_factory=dict)
 
 
@@ -281,6 +286,7 @@ async def run(args: argparse.Namespace) -> None:
         async with FakeSlack() as fake:
             children: list[Child] = []
             targets: list[Target] = []
+            profiler: Profiler | None = None
             try:
                 for kind in KINDS:
                     port = _free_port()
@@ -300,7 +306,7 @@ async def run(args: argparse.Namespace) -> None:
                         if args.client == "raw"
                         else HttpxClient(url, max(levels))
                     )
-                    targets.append(Target(kind, url, client))
+                    targets.append(Target(kind, url, client, children[-1].pid))
                 for child, target in zip(children, targets, strict=True):
                     await wait_http(target.url.replace("/slack/events", "/healthz"), child)
                     await target.client.open()
@@ -310,12 +316,19 @@ async def run(args: argparse.Namespace) -> None:
                     for target in targets:  # warm-up: keep-alive connections, Redis pool, code paths
                         await burst(target, level, record=False)
                         await asyncio.sleep(args.gap)
+                    if profiler is None and args.profile is not None:
+                        profiler = Profiler(targets[KINDS.index(args.profile_server)].pid, args.profile)
+                        profiler.start()
                     for round_no in range(rounds):
                         shift = round_no % len(targets)
                         for target in targets[shift:] + targets[:shift]:
+                            server0 = proc_cpu_precise(target.pid)
                             await burst(target, level, record=True)
-                            await asyncio.sleep(args.gap)
+                            await asyncio.sleep(args.gap)  # whatever the server does after its answers
+                            target.samples[level].server_cpu += proc_cpu_precise(target.pid) - server0
                 elapsed = time.monotonic() - started
+                if profiler is not None:
+                    await profiler.stop()
                 stored = await count_requests(redis_url)
             finally:
                 for target in targets:
@@ -324,6 +337,17 @@ async def run(args: argparse.Namespace) -> None:
                     await child.stop()
             errors = {child.name: child.error_lines() for child in children}
     report(args, targets, elapsed, stored, errors)
+    if args.profile is not None:
+        profiled = targets[KINDS.index(args.profile_server)]
+        measured = sum(len(s.latencies) for s in profiled.samples.values())
+        print()
+        print(f"### Profile of the {LABELS[profiled.kind]} server (py-spy, {measured} measured requests)\n")
+        profile = read_profile(args.profile)
+        print(top_tables(profile))
+        if profiled.kind == "real":
+            for frame in ("register.<locals>.backup_command", "take (bot/app/intake.py)"):
+                print()
+                print(breakdown(profile, frame))
 
 
 def report(
@@ -342,6 +366,7 @@ def report(
                     ms(percentile(s.latencies, 50)),
                     ms(percentile(s.latencies, 99)),
                     ms(max(s.latencies)),
+                    f"{1000 * s.server_cpu / len(s.latencies):.2f}",
                     ms(max(s.send_spread)),
                     f"{100 * max(s.cpu_share):.0f}%",
                     s.bad_status,
@@ -352,8 +377,11 @@ def report(
         real, bare = by_kind["real"].samples[level], by_kind["bare"].samples[level]
         p99 = percentile(real.latencies, 99) / percentile(bare.latencies, 99)
         p50 = percentile(real.latencies, 50) / percentile(bare.latencies, 50)
+        cpu = (real.server_cpu / len(real.latencies)) / (bare.server_cpu / len(bare.latencies))
         goal = ("met" if p99 <= 1.5 else f"missed by {p99 / 1.5:.2f}×") if level == 50 else ""
-        ratios.append([level, f"{p50:.2f}×", f"{p99:.2f}×", "≤ 1.5× at 50" if level == 50 else "", goal])
+        ratios.append(
+            [level, f"{p50:.2f}×", f"{p99:.2f}×", f"{cpu:.2f}×", "≤ 1.5× at 50" if level == 50 else "", goal]
+        )
 
     sent_real = sum(len(s.latencies) for s in by_kind["real"].samples.values())
     recorded = sum(s.recorded_acks for s in by_kind["real"].samples.values())
@@ -377,6 +405,7 @@ def report(
                 "p50 ms",
                 "p99 ms",
                 "max ms",
+                "server CPU ms per request",
                 "client: last send starts after (ms, worst burst)",
                 "client CPU (worst burst)",
                 "non-200",
@@ -385,7 +414,12 @@ def report(
         )
     )
     print()
-    print(table(["simultaneous", "p50 real/bare", "p99 real/bare", "goal", "verdict"], ratios))
+    print(
+        table(
+            ["simultaneous", "p50 real/bare", "p99 real/bare", "CPU real/bare", "goal (p99)", "verdict"],
+            ratios,
+        )
+    )
     print()
     print(
         f"- backup-bot acks that recorded the request: {recorded} of {sent_real} measured; requests stored "
@@ -421,6 +455,19 @@ def main() -> None:
         "--cold-user",
         action="store_true",
         help="the user's language is not cached (their first request); default: a known user",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="RAW",
+        help="record one server (--profile-server) with py-spy during the measured rounds into RAW (py-spy's "
+        "raw format) and print its top entries; latency figures of such a run are not the ones to publish",
+    )
+    parser.add_argument(
+        "--profile-server",
+        choices=KINDS,
+        default="real",
+        help="which server --profile records (default real)",
     )
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -35,7 +35,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -52,11 +54,11 @@ from _common import (
     Child,
     InFlight,
     add_instances,
-    bot_child,
     child_env,
     is_final_reply,
     is_tick_start,
     machine_header,
+    ms,
     on_simulator_call,
     percentile,
     private_redis,
@@ -68,9 +70,38 @@ from _common import (
     table,
     wait_worker_ready,
 )
+from _profile import Profiler, breakdown, read_profile, top_tables
 
+HERE = Path(__file__).resolve()
 LIST_ROUTE = "GET /v3/{project_id}/backups"
 JOB_ROUTE = "GET /v3/{project_id}/jobs"
+TICK_LOG = "BENCH_TICK_LOG"  # where the worker launcher writes one JSON line per poll tick
+
+
+# --- the worker (child process) -------------------------------------------------------------------
+
+
+def _serve_worker() -> int:
+    """``python -m bot worker``, with every poll tick timed from the outside: ``Poller.tick`` is wrapped
+    (not changed) so each call's start, duration and outcome go to ``$BENCH_TICK_LOG``, one JSON line
+    per tick. Everything else is the real entry point."""
+    import time as clock
+
+    from bot.__main__ import main
+    from bot.app.polling import Poller
+
+    tick = Poller.tick
+    log = Path(os.environ[TICK_LOG]).open("a", buffering=1)  # noqa: SIM115 - lives as long as the process
+
+    async def timed(self: Poller, work: Any) -> Any:
+        began, t0 = clock.time(), clock.perf_counter()
+        outcome = await tick(self, work)
+        took = clock.perf_counter() - t0
+        log.write(json.dumps({"at": began, "seconds": took, "last": outcome.done}) + "\n")
+        return outcome
+
+    Poller.tick = timed  # type: ignore[method-assign]
+    return main(["worker"])
 
 
 @dataclass
@@ -82,6 +113,7 @@ class Level:
     job_reads: int = 0
     other_reads: int = 0
     tick_times: list[float] = field(default_factory=list)
+    tick_seconds: list[float] = field(default_factory=list)  # each poll tick's duration, in the worker
     naive_analytic: int = 0
     naive_measured: int | None = None
     naive_ticks: int | None = None
@@ -91,6 +123,7 @@ class Level:
     duplicates: int = 0
     missing: int = 0
     worker_cpu: float = 0.0
+    bench_cpu: float = 0.0  # this process: the simulator and the fake Slack
     wall: float = 0.0
 
     @property
@@ -126,6 +159,14 @@ def _count_reads(traffic: Any, level: Level) -> None:
             level.job_reads += 1
         else:
             level.other_reads += 1
+
+
+def _tick_durations(path: Path) -> list[float]:
+    """Durations of the ticks that had backups to watch (the last one, which found none, is left out)."""
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [float(row["seconds"]) for row in rows if not row["last"]]
 
 
 def tick_period(level: Level) -> float:
@@ -201,9 +242,15 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
             HUAWEICLOUD_SDK_PROJECT_ID=PROJECT_ID,
             BACKUP_POLL_INTERVAL=str(args.interval),
         )
-        worker = bot_child(f"worker-{n}", "worker", env=env, log_dir=log_dir)
+        tick_log = log_dir / f"ticks-{n}.jsonl"
+        argv = [sys.executable, str(HERE), "--serve-worker"]
+        worker = Child(f"worker-{n}", argv, {**env, TICK_LOG: str(tick_log)}, log_dir)
         await wait_worker_ready(redis_url, worker, before)
-        cpu_before = proc_cpu_seconds(worker.pid)
+        cpu_before, bench_before = proc_cpu_seconds(worker.pid), time.process_time()
+        profiler = None
+        if args.profile is not None and n == max(args.counts):
+            profiler = Profiler(worker.pid, args.profile)
+            profiler.start()
 
         t0 = time.time()
         offsets = _finish_offsets(n, args.duration, args.interval)
@@ -222,7 +269,11 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
         await asyncio.sleep(args.interval * 2)  # anything posted twice would show up now
         level.wall = time.time() - t0
         level.worker_cpu = proc_cpu_seconds(worker.pid) - cpu_before
+        level.bench_cpu = time.process_time() - bench_before
+        if profiler is not None:
+            await profiler.stop()
         await worker.stop()
+        level.tick_seconds = _tick_durations(tick_log)
         _count_reads(sim.app[TRAFFIC], level)
         level.naive_analytic = naive_reads(offsets, args.interval)
         for parent_ts in parents:
@@ -339,6 +390,20 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
             f"every read (status {goal.list_reads / 30 / max(goal.ticks, 1):.3f}) → {verdict}"
         )
     print()
+    tick_rows = []
+    for lv in levels:
+        t = lv.tick_seconds
+        tick_rows.append(
+            [lv.n, len(t), ms(percentile(t, 50)), ms(percentile(t, 99)), ms(max(t) if t else math.nan)]
+        )
+    print(table(["in flight", "ticks timed", "tick p50 ms", "tick p99 ms", "tick max ms"], tick_rows))
+    print()
+    big = next((lv for lv in levels if lv.n == 1000), None)
+    if big is not None and big.tick_seconds:
+        worst = max(big.tick_seconds)
+        verdict = "met" if worst <= 0.25 else f"missed by {worst / 0.25:.2f}×"
+        print(f"- goal: a tick ≤ 0.25 s at 1,000 in flight: max {secs(worst)} s → {verdict}")
+        print()
     delay_rows = []
     for lv in levels:
         detect = (
@@ -358,6 +423,7 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
                 lv.missing,
                 detect,
                 f"{lv.worker_cpu:.2f}",
+                f"{lv.bench_cpu:.2f}",
                 f"{lv.wall:.1f}",
             ]
         )
@@ -374,6 +440,7 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
                 "missing replies",
                 "naive: finish → seen, p50 / p99 s",
                 "worker CPU s",
+                "simulator + fake Slack CPU s",
                 "wall s",
             ],
             delay_rows,
@@ -390,6 +457,13 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
         "poller that posts nothing. The part after the first tick that could see the backup finished "
         "(its first page's answer) is the worker's own pipeline: settle, schedule, claim, post."
     )
+    if big is not None and big.delays:
+        p99, goal = percentile(big.delays, 99), args.interval + 1.0
+        verdict = "met" if p99 <= goal else f"missed by {p99 - goal:.2f} s"
+        print(
+            f"- goal: finish → final reply p99 ≤ interval + 1 s = {goal:g} s at 1,000: "
+            f"{secs(p99)} s → {verdict}"
+        )
     print(f"- total wall time: {elapsed:.1f} s")
 
 
@@ -401,6 +475,14 @@ async def run(args: argparse.Namespace) -> None:
         for n in args.counts:
             levels.append(await run_level(n, args, redis_url, Path(tmp)))
     report(args, levels, time.monotonic() - started)
+    if args.profile is not None:
+        print()
+        print(f"### Profile of the worker at {max(args.counts)} in flight (py-spy, the whole level)\n")
+        profile = read_profile(args.profile)
+        print(top_tables(profile))
+        for frame in ("Poller.tick", "RequestFlow.advance"):
+            print()
+            print(breakdown(profile, frame))
 
 
 def main() -> None:
@@ -411,7 +493,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="backup duration (default 5 s)")
     parser.add_argument("--naive-max", type=int, default=30, help="run the naive poller up to this N")
     parser.add_argument("--patience", type=float, default=120.0, help="extra seconds to wait for replies")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="RAW",
+        help="record the worker of the largest level with py-spy into RAW (py-spy's raw format) and "
+        "print its top entries; figures of such a run are not the ones to publish",
+    )
+    parser.add_argument("--serve-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_worker:
+        raise SystemExit(_serve_worker())
     if args.quick:
         args.counts, args.interval, args.duration = [5], 0.5, 1.5
     asyncio.run(run(args))

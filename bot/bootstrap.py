@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -97,6 +98,15 @@ async def open_runtime(
     if fleet is not None:
         services.closers.append(fleet.aclose)
     return Runtime(services, slack, responder)
+
+
+def settle_heap() -> None:
+    """Once everything a process holds for its life is built: collect, then freeze what is left (the
+    modules, the models' schemas, the clients) out of the collector's reach. Python's full
+    collections otherwise walk all of it again every so often, a pause of tens of milliseconds in
+    the middle of a burst of requests; after this they walk only what requests left behind."""
+    gc.collect()
+    gc.freeze()
 
 
 def stop_event() -> asyncio.Event:
@@ -215,6 +225,7 @@ async def serve(
     runtime = await open_runtime(
         settings, redis_url=redis_url, with_cloud=with_cloud, cloud_endpoint=cloud_endpoint
     )
+    settle_heap()
     try:
         await body(runtime, stop)
     finally:

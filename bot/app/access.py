@@ -9,7 +9,7 @@ asks Slack, and a user Slack will not describe counts as a guest (fail closed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.app.people import People, named
 from bot.app.users import UserProfiles
@@ -26,17 +26,27 @@ class Person:
     guest: bool | None  # None: not known yet
 
 
+_ROLES_REMEMBERED = 10_000  # people whose role is remembered (then forgotten all at once)
+
+
 @dataclass
 class Access:
     policy: Policy
     groups: GroupCache
     people: UserProfiles
+    # Worked out from the policy, which does not change while the process runs: the group handles it
+    # names, and the role each (person, their groups, guest or not) holds — both asked on every request.
+    _handles: frozenset[str] = field(init=False, repr=False)
+    _roles: dict[tuple[Person, bool], Role] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._handles = frozenset(members_needing_groups(self.policy))
 
     async def person(self, user_id: str, *, ask_slack: bool = False) -> Person | None:
         """What the policy needs to know of someone; None while their groups are not known. With
         ``ask_slack`` (workers) an unknown user record is fetched, and one Slack will not give means
         "guest"."""
-        handles = members_needing_groups(self.policy)
+        handles = self._handles
         user_groups = await self.groups.groups_of(user_id, handles) if handles else frozenset()
         if user_groups is None:
             return None
@@ -56,9 +66,9 @@ class Access:
 
     def role_of(self, person: Person) -> Role | None:
         if person.guest is not None:
-            return role_of(self.policy, person.user_id, person.groups, guest=person.guest)
-        as_member = role_of(self.policy, person.user_id, person.groups, guest=False)
-        as_guest = role_of(self.policy, person.user_id, person.groups, guest=True)
+            return self._role(person, guest=person.guest)
+        as_member = self._role(person, guest=False)
+        as_guest = self._role(person, guest=True)
         return as_member if as_member == as_guest else None  # being a guest would matter: not known
 
     def approves(self, gate: Gate, person: Person) -> bool | None:
@@ -72,6 +82,16 @@ class Access:
             return as_guest(person.guest)
         member, guest = as_guest(False), as_guest(True)
         return member if member == guest else None
+
+    def _role(self, person: Person, *, guest: bool) -> Role:
+        known = self._roles.get((person, guest))
+        if known is None:
+            if len(self._roles) >= _ROLES_REMEMBERED:
+                self._roles.clear()
+            known = self._roles[(person, guest)] = role_of(
+                self.policy, person.user_id, person.groups, guest=guest
+            )
+        return known
 
     def may_approve(self, gate: Gate, person: Person) -> bool:
         """One of the gate's approvers (fail closed: an unknown guest status counts as guest)."""

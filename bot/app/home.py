@@ -53,15 +53,18 @@ async def changed(services: Services, request: BackupRequest) -> None:
     """Something on the Homes of the request's requester and approvers changed: keep the indexes
     the Home reads in step, and publish theirs (only theirs: the in-flight list of everyone else
     refreshes when they next open it)."""
-    await services.home.add_request(request.user_id, request.id, request.created_at.timestamp())
-    if request.state is State.PENDING_APPROVAL and request.deadline is not None:
-        await services.home.pending(request.id, request.deadline)
-    else:
-        await services.home.settled(request.id)
     people = [request.user_id]
     if request.approvers and (request.state is State.PENDING_APPROVAL or request.decided_by):
         people += await services.access.user_ids(tuple(request.approvers))
-    for user_id in await services.home.watching(list(dict.fromkeys(people)), await services.clock.now()):
+    pending = request.state is State.PENDING_APPROVAL and request.deadline is not None
+    watching = await services.home.changed(
+        request.user_id,
+        request.id,
+        request.created_at.timestamp(),
+        deadline=request.deadline if pending else None,
+        people=list(dict.fromkeys(people)),
+    )
+    for user_id in watching:
         await schedule(services.scheduler, PublishHome(user_id=user_id), delay=COALESCE)
 
 

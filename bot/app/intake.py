@@ -109,4 +109,5 @@ async def take(
         counter=event_counter(AuditAction.REQUESTED),
         deadline=deadline,
     )
-    return Accepted(request.model_copy(update={"id": request_id}))
+    # A repeat (Slack retried, a double submit) answers with the first request's ID.
+    return Accepted(request if request_id == request.id else request.model_copy(update={"id": request_id}))

@@ -4,9 +4,11 @@ Cost stays flat as backups grow: the tick lists manual backups begun since the o
 flight (100 per page), looks up individually only those missing from that list (a few at once), and
 reads the job API (progress %, optional) for at most ``progress_reads`` backups per tick. The backup
 status from the list is the truth; the job API's early ``DBS.200543`` is expected and ignored. The
-requests are read in one round trip and the finished ones settled concurrently, so a tick over a
-thousand backups costs a list call and a few pipelines, not a thousand round trips. Each project is
-its own work item with its own lease: a region whose API fails delays only its own backups.
+requests are read in one round trip (the few fields a tick needs, not whole requests) and the
+finished ones settled together — each one's state change and next work item one script, the
+scripts sent as one pipeline — so a tick over a thousand backups costs a list call and a few
+pipelines, not a thousand round trips. Each project is its own work item with its own lease: a
+region whose API fails delays only its own backups.
 """
 
 from __future__ import annotations
@@ -14,21 +16,22 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from bot.app.ports import Notifier
-from bot.app.work import AdvanceRequest, PollProject, schedule
+from bot.app.work import AdvanceRequest, PollProject
 from bot.cloud.client import TaurusDB
 from bot.cloud.errors import CloudError
 from bot.cloud.fleet import Fleet
 from bot.cloud.models import BackupRecord, BackupStatus
 from bot.domain.request import BackupRequest, State, utcnow
 from bot.i18n import as_lang
-from bot.store.requests import RequestStore, TransitionRefused
+from bot.store.requests import RequestStore, Watched
 from bot.store.scheduler import Outcome, Scheduler
+from bot.store.settle import Move, Settler
 
 log = logging.getLogger("bot.app.polling")
 
@@ -36,7 +39,6 @@ log = logging.getLogger("bot.app.polling")
 LIST_MARGIN = timedelta(minutes=5)
 PROGRESS_STEP = 10  # update the parent message when progress moves by at least this many points
 LOOKUPS_AT_ONCE = 8  # backups missing from the list, fetched by ID concurrently
-SETTLES_AT_ONCE = 32
 
 _WATCHED = (State.BUILDING, State.TIMED_OUT)
 T = TypeVar("T")
@@ -56,6 +58,7 @@ async def _bounded(limit: int, calls: Iterable[Callable[[], Awaitable[T]]]) -> l
 class Poller:
     store: RequestStore
     scheduler: Scheduler
+    settler: Settler
     fleet: Fleet
     slack: Notifier
     interval: float
@@ -74,7 +77,7 @@ class Poller:
         entries = await self.store.in_flight(project_id)
         if not entries:
             return Outcome.finished()  # the next backup to start schedules the poller again
-        loaded = await self.store.get_many(rid for rid, _ in entries)
+        loaded = await self.store.watched_many(rid for rid, _ in entries)
         watching = [r for r in loaded if r is not None and r.state in _WATCHED]
         gone = {rid for rid, _ in entries} - {r.id for r in watching}
         await self.store.untrack(project_id, *gone)
@@ -97,16 +100,16 @@ class Poller:
             log.warning("poll of %s failed (%s); next tick will try again", project_id, exc)
         return Outcome.later(self.interval)
 
-    async def _lookup(self, cloud: TaurusDB, request: BackupRequest) -> BackupRecord | None:
+    async def _lookup(self, cloud: TaurusDB, request: Watched) -> BackupRecord | None:
         """One backup the list missed, fetched for its requester (its fail reason is shown to them)."""
         page = await cloud.list_backups(backup_id=request.backup_id, language=as_lang(request.language))
         return next((r for r in page.backups if r.id == request.backup_id), None)
 
     async def _apply_all(
-        self, project_id: str, watching: list[BackupRequest], records: dict[str, BackupRecord]
+        self, project_id: str, watching: list[Watched], records: dict[str, BackupRecord]
     ) -> None:
         ended: list[str] = []
-        moves: list[Callable[[], Awaitable[bool]]] = []
+        moves: list[Move] = []
         now = utcnow()
         for request in watching:
             record = records.get(request.backup_id)
@@ -119,26 +122,22 @@ class Poller:
                     "progress": 100 if record.status.succeeded else request.progress,
                     "error_msg": record.fail_reason or "",  # none: the reply says the cloud gave no reason
                 }
-                moves.append(functools.partial(self._settle, request, target, **fields))
+                moves.append(self._move(request, target, fields))
                 continue
-            started = request.begin_time or request.created_at
-            if request.state is State.BUILDING and (now - started).total_seconds() > self.timeout:
+            if request.state is State.BUILDING and (now - request.started).total_seconds() > self.timeout:
                 request.state = State.TIMED_OUT  # shown as such from here on; the CAS below is the truth
-                moves.append(functools.partial(self._settle, request, State.TIMED_OUT))
-        await _bounded(SETTLES_AT_ONCE, moves)
+                moves.append(self._move(request, State.TIMED_OUT, {}))
+        # Each move is its own compare-and-set (a request another worker moved first is left alone);
+        # the winners' next steps are scheduled in the same script.
+        await self.settler.settle(moves)
         await self.store.untrack(project_id, *ended)
 
-    async def _settle(self, request: BackupRequest, target: State, **fields: object) -> bool:
-        try:
-            await self.store.transition(request.id, target, from_states=_WATCHED, **fields)
-        except TransitionRefused:
-            return False
-        await schedule(self.scheduler, AdvanceRequest(request_id=request.id))
-        return True
+    @staticmethod
+    def _move(request: Watched, target: State, fields: Mapping[str, object]) -> Move:
+        work = AdvanceRequest(request_id=request.id)
+        return Move(request.id, target, _WATCHED, str(work.key), work.payload(), fields)
 
-    async def _refresh_progress(
-        self, cloud: TaurusDB, project_id: str, building: list[BackupRequest]
-    ) -> None:
+    async def _refresh_progress(self, cloud: TaurusDB, project_id: str, building: list[Watched]) -> None:
         """Read job progress for a few backups per tick, round-robin, and show real changes."""
         with_jobs = [r for r in building if r.job_id]
         if not with_jobs:
@@ -154,11 +153,14 @@ class Poller:
             if job.process is None:
                 continue
             if request.progress is None or abs(job.process - request.progress) >= PROGRESS_STEP:
-                shown = request.model_copy(update={"progress": job.process})
+                whole = await self.store.get(request.id)  # the whole request, to show it
+                if whole is None:
+                    continue
+                shown = whole.model_copy(update={"progress": job.process})
                 # Nice to have: when Slack's budget has no turn free, the figure waits for the next
                 # tick (the latest wins), and final replies never queue behind progress.
                 if await self.slack.update_parent(shown, progress=True):
                     await self.store.update(request.id, progress=job.process)
                     request.progress = job.process
                     if self.shown is not None:
-                        await self.shown(request)
+                        await self.shown(shown)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from bot.store import keys
+from bot.store import keys, lua
 from bot.store.codec import as_text
 from bot.store.connection import RedisClient
 
@@ -13,10 +13,55 @@ OPENED_WITHIN = 30 * 24 * 3600  # a Home is kept up to date for people who opene
 USER_REQUESTS_KEPT = 50
 USER_REQUESTS_TTL = 90 * 24 * 3600
 
+# KEYS: the requester's request list, the pending set, the Home openers. ARGV: request id, its
+# creation epoch, list cap, list TTL, deadline ('' once it waits for nobody), opened within, then the
+# people whose Homes show it. Returns those of them who opened their Home within ``opened within``.
+_CHANGED = (
+    lua.NOW
+    + """
+redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[3]) - 1)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[5]), ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+local since = now() - tonumber(ARGV[6])
+local watching = {}
+for i = 7, #ARGV do
+  local at = redis.call('ZSCORE', KEYS[3], ARGV[i])
+  if at and tonumber(at) > since then watching[#watching + 1] = ARGV[i] end
+end
+return watching
+"""
+)
+
 
 class HomeIndex:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
+        self._changed = redis.register_script(_CHANGED)
+
+    async def changed(
+        self, user_id: str, request_id: str, at: float, *, deadline: float | None, people: list[str]
+    ) -> list[str]:
+        """A request of ``user_id``'s (made at ``at``) changed: it heads their list; it waits for a
+        decision until ``deadline`` (Redis time), or for nobody (None). Returns those of ``people``
+        who opened their Home in the last 30 days — all of it one script, one round trip."""
+        watching = await self._changed(
+            keys=[keys.user_requests(user_id), keys.PENDING, keys.HOME_OPENERS],
+            args=[
+                request_id,
+                repr(at),
+                USER_REQUESTS_KEPT,
+                USER_REQUESTS_TTL,
+                "" if deadline is None else repr(deadline),
+                OPENED_WITHIN,
+                *people,
+            ],
+        )
+        return [as_text(u) for u in cast(list[bytes], watching)]
 
     async def opened(self, user_id: str, at: float) -> None:
         """``user_id`` opened their Home at ``at`` (Redis time); people gone a month are forgotten."""
@@ -25,30 +70,10 @@ class HomeIndex:
             pipe.zremrangebyscore(keys.HOME_OPENERS, "-inf", at - OPENED_WITHIN)
             await pipe.execute()
 
-    async def watching(self, user_ids: list[str], now: float) -> list[str]:
-        """Those of ``user_ids`` who opened their Home within the last 30 days."""
-        if not user_ids:
-            return []
-        scores = await self._redis.zmscore(keys.HOME_OPENERS, user_ids)
-        return [
-            u for u, at in zip(user_ids, scores, strict=True) if at is not None and at > now - OPENED_WITHIN
-        ]
-
-    async def add_request(self, user_id: str, request_id: str, at: float) -> None:
-        key = keys.user_requests(user_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(key, {request_id: at})
-            pipe.zremrangebyrank(key, 0, -USER_REQUESTS_KEPT - 1)
-            pipe.expire(key, USER_REQUESTS_TTL)
-            await pipe.execute()
-
     async def requests_of(self, user_id: str, count: int) -> list[str]:
         """The user's latest request ids, newest first."""
         rows = await self._redis.zrevrange(keys.user_requests(user_id), 0, count - 1)
         return [as_text(r) for r in cast(list[bytes], rows)]
-
-    async def pending(self, request_id: str, deadline: float) -> None:
-        await self._redis.zadd(keys.PENDING, {request_id: deadline})
 
     async def settled(self, *request_ids: str) -> None:
         if request_ids:

@@ -68,3 +68,32 @@ local function count(metrics, name, n)
   redis.call('HINCRBY', metrics, name, n)
 end
 """
+
+# transition(key, target, keep, from, fields): the compare-and-set of a request's state. Moves the
+# request hash ``key`` to ``target`` only from one of the states in ``from`` (all JSON-encoded, as
+# stored), writing the flat field/value list ``fields`` in the same step, and keeps the hash ``keep``
+# seconds from then (0: for ever). Returns {1, previous state} or {0, current state} ('' when the
+# request is missing). transition_args(at) reads its arguments from ARGV[at]: target, keep, n, the n
+# ``from`` states, then the field/value pairs up to the end of ARGV.
+TRANSITION = """
+local function transition(key, target, keep, from, fields)
+  local current = redis.call('HGET', key, 'state')
+  if not current then return {0, ''} end
+  local allowed = false
+  for _, state in ipairs(from) do
+    if state == current then allowed = true end
+  end
+  if not allowed then return {0, current} end
+  redis.call('HSET', key, 'state', target, unpack(fields))
+  if keep > 0 then redis.call('EXPIRE', key, keep) end
+  return {1, current}
+end
+
+local function transition_args(at)
+  local n = tonumber(ARGV[at + 2])
+  local from, fields = {}, {}
+  for i = at + 3, at + 2 + n do from[#from + 1] = ARGV[i] end
+  for i = at + 3 + n, #ARGV do fields[#fields + 1] = ARGV[i] end
+  return ARGV[at], tonumber(ARGV[at + 1]), from, fields
+end
+"""

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
+
+from pydantic import ValidationError
 
 from bot.domain.request import BackupRequest, State, can_move, utcnow
 from bot.store import keys, lua
@@ -39,22 +42,8 @@ return ARGV[1]
 
 # KEYS: request hash; ARGV: target state, seconds to keep it (0: for ever), n_from, from states...,
 # then field/value pairs (all JSON-encoded, as every field is stored).
-# Returns {1, ''} on success or {0, current_state} when the request is missing or elsewhere.
-_TRANSITION = """
-local current = redis.call('HGET', KEYS[1], 'state')
-if not current then return {0, ''} end
-local n = tonumber(ARGV[3])
-local allowed = false
-for i = 4, 3 + n do
-  if ARGV[i] == current then allowed = true end
-end
-if not allowed then return {0, current} end
-local args = {'state', ARGV[1]}
-for i = 4 + n, #ARGV do args[#args + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(args))
-if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) end
-return {1, current}
-"""
+# Returns {1, previous state} on success or {0, current_state} when the request is missing or elsewhere.
+_TRANSITION = lua.TRANSITION + "return transition(KEYS[1], transition_args(1))\n"
 
 # KEYS: request hash; ARGV: field, value. Sets a field only when the request exists and the field
 # is empty: used for "posted once" markers (parent ts, final reply ts).
@@ -84,13 +73,18 @@ class TransitionRefused(Exception):
         super().__init__(f"{request_id}: cannot move from {current or 'nothing'} to {target}")
 
 
+# What json.dumps(value, default=str) uses, built once: json.dumps builds a new encoder per call
+# whenever it is given an option, and that was most of the cost of writing a request.
+_ENCODE = json.JSONEncoder(default=str).encode
+
+
 def encode_fields(fields: Mapping[str, Any]) -> list[str]:
     """Field/value pairs as stored: every value JSON-encoded (datetimes as ISO 8601)."""
     flat: list[str] = []
     for name, value in fields.items():
         if isinstance(value, datetime):
             value = value.isoformat()
-        flat += [name, json.dumps(value, default=str)]
+        flat += [name, _ENCODE(value)]
     return flat
 
 
@@ -100,8 +94,63 @@ def stored_fields(request: BackupRequest) -> dict[str, Any]:
     return request.model_dump(mode="json", exclude_defaults=True) | {"state": request.state.value}
 
 
+@dataclass(slots=True)
+class Watched:
+    """What a poll tick reads of a request it watches; the rest of the request stays in Redis."""
+
+    id: str
+    state: State
+    backup_id: str
+    job_id: str
+    progress: int | None
+    language: str
+    started: datetime  # when the backup began, else when the request was made
+
+    FIELDS = ("state", "backup_id", "job_id", "progress", "language", "begin_time", "created_at")
+
+
+def _watched(request_id: str, raw: list[bytes | str | None]) -> Watched | None:
+    """Fields as :class:`BackupRequest` reads them: JSON values, a model default where none is stored."""
+    got = dict(zip(Watched.FIELDS, raw, strict=True))
+    if got["state"] is None:
+        return None  # no such request (any stored request has a state)
+    values = {name: json.loads(value) if value is not None else _default(name) for name, value in got.items()}
+    started = values["begin_time"] or values["created_at"]
+    return Watched(
+        id=request_id,
+        state=State(values["state"]),
+        backup_id=values["backup_id"],
+        job_id=values["job_id"],
+        progress=values["progress"],
+        language=values["language"],
+        started=datetime.fromisoformat(started) if isinstance(started, str) else started,
+    )
+
+
+def _default(name: str) -> Any:
+    return BackupRequest.model_fields[name].get_default(call_default_factory=True)
+
+
 def _decode(raw: Mapping[bytes | str, bytes | str]) -> BackupRequest:
-    return BackupRequest.model_validate({as_text(k): json.loads(v) for k, v in raw.items()})
+    """The request a hash holds. Every field holds one JSON value, so the hash is one JSON object
+    once its pairs are joined, which pydantic reads in one pass (a sixth of the cost of parsing ~45
+    values one by one and validating the dict). Anything that does not read that way is read field
+    by field, as before, and fails (or not) exactly as it did."""
+    try:
+        return decode_joined(raw)
+    except ValidationError:
+        return BackupRequest.model_validate({as_text(k): json.loads(v) for k, v in raw.items()})
+
+
+def decode_joined(raw: Mapping[bytes | str, bytes | str]) -> BackupRequest:
+    """The hash's pairs joined into one JSON object and read by pydantic (raises ValidationError)."""
+    return BackupRequest.model_validate_json(
+        b"{" + b",".join(b'"%s":%s' % (_raw(k), _raw(v)) for k, v in raw.items()) + b"}"
+    )
+
+
+def _raw(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
 
 
 class RequestStore:
@@ -139,6 +188,18 @@ class RequestStore:
                 pipe.hgetall(keys.request(request_id))
             rows = await pipe.execute()
         return [_decode(raw) if raw else None for raw in rows]
+
+    async def watched_many(self, request_ids: Iterable[str]) -> list[Watched | None]:
+        """What a poll tick needs of several requests, in one round trip, in the order asked; None
+        for a request that is gone. Reads seven fields of each, not the ~45 a request has."""
+        ids = list(request_ids)
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for request_id in ids:
+                pipe.hmget(keys.request(request_id), Watched.FIELDS)
+            rows = await pipe.execute()
+        return [_watched(request_id, row) for request_id, row in zip(ids, rows, strict=True)]
 
     async def transition(
         self, request_id: str, target: State, *, from_states: Iterable[State], **fields: Any

@@ -14,6 +14,7 @@ from bot.app.lifecycle import RequestFlow
 from bot.app.polling import Poller
 from bot.app.services import Services
 from bot.store.scheduler import Lease, Outcome
+from bot.store.settle import Settler
 from bot.store.work import WorkKind
 from bot.worker.runner import Handler
 
@@ -56,6 +57,7 @@ def handlers(services: Services) -> dict[str, Handler]:
     poller = Poller(
         store=services.store,
         scheduler=services.scheduler,
+        settler=Settler(services.redis, services.scheduler),
         fleet=services.cloud,
         slack=services.slack,
         interval=services.settings.poll_interval,

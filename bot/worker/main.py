@@ -12,8 +12,14 @@ from bot.store.scheduler import Lease, Outcome
 from bot.worker.handlers import ATTEMPTS, handlers
 from bot.worker.runner import Runner
 
+# Handlers running at once. Most of a handler's time is spent waiting (Redis, Slack, the cloud), so
+# 16 left the CPU idle while 1,000 backups that ended in the same second queued for their final
+# replies (p99 finish → reply 2.6 s at 16, 1.9 s at 32, one 1 s poll interval included); the Redis
+# pool (64 connections) leaves room for the poller and heartbeats beside 32.
+CONCURRENCY = 32
 
-def build_runner(services: Services, *, concurrency: int = 16) -> Runner:
+
+def build_runner(services: Services, *, concurrency: int = CONCURRENCY) -> Runner:
     async def count(lease: Lease, outcome: Outcome) -> None:
         await services.counters.add(work_counter(lease, outcome))
 
