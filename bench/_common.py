@@ -31,9 +31,17 @@ PROJECT_ID = "be0c4be0c4be0c4be0c4be0c4be0c4b0"  # 32 letters/digits, like a rea
 SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench"
 CHANNEL = "C0BENCH01"
+CHANNELS = 50  # the channels a benchmark's many backups are spread over (as a real fleet's would be)
 USER = "U0BENCH01"
 
 _T = TypeVar("_T")
+
+
+def bench_channel(index: int) -> str:
+    """The channel of a benchmark's ``index``-th backup: ``CHANNELS`` of them, round-robin. Slack
+    allows about one post a second per channel, and the bot paces itself to that: a thousand backups
+    in one channel would measure the pacing, not the bot."""
+    return f"C0BENCH{index % CHANNELS:03d}"
 
 
 # --- the environment ------------------------------------------------------------------------------
@@ -50,7 +58,7 @@ def scrub_environment() -> None:
             del os.environ[name]
     # A benchmark's fake Slack limits nothing: the bot need not pace itself for Slack's limits
     # (its own processes and this one read these).
-    os.environ.update({"BACKUP_SLACK_POST_RATE": "100", "BACKUP_SLACK_TIER_SCALE": "100"})
+    os.environ.update({"BACKUP_SLACK_POST_RATE": "100", "BACKUP_SLACK_TIER_SCALE": "1000"})
 
 
 def child_env(**values: str) -> dict[str, str]:
@@ -394,11 +402,12 @@ async def start_backups_in_flight(
 
     async def one(index: int, instance_id: str, instance_name: str) -> InFlight:
         name = f"{tag}-{index:05d}"
+        channel = bench_channel(index)
         created = await cloud.create_backup(instance_id, name, "before the schema change")
         request = BackupRequest(
             state=State.BUILDING,
             team_id="T0BENCH01",
-            channel_id=CHANNEL,
+            channel_id=channel,
             user_id=USER,
             instance_ref=instance_name,
             instance_id=instance_id,
@@ -415,12 +424,12 @@ async def start_backups_in_flight(
         )
         parent = blocks.parent_message(request)
         posted = await slack.chat_postMessage(
-            channel=CHANNEL, text=parent.text, blocks=parent.blocks, unfurl_links=False
+            channel=channel, text=parent.text, blocks=parent.blocks, unfurl_links=False
         )
         request = request.model_copy(update={"parent_ts": str(posted["ts"])})
         reply = blocks.created_reply(request)
         replied = await slack.chat_postMessage(
-            channel=CHANNEL, thread_ts=request.parent_ts, text=reply.text, blocks=reply.blocks
+            channel=channel, thread_ts=request.parent_ts, text=reply.text, blocks=reply.blocks
         )
         request = request.model_copy(update={"created_reply_ts": str(replied["ts"])})
         await store.create(request, dedupe_key=f"trigger:{index}.{int(time.time())}.{tag}")

@@ -45,13 +45,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     BOT_TOKEN,
-    CHANNEL,
     PROJECT_ID,
     SIGNING_SECRET,
     USER,
     Child,
     RawHttpClient,
     add_instances,
+    bench_channel,
     bench_instance_name,
     bot_child,
     child_env,
@@ -133,6 +133,7 @@ async def run(args: argparse.Namespace) -> None:
     from bot.local.simulator import SimulatorConfig, start_simulator
     from bot.local.simulator.traffic import TRAFFIC
     from bot.slack.client import build_web_client
+    from bot.store.pacing import Pacing
     from bot.store.requests import RequestStore
     from bot.store.scheduler import Scheduler
 
@@ -203,7 +204,7 @@ async def run(args: argparse.Namespace) -> None:
                 body = slash_command_body(
                     f"create {bench_instance_name(i)} cap-{i:05d} capacity bench",
                     user_id=USER,
-                    channel_id=CHANNEL,
+                    channel_id=bench_channel(i),
                     response_url=fake.response_url(),
                 )
                 headers = {
@@ -231,7 +232,7 @@ async def run(args: argparse.Namespace) -> None:
             cloud, setup_http = build_taurusdb(settings, endpoint_override=sim.url)
             tracked = await start_backups_in_flight(
                 cloud=cloud,
-                slack=build_web_client(settings),
+                slack=build_web_client(settings, Pacing(admin)),
                 store=RequestStore(admin),
                 project_id=PROJECT_ID,
                 instances=instances[n:],
@@ -278,7 +279,7 @@ def _us(seconds: float, units: float) -> str:
 
 
 def _command_rows(phase: Phase, top: int) -> list[list[object]]:
-    rows = []
+    rows: list[list[object]] = []
     ranked = sorted(phase.commands.items(), key=lambda kv: -kv[1][1])
     for command, (calls, usec) in ranked[:top]:
         if calls < 0.005 * phase.units:

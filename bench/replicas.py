@@ -54,13 +54,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     BOT_TOKEN,
-    CHANNEL,
     PROJECT_ID,
     SIGNING_SECRET,
     USER,
     Child,
     RawHttpClient,
     add_instances,
+    bench_channel,
     bench_instance_name,
     bot_child,
     child_env,
@@ -215,7 +215,7 @@ async def run(args: argparse.Namespace) -> None:
                     body = slash_command_body(
                         f"create {instance} {name} replicas bench",
                         user_id=USER,
-                        channel_id=CHANNEL,
+                        channel_id=bench_channel(i),
                         response_url=fake.response_url(),
                     )
                     headers = {
