@@ -95,10 +95,12 @@ def bolt_request_of(raw: str, query: str, headers: Mapping[str, str]) -> AsyncBo
         log.info("refused an event that is not an object")
         return None
     try:
-        bolt_request = AsyncBoltRequest(body=raw, query=query, headers=normalized)
-        if bolt_request.body != body:  # Bolt misread it (see read_body): it sees what Slack sent
-            bolt_request.body = body
-            bolt_request.context = build_async_context(AsyncBoltContext(), body)
+        # The body is read once, here (Bolt would read it again, and misread some: see read_body);
+        # the raw text stays for the signature check.
+        bolt_request = AsyncBoltRequest(body="", query=query, headers=normalized)
+        bolt_request.raw_body = raw
+        bolt_request.body = body
+        bolt_request.context = build_async_context(AsyncBoltContext(), body)
         return bolt_request
     except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
         # Bolt reads team, user, channel, enterprise, authorizations and response_urls off the top

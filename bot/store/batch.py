@@ -12,6 +12,9 @@ Nothing about what a script does changes: each is still one atomic ``EVALSHA`` w
 and arguments (a deadline among them, when the caller gave one), and a pipeline is no transaction.
 On Redis Cluster every call goes on its own, as before: redis-py refuses scripts in cluster
 pipelines.
+
+Plain reads made at the same moment batch the same way (:meth:`ScriptBatch.command`): the user
+record each command of a burst reads before it is recorded.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ MOST_AT_ONCE = 128  # calls per pipeline: a larger burst is sent as several, sid
 
 @dataclass(frozen=True, slots=True)
 class _Call:
-    script: AsyncScript
+    script: AsyncScript | None  # None: a plain command, ``args`` its name and arguments
     keys: tuple[KeyT, ...]
     args: tuple[EncodableT, ...]
     reply: asyncio.Future[Any]
@@ -57,6 +60,14 @@ class ScriptBatch:
         if not self._together:
             return await script(keys=keys, args=args)
         return await self._queue(script, keys, args)
+
+    async def command(self, *args: EncodableT) -> Any:
+        """One plain command (``"HGETALL", key``), sent with whatever other calls this turn makes;
+        its reply as redis-py's own method for it gives it."""
+        if not self._together:
+            return await self._redis.execute_command(*args)
+        loop = asyncio.get_running_loop()
+        return await self._enqueue(_Call(None, (), args, loop.create_future()))
 
     async def call_many(
         self, script: AsyncScript, calls: Sequence[tuple[Sequence[KeyT], Sequence[EncodableT]]]
@@ -79,10 +90,12 @@ class ScriptBatch:
     def _queue(
         self, script: AsyncScript, keys: Sequence[KeyT], args: Sequence[EncodableT]
     ) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        call = _Call(script, tuple(keys), tuple(args), loop.create_future())
+        reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        return self._enqueue(_Call(script, tuple(keys), tuple(args), reply))
+
+    def _enqueue(self, call: _Call) -> asyncio.Future[Any]:
         if not self._queued:
-            loop.call_soon(self._send_queued)
+            asyncio.get_running_loop().call_soon(self._send_queued)
         self._queued.append(call)
         return call.reply
 
@@ -100,7 +113,8 @@ class ScriptBatch:
             if unknown:
                 # The server lost its script cache (a restart, a failover, SCRIPT FLUSH): load each
                 # script once and send those calls again; none of them ran.
-                for script in {id(calls[i].script): calls[i].script for i in unknown}.values():
+                lost = {id(s): s for i in unknown if (s := calls[i].script) is not None}
+                for script in lost.values():
                     script.sha = await self._redis.script_load(script.script)
                 again = await self._pipeline([calls[i] for i in unknown])
                 for i, reply in zip(unknown, again, strict=True):
@@ -125,5 +139,8 @@ class ScriptBatch:
     async def _pipeline(self, calls: list[_Call]) -> list[Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for call in calls:
-                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+                if call.script is None:
+                    pipe.execute_command(*call.args)
+                else:
+                    pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
             return list(await pipe.execute(raise_on_error=False))

@@ -150,3 +150,27 @@ async def test_many_calls_at_once_are_one_pipeline_and_an_error_is_raised_after_
     counts = await client.hgetall(_KEY)
     assert counts[b"x"] == counts[b"y"] == b"1"  # the others ran all the same
     assert await batch.call_many(script, []) == []
+
+
+async def test_plain_reads_made_together_share_one_pipeline_and_read_as_their_own_method_would(
+    client: _Counting,
+) -> None:
+    await client.hset(_KEY, mapping={"a": "1", "b": "2"})
+    batch = ScriptBatch(client)
+    replies = await asyncio.gather(
+        *(batch.command("HGETALL", _KEY) for _ in range(20)), batch.command("HGETALL", _KEY + ":none")
+    )
+    assert _Counting.pipelines == 1
+    assert replies[:20] == [await client.hgetall(_KEY)] * 20 == [{b"a": b"1", b"b": b"2"}] * 20
+    assert replies[20] == {}
+
+
+async def test_reads_and_scripts_go_together_and_a_lost_script_cache_resends_only_the_scripts(
+    client: _Counting,
+) -> None:
+    script = client.register_script(_SCRIPT)
+    await client.script_flush()
+    batch = ScriptBatch(client)
+    read, ran = await asyncio.gather(batch.command("HGET", _KEY, "r"), batch.call(script, [_KEY], ["r"]))
+    assert (read, ran) == (None, b"r!")
+    assert await client.hget(_KEY, "r") == b"1"  # the script ran once, after its reload
