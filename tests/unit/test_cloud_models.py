@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.cloud.client import TaurusDB
 from bot.cloud.errors import AmbiguousInstance, InstanceNotFound, InvalidRequest
@@ -46,6 +48,35 @@ CST = timezone(timedelta(hours=8))
 )
 def test_parse_cloud_time(text: str | None, expected: datetime | None) -> None:
     assert parse_cloud_time(text) == expected
+
+
+@given(
+    st.integers(0, 9999),
+    st.integers(0, 19),
+    st.integers(0, 39),
+    st.integers(0, 29),
+    st.integers(0, 69),
+    st.integers(0, 69),
+    st.sampled_from(["", "Z", "+", "-", "_"]),
+    st.integers(0, 29),
+    st.integers(0, 69),
+)
+def test_times_read_as_strptime_reads_them_or_not_at_all(
+    y: int, mo: int, d: int, h: int, mi: int, s: int, sign: str, oh: int, om: int
+) -> None:
+    """The digits are read straight into a datetime: whatever strptime took, with the same instant,
+    and whatever it refused (month 13, minute 61, an offset of 25 hours …) still refused."""
+    offset = sign if sign in ("", "Z") else f"{sign}{oh:02d}{om:02d}"
+    text = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{offset}"
+    zone = "+0000" if offset in ("", "Z") else offset.replace("_", "+")
+    try:
+        expected = datetime.strptime(text[:19] + zone, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        with pytest.raises(ValueError):
+            parse_cloud_time(text)
+        return
+    assert parse_cloud_time(text) == expected
+    assert parse_cloud_time(text).utcoffset() == expected.utcoffset()  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2020-13-45", "2020-07-07 01:17"])
