@@ -78,7 +78,7 @@ INSTANCE = "orders-dev"
 # --- the servers (child processes) ---------------------------------------------------------------
 
 
-async def _serve(kind: str, port: int) -> None:
+async def _serve(kind: str, port: int, *, stock_logger: bool = True) -> None:
     from bot.bootstrap import open_runtime, settle_heap
     from bot.config import load_settings
     from bot.slack.app import build_app, identify_bot
@@ -106,7 +106,7 @@ async def _serve(kind: str, port: int) -> None:
         if kind == "real":
             bolt = build_app(runtime.front, runtime.slack, identity)
         else:
-            bolt = _bare_app(runtime, identity)
+            bolt = _bare_app(runtime, identity, stock_logger=stock_logger)
         app = build_web(bolt, services)
 
     settle_heap()  # as bot.bootstrap.serve does at start-up, for all three servers alike
@@ -125,8 +125,10 @@ async def _serve(kind: str, port: int) -> None:
             await services.close()
 
 
-def _bare_app(runtime: Any, identity: Any) -> Any:
-    """The bot's own app configuration (``configured_app``) whose only listener acks."""
+def _bare_app(runtime: Any, identity: Any, *, stock_logger: bool) -> Any:
+    """The bot's own app configuration (``configured_app``) whose only listener acks. With
+    ``stock_logger`` its logger is as Bolt ships it (the bot pins the level: bot.logs.pinned), so the
+    reference is the bare ``AsyncApp`` the goal names, not one tuned like the bot."""
     from slack_bolt.async_app import AsyncAck
 
     from bot.slack.app import configured_app
@@ -137,6 +139,8 @@ def _bare_app(runtime: Any, identity: Any) -> Any:
         await ack()
 
     app.command("/backup")(only_ack)
+    if stock_logger:
+        app.logger.setLevel(logging.NOTSET)
     return app
 
 
@@ -299,6 +303,7 @@ async def run(args: argparse.Namespace) -> None:
                         LOG_LEVEL="INFO",
                     )
                     argv = [sys.executable, str(HERE), "--serve", kind, "--port", str(port)]
+                    argv += ["--bare-logger", args.bare_logger]
                     children.append(Child(f"{kind}-server", argv, env, Path(tmp)))
                     url = f"http://127.0.0.1:{port}/slack/events"
                     client: RawHttpClient | HttpxClient = (
@@ -469,6 +474,13 @@ def main() -> None:
         default="real",
         help="which server --profile records (default real)",
     )
+    parser.add_argument(
+        "--bare-logger",
+        choices=("stock", "pinned"),
+        default="stock",
+        help="stock (default): the bare app's logger as Bolt ships it (level NOTSET, so Bolt builds "
+        "its debug lines and drops them); pinned: its level pinned as the bot pins its own",
+    )
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -478,7 +490,7 @@ def main() -> None:
             format="%(asctime)s %(levelname)s %(name)s %(message)s",
             stream=sys.stderr,
         )
-        asyncio.run(_serve(args.serve, args.port))
+        asyncio.run(_serve(args.serve, args.port, stock_logger=args.bare_logger == "stock"))
         return
     if args.quick:
         args.levels, args.rounds = [10, 50], 1

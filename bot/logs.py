@@ -37,6 +37,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def pinned(name: str) -> logging.Logger:
+    """The logger ``name`` with its level pinned to the level it logs at now. slack_sdk and Bolt ask
+    ``logger.level <= DEBUG`` — the logger's own level, not the effective one — before building
+    their debug lines (each call's parameters and headers, each middleware's name, formatted as
+    text), so a logger left at NOTSET (0) builds them on every call and throws them away. With the
+    bot logging at DEBUG they still appear."""
+    logger = logging.getLogger(name)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logger.getEffectiveLevel())
+    return logger
+
+
 def configure_logging(level: str = "INFO", *, as_json: bool = True) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(

@@ -16,6 +16,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.logs import pinned
 from bot.slack.guard import Guard, Workspace
 from bot.slack.listeners import Front, register_listeners
 
@@ -75,4 +76,5 @@ def configured_app(
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=True,
         url_verification_enabled=True,
+        logger=pinned("slack_bolt.AsyncApp"),  # its debug lines are built only when they are logged
     )

@@ -7,8 +7,6 @@ reply also retries rate limits (honouring Retry-After, for every process) and Sl
 
 from __future__ import annotations
 
-import logging
-
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -16,22 +14,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 
 from bot.config import Settings
+from bot.logs import pinned
 from bot.slack.pacing import PacedWebClient, SharedRetryAfter
 from bot.store.pacing import Pacing
 
-_SDK_LOG = "slack_sdk.web.async_base_client"  # the logger slack_sdk's async client logs to
-
-
-def sdk_logger() -> logging.Logger:
-    """slack_sdk's client logger, its level pinned to the level it logs at now. slack_sdk asks
-    ``logger.level <= DEBUG`` (the logger's own level, not the effective one) before building its
-    debug lines — each request's and response's parameters and headers formatted as text — so a
-    logger left at NOTSET (0) builds them for every call and throws them away: a tenth of a worker's
-    CPU while it posts a burst of final replies. With the bot logging at DEBUG they still appear."""
-    logger = logging.getLogger(_SDK_LOG)
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logger.getEffectiveLevel())
-    return logger
+# slack_sdk's async client logger, level pinned (see bot.logs.pinned): unpinned, its debug lines
+# cost a tenth of a worker's CPU while it posted a burst of final replies.
+_SDK_LOG = "slack_sdk.web.async_base_client"
 
 
 def build_web_client(
@@ -49,7 +38,7 @@ def build_web_client(
         base_url=settings.slack_api_url,
         timeout=timeout,
         session=session,
-        logger=sdk_logger(),
+        logger=pinned(_SDK_LOG),
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             SharedRetryAfter(pacing, post_rate=rate, tier_scale=scale, max_retry_count=5),
