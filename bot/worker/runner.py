@@ -203,13 +203,17 @@ class Runner:
                 # token no longer matches and this changes nothing.
                 await self._hand_back(lease)
                 raise
+            finally:
+                # Settled or handed back: the key's next run may start here from now on, even while
+                # this one is still being counted (a claim in the meantime must not be skipped and
+                # left to wait out its lease).
+                self._running.discard(lease.key)
             # Settling may have made work due now (a rerun mark, a retry in 0 s): look again.
             self._scheduler.local_work.set()
             if self._on_settled is not None:
                 await self._on_settled(lease, outcome)
         finally:
             current_work.reset(token)
-            self._running.discard(lease.key)
         return True
 
     async def _run_with_heartbeat(self, lease: Lease) -> Outcome:

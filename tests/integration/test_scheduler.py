@@ -471,6 +471,39 @@ async def test_a_runner_never_runs_a_key_it_is_still_running(redis: aioredis.Red
     assert attempts == [1]
 
 
+async def test_work_due_again_at_once_runs_while_the_last_run_is_still_being_counted(
+    redis: aioredis.Redis,
+) -> None:
+    """A key scheduled again while it ran is due the moment it settles; a claim made while the
+    settled run's bookkeeping (``on_settled``) still goes on runs it, instead of skipping it as
+    "still running here" and leaving it to wait out its lease."""
+    scheduler = Scheduler(redis)
+    counting, second_run = asyncio.Event(), asyncio.Event()
+    runs: list[int] = []
+
+    async def poll(lease: Lease) -> Outcome:
+        runs.append(lease.attempt)
+        if len(runs) == 1:
+            await scheduler.schedule(lease.key, {})  # marked to run once more
+        else:
+            second_run.set()
+        return Outcome.finished()
+
+    async def count(lease: Lease, outcome: Outcome) -> None:
+        if len(runs) == 1:
+            counting.set()
+            await second_run.wait()  # the first run's bookkeeping outlasts the second run's claim
+
+    await scheduler.schedule("poll:p", {})
+    runner = Runner(scheduler, {"poll": poll}, on_settled=count, lease_seconds=30)
+    first = asyncio.create_task(runner.run_once())
+    await asyncio.wait_for(counting.wait(), 2)
+    assert await runner.run_once() == 1  # claimed and run now, not in 30 s
+    assert runs == [1, 1]
+    await asyncio.wait_for(first, 2)
+    assert await scheduler.pending() == 0
+
+
 async def test_two_runners_handle_each_key_exactly_once(redis_url: str, redis: aioredis.Redis) -> None:
     count = 200
     scheduler = Scheduler(redis)
