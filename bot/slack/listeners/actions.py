@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -16,6 +17,7 @@ from bot.app import retention
 from bot.app.decisions import Decision, Elsewhere, Unavailable, cancel, check, decide, may_break_glass
 from bot.app.ports import SlackBusy
 from bot.app.services import Services
+from bot.i18n import Lang
 from bot.slack.listeners import Front
 from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
 from bot.slack.payloads import BlockActions
@@ -60,6 +62,59 @@ def clicked_request(click: BlockActions) -> str | None:
     return action.value
 
 
+async def decided(
+    services: Services, click: BlockActions, use_case: Callable[[str], Awaitable[Decision]]
+) -> tuple[Decision, Lang]:
+    """What ``use_case`` says of the clicked request, and the clicker's language, within the web's
+    budget: a button whose value and block disagree names no request (Elsewhere), and Redis too slow
+    to answer is Unavailable."""
+    lang = services.people.default
+    try:
+        async with asyncio.timeout(WEB_BUDGET):
+            lang = await services.people.for_reply(click.user.id)
+            request_id = clicked_request(click)
+            decision = Decision(None, Elsewhere()) if request_id is None else await use_case(request_id)
+    except UNAVAILABLE:
+        decision = Decision(None, Unavailable())
+    return decision, lang
+
+
+async def acted(
+    services: Services,
+    click: BlockActions,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    decision: Decision,
+    lang: Lang,
+) -> None:
+    """A click that decided (approve, cancel): a refusal goes to the clicker alone; a decision that
+    counted shows on every copy of the request at once."""
+    if decision.refusal is not None:
+        await tell_privately(
+            click, respond, client, answers.decision_refusal(decision.refusal, lang=lang), lang
+        )
+    elif decision.request is not None:
+        await show_now(services, decision.request.id)
+
+
+async def open_form(
+    click: BlockActions,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    allowed: Decision,
+    lang: Lang,
+    form: Callable[..., dict[str, Any]],
+) -> None:
+    """A click that asks for more first (a reason to reject, to break glass): the form, when the
+    clicker may; else why not, to them alone."""
+    if allowed.refusal is not None or allowed.request is None:
+        refusal = answers.decision_refusal(allowed.refusal, lang=lang) if allowed.refusal else None
+        await tell_privately(click, respond, client, refusal or answers.request_gone(lang=lang), lang)
+        return
+    view = form(allowed.request, lang=lang, seen=click.seen_on)
+    await client.views_open(trigger_id=click.trigger_id, view=view)
+
+
 def register(app: AsyncApp, front: Front) -> None:
     services = front.services
 
@@ -68,110 +123,53 @@ def register(app: AsyncApp, front: Front) -> None:
     ) -> None:
         await ack()
         click: BlockActions = context["payload"]
-        lang = services.people.default
-        try:
-            async with asyncio.timeout(WEB_BUDGET):
-                lang = await services.people.for_reply(click.user.id)
-                request_id = clicked_request(click)
-                if request_id is None:
-                    decision = Decision(None, Elsewhere())
-                else:
-                    decision = await decide(
-                        services,
-                        request_id,
-                        click.user.id,
-                        approve=True,
-                        seen=click.seen_on,
-                        deadline=record_deadline(services),
-                    )
-        except UNAVAILABLE:
-            decision = Decision(None, Unavailable())
-        if decision.refusal is not None:
-            await tell_privately(
-                click, respond, client, answers.decision_refusal(decision.refusal, lang=lang), lang
-            )
-            return
-        if decision.request is not None:
-            await show_now(services, decision.request.id)
+        decision, lang = await decided(
+            services,
+            click,
+            lambda request_id: decide(
+                services,
+                request_id,
+                click.user.id,
+                approve=True,
+                seen=click.seen_on,
+                deadline=record_deadline(services),
+            ),
+        )
+        await acted(services, click, respond, client, decision, lang)
 
     async def reject(
         ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         click: BlockActions = context["payload"]
-        lang = services.people.default
-        try:
-            async with asyncio.timeout(WEB_BUDGET):
-                lang = await services.people.for_reply(click.user.id)
-                request_id = clicked_request(click)
-                allowed = (
-                    Decision(None, Elsewhere())
-                    if request_id is None
-                    else await check(services, request_id, click.user.id)
-                )
-        except UNAVAILABLE:
-            allowed = Decision(None, Unavailable())
-        if allowed.refusal is not None or allowed.request is None:
-            refusal = answers.decision_refusal(allowed.refusal, lang=lang) if allowed.refusal else None
-            await tell_privately(click, respond, client, refusal or answers.request_gone(lang=lang), lang)
-            return
-        seen = click.seen_on
-        view = views.reject_form(allowed.request, lang=lang, seen=seen)
-        await client.views_open(trigger_id=click.trigger_id, view=view)
+        allowed, lang = await decided(
+            services, click, lambda request_id: check(services, request_id, click.user.id)
+        )
+        await open_form(click, respond, client, allowed, lang, views.reject_form)
 
     async def cancel_click(
         ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         click: BlockActions = context["payload"]
-        lang = services.people.default
-        try:
-            async with asyncio.timeout(WEB_BUDGET):
-                lang = await services.people.for_reply(click.user.id)
-                request_id = clicked_request(click)
-                decision = (
-                    Decision(None, Elsewhere())
-                    if request_id is None
-                    else await cancel(
-                        services,
-                        request_id,
-                        click.user.id,
-                        seen=click.seen_on,
-                        deadline=record_deadline(services),
-                    )
-                )
-        except UNAVAILABLE:
-            decision = Decision(None, Unavailable())
-        if decision.refusal is not None:
-            await tell_privately(
-                click, respond, client, answers.decision_refusal(decision.refusal, lang=lang), lang
-            )
-        elif decision.request is not None:
-            await show_now(services, decision.request.id)
+        decision, lang = await decided(
+            services,
+            click,
+            lambda request_id: cancel(
+                services, request_id, click.user.id, seen=click.seen_on, deadline=record_deadline(services)
+            ),
+        )
+        await acted(services, click, respond, client, decision, lang)
 
     async def break_glass_click(
         ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         click: BlockActions = context["payload"]
-        lang = services.people.default
-        try:
-            async with asyncio.timeout(WEB_BUDGET):
-                lang = await services.people.for_reply(click.user.id)
-                request_id = clicked_request(click)
-                allowed = (
-                    Decision(None, Elsewhere())
-                    if request_id is None
-                    else await may_break_glass(services, request_id, click.user.id)
-                )
-        except UNAVAILABLE:
-            allowed = Decision(None, Unavailable())
-        if allowed.refusal is not None or allowed.request is None:
-            refusal = answers.decision_refusal(allowed.refusal, lang=lang) if allowed.refusal else None
-            await tell_privately(click, respond, client, refusal or answers.request_gone(lang=lang), lang)
-            return
-        view = views.break_glass_form(allowed.request, lang=lang, seen=click.seen_on)
-        await client.views_open(trigger_id=click.trigger_id, view=view)
+        allowed, lang = await decided(
+            services, click, lambda request_id: may_break_glass(services, request_id, click.user.id)
+        )
+        await open_form(click, respond, client, allowed, lang, views.break_glass_form)
 
     async def keep_more(
         ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
