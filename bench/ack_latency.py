@@ -4,27 +4,31 @@ What is measured: the time from the moment the client starts sending one signed,
 command over HTTP (loopback) until it has read the whole answer, for bursts of 10, 50 and 200
 simultaneous commands. Figures are p50/p99/max over every request of every measured round.
 
-The three servers, each a child process of this script (one event loop, like a production web
-process), all on the same aiohttp server stack:
+The four servers, each a child process of this script (one event loop, like a production web
+process), all on aiohttp:
 
 - ``real``  — the bot's own web process: ``build_app`` + ``build_web`` over ``open_services`` (a warm,
   bounded Redis pool against an embedded Redis), identity from ``identify_bot`` (``auth.test`` against
   the fake Slack, once at start). Each command is parsed, validated, recorded in Redis and scheduled,
   then acked. No worker runs: this is the web path only.
+- ``stock`` — the goal's reference as the issue names it: a Bolt ``AsyncApp`` with a signing secret and
+  one ``/backup`` listener that only acks, served by ``app.start()`` (Bolt's own aiohttp server), its
+  logger as shipped. The goal is p99(real) ≤ 1.5 × p99(stock) at 50.
 - ``bare``  — a Bolt ``AsyncApp`` built with the same options (signing secret and verification, the same
   ``authorize`` that returns a fixed identity, the same Web API client) served by the same ``build_web``,
-  whose ``/backup`` listener only calls ``ack()``. It is the reference of issue 3/7: the goal is
-  p99(real) ≤ 1.5 × p99(bare) at 50.
+  whose ``/backup`` listener only calls ``ack()``: the stricter reference, which differs from ``real``
+  only by what the listeners do.
 - ``null``  — a plain aiohttp handler that reads the body and answers 200: the floor of what the client,
   loopback and aiohttp cost together, to show the client is not what is being measured.
 
-Why it is fair: same machine, same run, same signing, same HTTP stack; every body is signed before the
-clock starts; bursts of the three servers are interleaved (the order rotates each round) so they share
-the machine's noise; one warm-up burst per server and level opens the keep-alive connections and the
-Redis pool before anything is measured; the client is one persistent ``httpx.AsyncClient`` per server
-with enough connections for the largest burst. The client's own share is reported: how long it took to
-start the last request of a burst, and the CPU it used. On a 2-core machine the client, the server and
-Redis compete for the cores; that is the same for every server except that only ``real`` talks to Redis.
+Why it is fair: same machine, same run, same signing, the same aiohttp server underneath; every body is
+signed before the clock starts; bursts of the servers are interleaved (the order rotates each round) so
+they share the machine's noise; one warm-up burst per server and level opens the keep-alive connections
+and the Redis pool before anything is measured; the client keeps enough connections to each server for
+the largest burst (by default pre-serialised HTTP/1.1 on kept-alive sockets; ``--client httpx``: one
+persistent ``httpx.AsyncClient``). The client's own share is reported: how long it took to start the
+last request of a burst, and the CPU it used. On a 2-core machine the client, the server and Redis
+compete for the cores; that is the same for every server except that only ``real`` talks to Redis.
 
 Run: ``python bench/ack_latency.py`` (about a minute), ``--quick`` for a smoke run.
 """
@@ -114,7 +118,7 @@ async def _serve(kind: str, port: int, *, stock_logger: bool = True) -> None:
             bolt = _bare_app(runtime, identity, stock_logger=stock_logger)
         app = build_web(bolt, services)
 
-    settle_heap()  # as bot.bootstrap.serve does at start-up, for all three servers alike
+    settle_heap()  # as bot.bootstrap.serve does at start-up, for these three servers alike
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
