@@ -64,6 +64,27 @@ def metrics_handler(
     return metrics
 
 
+def form_fields(raw: str) -> dict[str, str]:
+    """``dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))``, field for field (a property test
+    holds it to that), in half the time: a field is unquoted only when it holds a ``+`` or a ``%``,
+    and parse_qsl's generic checks are left out. A slash command's form is read on every request."""
+    fields: dict[str, str] = {}
+    for piece in raw.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "+" in name:
+            name = name.replace("+", " ")
+        if "%" in name:
+            name = urllib.parse.unquote(name)
+        if "+" in value:
+            value = value.replace("+", " ")
+        if "%" in value:
+            value = urllib.parse.unquote(value)
+        fields[name] = value
+    return fields
+
+
 def read_body(raw: str, content_type: str | None) -> Any:
     """A request body as Slack meant it: JSON (events), or a form whose ``payload`` field holds the
     JSON (interactions), or a plain form (slash commands). Bolt's own reader takes any form that
@@ -71,7 +92,7 @@ def read_body(raw: str, content_type: str | None) -> Any:
     as nothing at all; this one looks for the field."""
     if content_type == "application/json" or raw.startswith("{"):
         return json.loads(raw) if raw else {}
-    fields = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
+    fields = form_fields(raw)
     if "payload" in fields:
         return json.loads(fields["payload"])
     return fields
