@@ -36,6 +36,7 @@ from bot.local.fake_slack import (
     slash_command_body,
 )
 from bot.slack.render.views import backup_form
+from bot.store import keys
 from bot.store.audit import AuditLog
 from bot.store.requests import RequestStore
 
@@ -679,6 +680,17 @@ async def wait_state(
             return current
         await asyncio.sleep(0.05)
     raise AssertionError(f"{request_id} never reached {states}: {current}")
+
+
+async def wait_unleased(redis: aioredis.Redis, work_key: str, *, within: float = 20.0) -> None:
+    """Wait until no worker holds ``work_key`` (``req:<id>``): a test that rewrites a work item must
+    wait for the run in progress to settle its own lease, which would settle the rewrite away."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await redis.hget(keys.scheduler_tokens("work"), work_key) is None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{work_key} stayed leased for {within} s")
 
 
 REQUEST_ID = re.compile(r"\br-[a-z0-9]{10}\b")

@@ -5,7 +5,6 @@ is the record. One deployment serves the module; each test has its own people an
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,6 +31,7 @@ from tests.e2e.harness import (
     wait_progress,
     wait_shown,
     wait_thread_final,
+    wait_unleased,
     wait_view,
 )
 
@@ -164,12 +164,7 @@ async def test_work_given_up_on_while_pending_takes_the_buttons_off_every_copy(e
     key = f"req:{request_id}"  # its work, now with a payload no version of the bot can read
     # Only once the worker is done with it: the run that asked the bosses settles its own lease, and
     # a write made under that lease would be settled away with it.
-    for _ in range(400):
-        if await env.redis.hget(keys.scheduler_tokens("work"), key) is None:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(f"{key} stayed leased for 20 s")
+    await wait_unleased(env.redis, key)
     await env.redis.hset(keys.scheduler_payloads("work"), key, json.dumps({"request_id": request_id, "x": 1}))
     await env.redis.zadd(keys.scheduler_due("work"), {key: 0})
     for message in (parent, *copies):

@@ -44,6 +44,7 @@ from tests.e2e.harness import (
     stored,
     submission,
     wait_state,
+    wait_unleased,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -142,8 +143,10 @@ def _gave_up_notes(stack: Stack, mark: int, channel: str) -> list[str]:
 
 
 async def _poison(stack: Stack, request_id: str) -> None:
-    """Replace the request's work with a payload no version of the bot can read."""
+    """Replace the request's work with a payload no version of the bot can read (once the run in
+    progress, if any, has settled its lease: it would settle the new payload away)."""
     key = f"req:{request_id}"
+    await wait_unleased(stack.redis, key)
     await stack.redis.hset("{bb}:work:payload", key, json.dumps({"request_id": request_id, "junk": True}))
     await stack.redis.zadd("{bb}:work:due", {key: 0})
     await _parked(stack, key)
