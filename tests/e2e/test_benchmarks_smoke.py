@@ -10,7 +10,14 @@ import pytest
 
 from tests.e2e.harness import ROOT
 
-BENCHMARKS = ["ack_latency.py", "polling.py", "memory.py", "replicas.py", "redis_capacity.py"]
+BENCHMARKS = [
+    "ack_latency.py",
+    "web_breakdown.py",
+    "polling.py",
+    "memory.py",
+    "replicas.py",
+    "redis_capacity.py",
+]
 
 
 @pytest.mark.parametrize("script", BENCHMARKS)
