@@ -176,11 +176,15 @@ class ScriptBatch:
                     except ResponseError as exc:
                         replies.append(exc)
                         continue
-                    if call.script is None and (callback := callbacks.get(str(call.args[0]).upper())):
-                        reply = callback(reply)
+                    name = call.args[0] if call.script is None else None
+                    if isinstance(name, str) and (callback := callbacks.get(name.upper())):
+                        reply = callback(reply)  # as redis-py's own method for the command reads it
                     replies.append(reply)
-        except TimeoutError:
-            # A reply did not come in time: the connection was closed mid-read (redis-py closes it on
-            # any interrupted read), so no later exchange can read this one's replies.
-            raise RedisTimeoutError(f"Timeout reading {len(calls)} replies") from None
+        except BaseException as exc:
+            # Replies may still be on their way (a timeout, a cancellation, a reply that did not
+            # read): this connection must not serve another exchange, which would read them as its own.
+            await connection.disconnect(nowait=True)
+            if isinstance(exc, TimeoutError):
+                raise RedisTimeoutError(f"Timeout reading {len(calls)} replies") from None
+            raise
         return replies
