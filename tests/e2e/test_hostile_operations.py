@@ -214,6 +214,7 @@ async def test_an_approved_requests_unreadable_work_ends_it_before_the_cloud(sta
     request_id = await create(stack, "U3REQ", "create orders-prod poisoned-approved-3", "C3APPROVED")
     parent = await approval_message(stack, request_id)
     mark = len(stack.slack.calls())
+    await wait_unleased(stack.redis, f"req:{request_id}")  # the run that asked for approval is settled
     worker.signal(signal.SIGSTOP)  # the approval is recorded, and no worker acts on it yet
     try:
         click = click_payload(stack, "U0BOSS1", parent, "approve_request", tag="H3APPROVED")
@@ -299,7 +300,11 @@ async def test_a_membership_check_that_never_succeeds_ends_the_request_privately
             break
         await asyncio.sleep(0.05)
     assert notes and all("no backup was made" in n for n in notes), notes
-    audited = [(e.action.value, e.detail) for e in await AuditLog(stack.redis).for_request(request_id)]
+    for _ in range(200):  # audited right after the request ends
+        audited = [(e.action.value, e.detail) for e in await AuditLog(stack.redis).for_request(request_id)]
+        if any(action == "refused" and "channel" in detail for action, detail in audited):
+            break
+        await asyncio.sleep(0.05)
     assert any(action == "refused" and "channel" in detail for action, detail in audited), audited
     assert [c for c in stack.slack.calls("chat.postMessage") if c.args.get("channel") == "C3NEVER"] == []
     assert [b for b in await stack.bot.backups() if b["name"] == "never-3"] == []

@@ -126,7 +126,14 @@ async def test_sigterm_lets_in_flight_work_finish_or_hands_it_back(
     bot = await deploy(simulator_args=("--backup-seconds", "3"))
     for i, instance in enumerate(HEALTHY):
         await bot.command(f"create {instance} graceful-{i}", user_id=f"U{i}")
-    await asyncio.sleep(1.0)
+    # Work in flight: the worker is up and has created a backup (a fixed pause was not always
+    # enough on a slow machine, and a worker still importing has no handler for the signal yet).
+    for _ in range(400):
+        if await bot.backups():
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the worker made no backup within 20 s")
     [worker] = [p for p in bot.processes if p.name.startswith("worker")]
     code = await asyncio.to_thread(worker.stop, 20.0)
     assert code == 0, worker.log()[-3000:]
