@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 import redis.asyncio as aioredis
 from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError
 
 from bot.local.embedded_redis import EmbeddedRedis
@@ -71,3 +75,37 @@ async def test_the_cluster_client_packs_with_hiredis(cluster: LocalCluster) -> N
         assert await client.getdel(keys.tagged("packing")) == "héllo ✓".encode()
     finally:
         await client.aclose()
+
+
+async def test_a_write_runs_in_its_callers_task_so_a_cancelled_caller_leaves_no_orphan(
+    redis_server: EmbeddedRedis,
+) -> None:
+    """redis-py bounds each write with ``asyncio.wait_for``, a task of its own per command; one that
+    failed after its caller was cancelled was logged as "Task exception was never retrieved". The
+    bot's connections bound the write in the caller's own task instead."""
+    client = await open_redis(redis_server.url)
+    loop = asyncio.get_running_loop()
+    made: list[object] = []
+    factory = loop.get_task_factory()
+
+    def counting(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        made.append(coro)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    try:
+        assert await client.ping()  # the connection's first write (it connects first)
+        loop.set_task_factory(counting)
+        for _ in range(20):
+            assert await client.set(keys.tagged("test:write"), "x")
+        assert made == []
+    finally:
+        loop.set_task_factory(factory)
+        await client.delete(keys.tagged("test:write"))
+        await client.aclose()
+
+
+async def test_a_write_on_a_connection_closed_under_it_is_a_connection_error() -> None:
+    """What a write meets when the cluster client closed its connection meanwhile (a failover)."""
+    connection = fast_packing(Connection)()
+    with pytest.raises(RedisConnectionError):
+        await connection._send_packed_command([b"*1\r\n$4\r\nPING\r\n"])
