@@ -214,8 +214,16 @@ async def test_an_approved_requests_unreadable_work_ends_it_before_the_cloud(sta
     request_id = await create(stack, "U3REQ", "create orders-prod poisoned-approved-3", "C3APPROVED")
     parent = await approval_message(stack, request_id)
     mark = len(stack.slack.calls())
-    await wait_unleased(stack.redis, f"req:{request_id}")  # the run that asked for approval is settled
-    worker.signal(signal.SIGSTOP)  # the approval is recorded, and no worker acts on it yet
+    # The worker stopped while it holds no lease of this request's work: a run of it in progress
+    # would settle the poisoned payload away once it went on.
+    for _ in range(20):
+        await wait_unleased(stack.redis, f"req:{request_id}")
+        worker.signal(signal.SIGSTOP)  # the approval is recorded, and no worker acts on it yet
+        if await stack.redis.hget(keys.scheduler_tokens("work"), f"req:{request_id}") is None:
+            break
+        worker.signal(signal.SIGCONT)
+    else:
+        raise AssertionError("the worker kept running this request's work")
     try:
         click = click_payload(stack, "U0BOSS1", parent, "approve_request", tag="H3APPROVED")
         assert (await stack.bot.interact(click)).status_code == 200
