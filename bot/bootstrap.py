@@ -14,7 +14,7 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -26,6 +26,7 @@ from bot.cloud.factory import open_fleet
 from bot.config import CloudAuth, ConfigError, Settings
 from bot.domain.policy import Policy
 from bot.domain.policy_file import PolicyError, load_policy
+from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, identify_bot
 from bot.slack.client import build_web_client
 from bot.slack.directory import SlackDirectory
@@ -59,10 +60,11 @@ class Runtime:
     services: Services
     slack: AsyncWebClient
     responder: Responder
+    after_ack: AfterAck = field(default_factory=AfterAck)  # the listeners' work after their answers
 
     @property
     def front(self) -> Front:
-        return Front(self.services, self.responder)
+        return Front(self.services, self.responder, self.after_ack)
 
 
 async def open_runtime(
@@ -148,6 +150,8 @@ async def _serving(
         await asyncio.gather(clock, return_exceptions=True)
         for runner in reversed(runners):
             await runner.cleanup()
+        # what listeners still do after their answers (a modal opened, a reply sent) may finish too
+        await runtime.after_ack.drain(SHUTDOWN_TIMEOUT)
 
 
 def _metrics_site(runtime: Runtime) -> web.Application | None:

@@ -76,5 +76,8 @@ def configured_app(
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=True,
         url_verification_enabled=True,
+        # Bolt answers with what ack() set once the listener returns; the bot's listeners return at
+        # their ack() and go on in a task of their own (bot.slack.after_ack)
+        process_before_response=True,
         logger=pinned("slack_bolt.AsyncApp"),  # its debug lines are built only when they are logged
     )

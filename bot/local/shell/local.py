@@ -222,6 +222,7 @@ async def local_stack(options: LocalOptions, fake: FakeSlack) -> AsyncIterator[L
         app = build_app(runtime.front, runtime.slack, await identify_bot(settings, runtime.slack))
         runner = web.AppRunner(build_web(app, services), access_log=None)
         await runner.setup()
+        stack.push_async_callback(runtime.after_ack.drain, WORKER_STOP_TIMEOUT)  # after the site stops
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, host="127.0.0.1", port=0)
         await site.start()

@@ -195,8 +195,8 @@ def register(app: AsyncApp, front: Front) -> None:
             said = lifetimes.not_kept(result.reason, lang, result.longest)
         await tell_privately(click, respond, client, said, lang)
 
-    app.action(request.APPROVE_ACTION)(approve)
-    app.action(lifetimes.KEEP_MORE_ACTION)(keep_more)
-    app.action(request.REJECT_ACTION)(reject)
-    app.action(request.CANCEL_ACTION)(cancel_click)
-    app.action(request.BREAK_GLASS_ACTION)(break_glass_click)
+    front.listen(app.action(request.APPROVE_ACTION), approve)
+    front.listen(app.action(lifetimes.KEEP_MORE_ACTION), keep_more)
+    front.listen(app.action(request.REJECT_ACTION), reject)
+    front.listen(app.action(request.CANCEL_ACTION), cancel_click)
+    front.listen(app.action(request.BREAK_GLASS_ACTION), break_glass_click)

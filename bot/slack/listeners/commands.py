@@ -115,7 +115,7 @@ def register(app: AsyncApp, front: Front) -> None:
         )
         await client.views_open(trigger_id=command.trigger_id, view=view)
 
-    app.command("/backup")(backup_command)
+    front.listen(app.command("/backup"), backup_command)
 
 
 async def answer_later(later: Later, lang: Lang) -> Message:

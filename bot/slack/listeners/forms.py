@@ -184,6 +184,6 @@ def register(app: AsyncApp, front: Front) -> None:
         if decision.request is not None:
             await show_now(services, decision.request.id)
 
-    app.view(views.FORM_CALLBACK)(submit_backup)
-    app.view(views.REJECT_CALLBACK)(submit_reject)
-    app.view(views.BREAK_GLASS_CALLBACK)(submit_break_glass)
+    front.listen(app.view(views.FORM_CALLBACK), submit_backup)
+    front.listen(app.view(views.REJECT_CALLBACK), submit_reject)
+    front.listen(app.view(views.BREAK_GLASS_CALLBACK), submit_break_glass)

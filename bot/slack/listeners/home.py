@@ -30,4 +30,4 @@ def register(app: AsyncApp, front: Front) -> None:
         except UNAVAILABLE as exc:
             log.warning("Redis did not answer for app_home_opened (%s): the Home stays as it was", exc)
 
-    app.event("app_home_opened")(home_opened)
+    front.listen(app.event("app_home_opened"), home_opened)

@@ -29,4 +29,4 @@ def register(app: AsyncApp, front: Front) -> None:
             return
         await ack(options=views.instance_options(instances, suggestion.value, lang=lang))
 
-    app.options(views.INSTANCE_ACTION)(instance_options)
+    front.listen(app.options(views.INSTANCE_ACTION), instance_options)

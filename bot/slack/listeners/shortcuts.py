@@ -59,5 +59,5 @@ def register(app: AsyncApp, front: Front) -> None:
             return
         await open_form(services, ack, client, click.user.id, click.trigger_id)
 
-    app.shortcut(views.SHORTCUT_CALLBACK)(take_backup)
-    app.action(TAKE_BACKUP_ACTION)(home_take_backup)
+    front.listen(app.shortcut(views.SHORTCUT_CALLBACK), take_backup)
+    front.listen(app.action(TAKE_BACKUP_ACTION), home_take_backup)
