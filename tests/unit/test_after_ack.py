@@ -165,3 +165,11 @@ async def test_drain_cancels_what_outlives_its_timeout(caplog: pytest.LogCapture
 
     assert cancelled.is_set() and after_ack.running == 0
     assert "still at work after their answer" in caplog.text
+
+
+def test_every_front_of_a_process_shares_the_one_after_ack_its_shutdown_drains() -> None:
+    from bot.bootstrap import Runtime
+
+    runtime = Runtime(services=Any, slack=Any, responder=Any)  # type: ignore[arg-type]
+    assert runtime.front.after_ack is runtime.after_ack
+    assert runtime.front.after_ack is runtime.front.after_ack
