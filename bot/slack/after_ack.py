@@ -47,7 +47,7 @@ class AfterAck:
         async def answered_at_ack(**kwargs: Any) -> None:
             ack = kwargs.get("ack")
             if ack is None:
-                self._hold(asyncio.ensure_future(body(**kwargs)), name=body.__name__)
+                self._hold(asyncio.ensure_future(body(**kwargs)), body.__name__, None)
                 return
             answered = asyncio.get_running_loop().create_future()
 
@@ -65,23 +65,20 @@ class AfterAck:
             kwargs["ack"] = ack_and_answer
             task: asyncio.Task[None] = asyncio.ensure_future(body(**kwargs))
             task.add_done_callback(ended)
+            # held from the start: a shutdown that cancels this wait (the HTTP request) still drains it
+            self._hold(task, body.__name__, ack)
             await answered
             if task.done() and ack.response is None:
                 task.result()  # ended before any ack: its error (if any) is Bolt's to answer
-                return
-            self._hold(task, name=body.__name__)
 
         return answered_at_ack  # type: ignore[return-value]
 
-    def _hold(self, task: asyncio.Task[None], *, name: str) -> None:
-        if task.done():
-            _report(task, name)
-            return
+    def _hold(self, task: asyncio.Task[None], name: str, ack: Any) -> None:
         self._running.add(task)
 
         def finished(done: asyncio.Task[None]) -> None:
             self._running.discard(done)
-            _report(done, name)
+            _report(done, name, ack)
 
         task.add_done_callback(finished)
 
@@ -98,9 +95,10 @@ class AfterAck:
             await asyncio.gather(*late, return_exceptions=True)
 
 
-def _report(task: asyncio.Task[None], name: str) -> None:
+def _report(task: asyncio.Task[None], name: str, ack: Any) -> None:
+    """Log the error a listener ended with after its answer (one before its ``ack()`` is Bolt's)."""
     if task.cancelled():
         return
     error = task.exception()
-    if error is not None:
+    if error is not None and (ack is None or ack.response is not None):
         log.error("listener %s failed after its answer", name, exc_info=error)

@@ -84,6 +84,7 @@ async def test_a_listener_that_fails_before_its_ack_is_answered_500_by_bolt(
     app.command("/backup")(after_ack.listener(listener))
     with caplog.at_level(logging.ERROR):
         answer = await app.async_dispatch(_command())
+        await after_ack.drain(1)
 
     assert answer.status == 500
     assert after_ack.running == 0
@@ -124,6 +125,7 @@ async def test_an_error_raised_in_the_same_step_as_the_ack_is_logged_not_lost(
     app.command("/backup")(after_ack.listener(listener))
     with caplog.at_level(logging.ERROR, logger="bot.slack"):
         answer = await app.async_dispatch(_command())
+        await after_ack.drain(1)
 
     assert (answer.status, answer.body) == (200, "received")
     assert "right after the ack" in caplog.text
