@@ -175,3 +175,23 @@ def test_every_front_of_a_process_shares_the_one_after_ack_its_shutdown_drains()
     runtime = Runtime(services=Any, slack=Any, responder=Any)  # type: ignore[arg-type]
     assert runtime.front.after_ack is runtime.after_ack
     assert runtime.front.after_ack is runtime.front.after_ack
+
+
+def test_every_listener_of_the_bot_is_registered_through_front_listen() -> None:
+    """A listener registered straight with Bolt would be answered only when it ends (Bolt runs with
+    process_before_response=True), so each registration goes through ``front.listen``."""
+    import re
+    from pathlib import Path
+
+    import bot.slack.listeners as listeners
+
+    straight = re.compile(
+        r"\bapp\.(command|action|view|event|options|shortcut|message|block_action)\([^)]*\)\("
+    )
+    through = re.compile(r"front\.listen\(app\.\w+\(")
+    registered = 0
+    for path in Path(listeners.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        assert not straight.search(text), f"{path.name} registers a listener without front.listen"
+        registered += len(through.findall(text))
+    assert registered >= 13  # every listener the bot has today
