@@ -51,20 +51,19 @@ class AfterAck:
                 return
             answered = asyncio.get_running_loop().create_future()
 
+            def answer(*_: Any) -> None:  # at the ack, or when the listener ends without one
+                if not answered.done():
+                    answered.set_result(None)
+
             async def ack_and_answer(*args: Any, **options: Any) -> Any:
                 try:
                     return await ack(*args, **options)
                 finally:
-                    if not answered.done():
-                        answered.set_result(None)
-
-            def ended(_: asyncio.Task[None]) -> None:
-                if not answered.done():
-                    answered.set_result(None)
+                    answer()
 
             kwargs["ack"] = ack_and_answer
             task: asyncio.Task[None] = asyncio.ensure_future(body(**kwargs))
-            task.add_done_callback(ended)
+            task.add_done_callback(answer)
             # held from the start: a shutdown that cancels this wait (the HTTP request) still drains it
             self._hold(task, body.__name__, ack)
             await answered

@@ -4,7 +4,7 @@ thin: ``ack()`` first (or with the answer), call a use case in :mod:`bot.app`, r
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -21,7 +21,7 @@ class Front:
 
     services: Services
     responder: Responder
-    after_ack: AfterAck = field(default_factory=AfterAck)
+    after_ack: AfterAck  # the process's one (bot.bootstrap.Runtime), which its shutdown drains
 
     def listen(self, register: Callable[[Any], Any], listener: Callable[..., Awaitable[None]]) -> None:
         """``register`` (``app.command("/backup")``, ``app.action(…)``…) with ``listener`` as the bot
