@@ -7,8 +7,9 @@ winner performs the side effect (a cloud call, a Slack post).
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -66,6 +67,19 @@ return 1
 
 BACKUP_INDEX_SECONDS = 90 * 24 * 3600
 
+# KEYS: request hashes; ARGV: field names. Returns each request's fields, one after another (a field
+# not stored, or a request that is gone, reads as nil). One script and one reply for a poll tick's
+# whole watch list: read by redis-py's pipeline, 1,000 requests cost ~50 ms of the worker's CPU.
+_WATCHED = """
+local out = {}
+for _, key in ipairs(KEYS) do
+  local row = redis.call('HMGET', key, unpack(ARGV))
+  for i = 1, #ARGV do out[#out + 1] = row[i] end
+end
+return out
+"""
+WATCHED_AT_ONCE = 500  # requests per script call: Redis is not held for long by one
+
 
 class TransitionRefused(Exception):
     def __init__(self, request_id: str, current: str, target: State) -> None:
@@ -109,26 +123,35 @@ class Watched:
     FIELDS = ("state", "backup_id", "job_id", "progress", "language", "begin_time", "created_at")
 
 
-def _watched(request_id: str, raw: list[bytes | str | None]) -> Watched | None:
-    """Fields as :class:`BackupRequest` reads them: JSON values, a model default where none is stored."""
-    got = dict(zip(Watched.FIELDS, raw, strict=True))
-    if got["state"] is None:
+def _watched(request_id: str, raw: Sequence[bytes | None]) -> Watched | None:
+    """Fields as :class:`BackupRequest` reads them: JSON values, a model default where none is stored.
+    The row's values are joined into one JSON array and read in one pass."""
+    if raw[0] is None:
         return None  # no such request (any stored request has a state)
-    values = {name: json.loads(value) if value is not None else _default(name) for name, value in got.items()}
-    started = values["begin_time"] or values["created_at"]
+    # decoded first: json.loads spends as long again finding the encoding of bytes
+    values = json.loads((b"[" + b",".join(b"null" if v is None else v for v in raw) + b"]").decode())
+    for i, value in enumerate(raw):
+        if value is None:
+            values[i] = _default(Watched.FIELDS[i])
+    state, backup_id, job_id, progress, language, begin_time, created_at = values
+    started = begin_time or created_at
     return Watched(
         id=request_id,
-        state=State(values["state"]),
-        backup_id=values["backup_id"],
-        job_id=values["job_id"],
-        progress=values["progress"],
-        language=values["language"],
+        state=State(state),
+        backup_id=backup_id,
+        job_id=job_id,
+        progress=progress,
+        language=language,
         started=datetime.fromisoformat(started) if isinstance(started, str) else started,
     )
 
 
 def _default(name: str) -> Any:
-    return BackupRequest.model_fields[name].get_default(call_default_factory=True)
+    field = _FIELDS[name]
+    return field.get_default(call_default_factory=True) if field.default_factory else field.default
+
+
+_FIELDS = BackupRequest.model_fields  # read once: pydantic builds this mapping on every access
 
 
 def _decode(raw: Mapping[bytes | str, bytes | str]) -> BackupRequest:
@@ -162,6 +185,7 @@ class RequestStore:
         self._transition = redis.register_script(_TRANSITION)
         self._set_once = redis.register_script(_SET_ONCE)
         self._track = redis.register_script(_TRACK)
+        self._read_watched = redis.register_script(_WATCHED)
 
     async def create(self, request: BackupRequest, *, dedupe_key: str | None = None) -> tuple[str, bool]:
         """Store a new request; with ``dedupe_key`` a repeat (Slack retry, double submit) returns the
@@ -195,11 +219,13 @@ class RequestStore:
         ids = list(request_ids)
         if not ids:
             return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for request_id in ids:
-                pipe.hmget(keys.request(request_id), Watched.FIELDS)
-            rows = await pipe.execute()
-        return [_watched(request_id, row) for request_id, row in zip(ids, rows, strict=True)]
+        chunks = [ids[i : i + WATCHED_AT_ONCE] for i in range(0, len(ids), WATCHED_AT_ONCE)]
+        width = len(Watched.FIELDS)
+        replies = await asyncio.gather(
+            *(self._read_watched([keys.request(r) for r in chunk], Watched.FIELDS) for chunk in chunks)
+        )
+        flat = [value for reply in replies for value in reply]
+        return [_watched(r, flat[i * width : (i + 1) * width]) for i, r in enumerate(ids)]
 
     async def transition(
         self, request_id: str, target: State, *, from_states: Iterable[State], **fields: Any

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 import redis.asyncio as aioredis
 
 from bot.domain.request import BackupRequest, State
 from bot.store import keys
+from bot.store import requests as requests_module
 from bot.store.requests import KEEP_FINISHED_SECONDS, RequestStore, TransitionRefused
 from bot.store.scheduler import Scheduler
 from bot.store.settle import Move, Settler
@@ -56,6 +58,21 @@ async def test_watched_fields_are_those_of_the_whole_request(redis: aioredis.Red
     assert (last.backup_id, last.job_id, last.progress, last.language) == ("", "", None, "")
     assert last.started == bare.created_at  # no begin time: when the request was made
     assert await store.watched_many([]) == []
+
+
+async def test_many_watched_requests_come_back_in_order_across_script_calls(
+    redis: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(requests_module, "WATCHED_AT_ONCE", 3)  # 8 requests asked: three calls
+    store = RequestStore(redis)
+    made = [_request(backup_id=f"b{i}", progress=i) for i in range(6)]
+    for request in made:
+        await store.create(request)
+    gone = ["r-missing000", "r-missing001"]
+    asked = [made[0].id, gone[0], *(r.id for r in made[1:4]), gone[1], *(r.id for r in made[4:])]
+    got = await store.watched_many(asked)
+    assert [w.id if w else None for w in got] == [None if rid in gone else rid for rid in asked]
+    assert [(w.backup_id, w.progress) for w in got if w] == [(f"b{i}", i) for i in range(6)]
 
 
 async def test_settling_moves_each_request_once_and_schedules_only_the_winners(redis: aioredis.Redis) -> None:
