@@ -39,6 +39,9 @@ log = logging.getLogger("bot.app.polling")
 LIST_MARGIN = timedelta(minutes=5)
 PROGRESS_STEP = 10  # update the parent message when progress moves by at least this many points
 LOOKUPS_AT_ONCE = 8  # backups missing from the list, fetched by ID concurrently
+# Pages of the backup list asked for at a time after the first: at 1,000 in flight a tick reads ten
+# pages, and one after another each waited its turn behind every other handler of a busy worker.
+PAGES_AT_ONCE = 4
 
 _WATCHED = (State.BUILDING, State.TIMED_OUT)
 T = TypeVar("T")
@@ -86,7 +89,12 @@ class Poller:
 
         oldest = datetime.fromtimestamp(min(score for _, score in entries), UTC) - LIST_MARGIN
         try:
-            records = {r.id: r async for r in cloud.iter_backups(begin_time=oldest, backup_type="manual")}
+            records = {
+                r.id: r
+                async for r in cloud.iter_backups(
+                    begin_time=oldest, backup_type="manual", pages_at_once=PAGES_AT_ONCE
+                )
+            }
             missing = [r for r in watching if r.backup_id not in records]
             found = await _bounded(
                 LOOKUPS_AT_ONCE, [functools.partial(self._lookup, cloud, r) for r in missing]

@@ -287,8 +287,10 @@ class TaurusDB:
         end_time: datetime | None = None,
         page_size: int = PAGE_LIMIT,
         language: str = "en-us",
+        pages_at_once: int = 1,
     ) -> AsyncIterator[BackupRecord]:
-        """Every matching backup, page by page (offset) until ``total_count``."""
+        """Every matching backup, page by page (offset) until ``total_count``; after the first page,
+        up to ``pages_at_once`` pages are asked for at a time (:func:`~bot.cloud.queries.walk`)."""
 
         async def page(offset: int) -> tuple[list[BackupRecord], int]:
             got = await self.list_backups(
@@ -304,7 +306,7 @@ class TaurusDB:
             )
             return got.backups, got.total_count
 
-        async for record in walk(page):
+        async for record in walk(page, at_once=pages_at_once):
             yield record
 
     async def find_backup(

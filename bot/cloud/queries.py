@@ -1,11 +1,13 @@
 """The query side of the TaurusDB API: validated filters of the list calls, and paging through them.
 
 Every filter is checked here before anything is sent (a broken rule is an :class:`InvalidRequest`
-naming it), and :func:`walk` reads consecutive pages until ``total_count``.
+naming it), and :func:`walk` reads consecutive pages until ``total_count`` (several at a time where
+the caller asks).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -172,17 +174,30 @@ class JobQuery(BaseModel):
 _Item = TypeVar("_Item", BackupRecord, Instance)
 
 
-async def walk(page: Callable[[int], Awaitable[tuple[list[_Item], int]]]) -> AsyncIterator[_Item]:
+async def walk(
+    page: Callable[[int], Awaitable[tuple[list[_Item], int]]], *, at_once: int = 1
+) -> AsyncIterator[_Item]:
     """Items of consecutive pages (by offset) until ``total_count``, each ID once: an item created
-    mid-walk shifts later pages, which would otherwise repeat one."""
-    offset = 0
+    mid-walk shifts later pages, which would otherwise repeat one.
+
+    With ``at_once`` > 1, the pages after the first are asked for up to ``at_once`` at a time (their
+    offsets follow from the first page's length and its ``total_count``), and yielded in order. The
+    walk goes on from the end of the last page it got, by that page's ``total_count``, so a listing
+    that grew meanwhile is still read to its end."""
+    if at_once < 1:
+        raise ValueError("at_once must be at least 1")
+    offset, stride, total = 0, 0, 1
     seen: set[str] = set()
-    while True:
-        items, total = await page(offset)
-        for item in items:
-            if item.id not in seen:
-                seen.add(item.id)
-                yield item
-        offset += len(items)
-        if not items or offset >= total:
+    while offset < total:
+        count = min(at_once, -(-(total - offset) // stride)) if stride else 1
+        pages = await asyncio.gather(*(page(offset + k * stride) for k in range(count)))
+        for items, _ in pages:
+            for item in items:
+                if item.id not in seen:
+                    seen.add(item.id)
+                    yield item
+        last, total = pages[-1]  # the last page's total_count is the one the walk goes on by
+        if not last:
             return
+        stride = stride or len(last)
+        offset += (count - 1) * stride + len(last)
