@@ -5,6 +5,7 @@ lease, and the next worker does it once."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import redis.asyncio as aioredis
 
@@ -58,3 +59,31 @@ async def test_sigterm_hands_a_stuck_handlers_work_to_the_next_worker(
     assert not await handed_back(redis, SYNC)  # done: due again only in GROUP_SYNC_EVERY
     [web] = [p for p in bot.processes if p.name == "web"]
     assert await asyncio.to_thread(web.stop, EXIT_WITHIN) == 0, web.log()[-3000:]
+
+
+async def test_sigterm_lets_the_web_finish_what_a_listener_does_after_its_answer(
+    deploy: DeploymentFactory, fake_slack: FakeSlack
+) -> None:
+    """``/backup`` alone is answered at its ack and opens the form after it. A SIGTERM in between
+    waits for the form (a slow views.open, held by the fake); one that Slack holds past the web's
+    shutdown budget is stopped with a warning, and the process still exits in time."""
+    bot = await deploy(workers=0)
+    fake_slack.knobs.slow_next["views.open"] = [1.5]
+    answer = await bot.command("", trigger_id="trig-drained")
+    assert answer.status_code == 200
+    assert fake_slack.calls("views.open") == []  # answered at the ack; the form is still on its way
+    web = bot.process("web")
+    code = await asyncio.to_thread(web.stop, EXIT_WITHIN)
+    exited = time.time()
+    assert code == 0, web.log()[-3000:]
+    [opened] = fake_slack.calls("views.open")
+    assert opened.status == 200 and opened.args["trigger_id"] == "trig-drained"
+    assert opened.at <= exited  # answered while the process was still there to read it
+    assert "still at work" not in web.log() and "failed after its answer" not in web.log()
+
+    web = await bot.start_web()
+    fake_slack.knobs.slow_next["views.open"] = [6.0]  # past the 3 s the web gives it
+    assert (await bot.command("", trigger_id="trig-cut")).status_code == 200
+    code = await asyncio.to_thread(web.stop, EXIT_WITHIN)
+    assert code == 0, web.log()[-3000:]
+    assert "stopped 1 listener(s) still at work after their answer" in web.log()

@@ -254,6 +254,18 @@ async def test_error_next_answers_the_given_codes_in_order(fake: FakeSlack, clie
     assert errors == ["expired_trigger_id", "trigger_exchanged"]
 
 
+async def test_slow_next_holds_the_next_answers_in_order(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.knobs.slow_next = {"views.open": [0.3]}
+    slow = asyncio.create_task(client.views_open(trigger_id="t1", view={"type": "modal"}))
+    await asyncio.sleep(0.1)
+    assert not slow.done() and fake.calls("views.open") == []  # held, and recorded only when answered
+    quick = await client.views_open(trigger_id="t2", view={"type": "modal"})  # only the next call
+    assert quick["ok"] and not slow.done()
+    assert (await slow)["ok"]
+    assert [c.args["trigger_id"] for c in fake.calls("views.open")] == ["t2", "t1"]
+    assert fake.knobs.slow_next == {"views.open": []}
+
+
 # --- views, users, groups -------------------------------------------------------------------------
 
 MODAL = {

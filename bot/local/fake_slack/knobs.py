@@ -26,6 +26,9 @@ class Knobs:
     retry_after: int = 1
     fail_next: dict[str, int] = field(default_factory=dict)
     """method → how many next calls answer HTTP 500."""
+    slow_next: dict[str, list[float]] = field(default_factory=dict)
+    """method → seconds each of the next calls takes before it is answered, in order (a slow Slack;
+    the call is recorded when it is answered)."""
     error_next: dict[str, list[str]] = field(default_factory=dict)
     """method → error codes the next calls answer with ``{"ok": false, "error": code}``, in order."""
     raw_next: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -90,6 +93,7 @@ _KNOB_TYPES: dict[str, Callable[[Any], Any]] = {
     "rate_limit_next": lambda v: {str(k): int(n) for k, n in dict(v).items()},
     "retry_after": int,
     "fail_next": lambda v: {str(k): int(n) for k, n in dict(v).items()},
+    "slow_next": lambda v: {str(k): [float(s) for s in secs] for k, secs in dict(v).items()},
     "error_next": lambda v: {str(k): [str(e) for e in errs] for k, errs in dict(v).items()},
     "raw_next": lambda v: {str(k): [_raw_answer(a) for a in answers] for k, answers in dict(v).items()},
     "join_ignored": lambda v: {str(c) for c in v},

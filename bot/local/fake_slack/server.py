@@ -4,6 +4,7 @@ the control endpoints under ``/_fake/``, and the queries tests ask of it."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import secrets
 import time
@@ -138,6 +139,8 @@ class FakeSlack(CallLog):
         except ValueError as exc:
             return await self._answer(method, {}, None, request.path, {"ok": False, "error": str(exc)})
         token = bearer(request) or pop_str(args, "token")
+        if delays := self.knobs.slow_next.get(method):
+            await asyncio.sleep(delays.pop(0))
         if self.knobs.rate_limit_next.get(method, 0) > 0:
             self.knobs.rate_limit_next[method] -= 1
             answer = {"ok": False, "error": "ratelimited"}
