@@ -69,7 +69,8 @@ BACKUP_INDEX_SECONDS = 90 * 24 * 3600
 
 # KEYS: request hashes; ARGV: field names. Returns each request's fields, one after another (a field
 # not stored, or a request that is gone, reads as nil). One script and one reply for a poll tick's
-# whole watch list: read by redis-py's pipeline, 1,000 requests cost ~50 ms of the worker's CPU.
+# whole watch list: read by redis-py's pipeline, 1,000 requests cost 35–55 ms of the worker's CPU
+# (AMD machine), read this way 12–15 ms.
 _WATCHED = """
 local out = {}
 for _, key in ipairs(KEYS) do
@@ -133,15 +134,15 @@ def _watched(request_id: str, raw: Sequence[bytes | None]) -> Watched | None:
     for i, value in enumerate(raw):
         if value is None:
             values[i] = _default(Watched.FIELDS[i])
-    state, backup_id, job_id, progress, language, begin_time, created_at = values
-    started = begin_time or created_at
+    got = dict(zip(Watched.FIELDS, values, strict=True))
+    started = got["begin_time"] or got["created_at"]
     return Watched(
         id=request_id,
-        state=State(state),
-        backup_id=backup_id,
-        job_id=job_id,
-        progress=progress,
-        language=language,
+        state=State(got["state"]),
+        backup_id=got["backup_id"],
+        job_id=got["job_id"],
+        progress=got["progress"],
+        language=got["language"],
         started=datetime.fromisoformat(started) if isinstance(started, str) else started,
     )
 

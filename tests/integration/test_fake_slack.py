@@ -255,7 +255,7 @@ async def test_error_next_answers_the_given_codes_in_order(fake: FakeSlack, clie
 
 
 async def test_slow_next_holds_the_next_answers_in_order(fake: FakeSlack, client: AsyncWebClient) -> None:
-    fake.knobs.slow_next = {"views.open": [0.3]}
+    fake.knobs.slow_next = {"views.open": [1.0]}
     slow = asyncio.create_task(client.views_open(trigger_id="t1", view={"type": "modal"}))
     await asyncio.sleep(0.1)
     assert not slow.done() and fake.calls("views.open") == []  # held, and recorded only when answered
