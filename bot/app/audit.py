@@ -25,6 +25,7 @@ CHANNEL_ACTIONS = frozenset(
         AuditAction.BREAK_GLASS,
         AuditAction.WORK_PARKED,
         AuditAction.DELETED,
+        AuditAction.DELETED_ELSEWHERE,  # how a kept backup ended, as DELETED is
     }
 )
 

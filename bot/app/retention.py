@@ -150,7 +150,7 @@ async def _ended(services: Services, request: BackupRequest, *, by_us: bool) -> 
     if by_us:
         await _settle(services, request, "deleted", ReplyKind.DELETED, AuditAction.DELETED)
     else:
-        await _settle(services, request, "gone", ReplyKind.DELETE_GONE, None)
+        await _settle(services, request, "gone", ReplyKind.DELETE_GONE, AuditAction.DELETED_ELSEWHERE)
     return Outcome.finished()
 
 

@@ -35,6 +35,7 @@ class AuditAction(StrEnum):
     KEPT = "kept"  # how long the backup is kept was changed (/backup keep, the Keep button)
     DELETED = "deleted"  # deleted as planned by its retention
     DELETE_FAILED = "delete_failed"  # the cloud refused the planned deletion (tried again)
+    DELETED_ELSEWHERE = "deleted_elsewhere"  # the planned deletion found it deleted by someone else
 
 
 class AuditEntry(BaseModel):

@@ -233,6 +233,7 @@ MESSAGES: dict[str, str] = {
     "auditlog.kept": "Retention changed",
     "auditlog.deleted": "Backup deleted as planned",
     "auditlog.delete_failed": "Planned deletion refused",
+    "auditlog.deleted_elsewhere": "Backup already deleted by someone else",
     "auditlog.by": "{label} by {actor}",
     "auditlog.request": "request {value}",
     "auditlog.instance": "instance {value}",

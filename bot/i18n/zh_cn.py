@@ -201,6 +201,7 @@ MESSAGES: dict[str, str] = {
     "auditlog.kept": "保留期已更改",
     "auditlog.deleted": "备份已按计划删除",
     "auditlog.delete_failed": "计划中的删除被拒绝",
+    "auditlog.deleted_elsewhere": "备份已被他人删除",
     "auditlog.by": "{label}（{actor}）",
     "auditlog.request": "请求 {value}",
     "auditlog.instance": "实例 {value}",

@@ -160,6 +160,7 @@ async def deleted_by_hand_meanwhile(env: Env) -> None:
     assert await env.deletes_of(backup["id"]) == []  # the bot sent no DELETE of its own
     assert (await env.stored(request_id)).deletion == "gone"
     await wait_shown(env.slack, parent, "by someone else")
+    assert [a for a, *_ in await env.audited(request_id=request_id)].count("deleted_elsewhere") == 1
 
 
 async def refused_then_deleted(env: Env) -> None:

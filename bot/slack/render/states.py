@@ -52,6 +52,7 @@ AUDIT_ICONS: dict[AuditAction, str] = {
     AuditAction.KEPT: ":pushpin:",
     AuditAction.DELETED: ":wastebasket:",
     AuditAction.DELETE_FAILED: ":warning:",
+    AuditAction.DELETED_ELSEWHERE: ":information_source:",
 }
 
 
