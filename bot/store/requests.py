@@ -148,8 +148,7 @@ def _watched(request_id: str, raw: Sequence[bytes | None]) -> Watched | None:
 
 
 def _default(name: str) -> Any:
-    field = _FIELDS[name]
-    return field.get_default(call_default_factory=True) if field.default_factory else field.default
+    return _FIELDS[name].get_default(call_default_factory=True)
 
 
 _FIELDS = BackupRequest.model_fields  # read once: pydantic builds this mapping on every access
