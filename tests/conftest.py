@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.local.embedded_redis import EmbeddedRedis
+from bot.store.batch import BatchingRedis
 
 # Never let a developer's real credentials reach a test.
 _CONTRACT_PREFIXES = ("SLACK_", "HUAWEICLOUD_", "TAURUSDB_", "REDIS_URL", "BACKUP_", "AUDIT_CHANNEL", "PORT")
@@ -45,7 +46,8 @@ def redis_url(redis_server: EmbeddedRedis) -> str:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=False)
+    # the bot's own client for a single server: every store under test batches as in production
+    client = BatchingRedis.from_url(redis_url, decode_responses=False)
     await client.flushall()
     yield client
     await client.aclose()

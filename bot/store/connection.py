@@ -33,6 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT
 
 from bot.store import keys
+from bot.store.batch import BatchingRedis
 from bot.store.codec import as_text
 
 RedisClient: TypeAlias = aioredis.Redis | aioredis.RedisCluster
@@ -234,7 +235,7 @@ async def open_redis(
             socket_timeout=socket_timeout,
         )
         pool.connection_class = fast_packing(pool.connection_class)
-        return aioredis.Redis(connection_pool=pool, decode_responses=False)
+        return BatchingRedis(connection_pool=pool, decode_responses=False)
     cluster = BoundedRedisCluster.from_url(
         url,
         pool_timeout=pool_timeout,

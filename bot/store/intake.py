@@ -2,7 +2,7 @@
 
 The web process answers Slack only after the request is safely recorded, so this step is on the
 acknowledgement's critical path. One script does all of it (the scripts of a burst of requests go
-to Redis together: :class:`~bot.store.batch.ScriptBatch`), from the shared Lua pieces
+to Redis together: :class:`~bot.store.batch.BatchingRedis`), from the shared Lua pieces
 (:mod:`bot.store.lua`): skip a repeat (Slack retry, double submit) by its de-duplication key, store
 the request, schedule its first work item, append the "requested" audit entry and count it.
 """
@@ -19,7 +19,6 @@ from bot.domain.backoff import backoff
 from bot.domain.request import BackupRequest
 from bot.store import keys, lua
 from bot.store.audit import DEFAULT_MAXLEN, REQUEST_MAX_ENTRIES, REQUEST_TTL_SECONDS, stream_fields
-from bot.store.batch import ScriptBatch
 from bot.store.codec import as_text
 from bot.store.connection import RedisClient
 from bot.store.requests import DEDUPE_TTL_SECONDS, encode_fields, stored_fields
@@ -66,7 +65,6 @@ class TooLate(Exception):
 class Intake:
     def __init__(self, redis: RedisClient, scheduler: Scheduler) -> None:
         self._script = redis.register_script(_INTAKE)
-        self._batch = ScriptBatch(redis)
         self._scheduler = scheduler
 
     async def record(
@@ -109,7 +107,7 @@ class Intake:
         ]
         for attempt in range(1, RESHARD_TRIES + 1):
             try:
-                owner = as_text(await self._batch.call(self._script, names, args))
+                owner = as_text(await self._script(keys=names, args=args))
                 break
             except (TryAgainError, ClusterError):
                 # The {bb} slot is moving key by key (a cluster reshard): the script was refused and

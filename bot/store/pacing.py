@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.store import keys, lua
-from bot.store.batch import ScriptBatch
 from bot.store.codec import as_text
 from bot.store.connection import RedisClient
 
@@ -77,7 +76,6 @@ class Pacing:
     def __init__(self, redis: RedisClient) -> None:
         self._reserve = redis.register_script(_RESERVE)
         self._hold = redis.register_script(_HOLD)
-        self._batch = ScriptBatch(redis)  # the turns many calls take at one moment: one pipeline
 
     async def reserve(
         self, budget: Budget, *, optional: bool = False, longest: float = float("inf")
@@ -85,10 +83,9 @@ class Pacing:
         """Take the next turn of ``budget`` and say how long to wait for it. ``optional``: None, and
         no turn taken, when the call would have to wait at all; a turn more than ``longest`` seconds
         away is not taken either (``Turn(later=True)``: ask again then)."""
-        what, wait = await self._batch.call(
-            self._reserve,
-            [keys.pace(budget.name), keys.pace_hold(budget.name)],
-            [repr(budget.interval), budget.burst, "1" if optional else "0", repr(min(longest, 1e9))],
+        what, wait = await self._reserve(
+            keys=[keys.pace(budget.name), keys.pace_hold(budget.name)],
+            args=[repr(budget.interval), budget.burst, "1" if optional else "0", repr(min(longest, 1e9))],
         )
         if as_text(what) == "skip":
             return None

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from bot.store import keys, lua
-from bot.store.batch import ScriptBatch
 from bot.store.codec import as_text
 from bot.store.connection import RedisClient
 
@@ -249,7 +248,6 @@ class Scheduler:
         self._next_due_in = redis.register_script(_NEXT_DUE_IN)
         self._park = redis.register_script(_PARK)
         self._release = redis.register_script(_RELEASE)
-        self._batch = ScriptBatch(redis)  # the calls of many handlers at one moment: one pipeline
         self._parked_keys = [keys.scheduler_parked(namespace), keys.scheduler_parked_detail(namespace)]
         # Set when this process scheduled something that may be due now: a runner in the same
         # process wakes at once instead of finishing its idle sleep.
@@ -263,7 +261,7 @@ class Scheduler:
         waits (not leased) for a later time is brought forward to this one (True then)."""
         data = json.dumps(payload)
         args: list[str | float] = [key, data, _seconds("delay", delay), "1" if earlier else "0"]
-        added = await self._batch.call(self._schedule, self._keys, args)
+        added = await self._schedule(keys=self._keys, args=args)
         if delay == 0:
             self.local_work.set()  # also when leased: it may run again as soon as it settles
         return bool(added)
@@ -285,7 +283,7 @@ class Scheduler:
     async def complete(self, lease: Lease) -> bool:
         """Forget the work for good, if ``lease`` is still the current lease — unless it was scheduled
         again while leased: then it is due again at once, as a fresh first attempt."""
-        return bool(await self._batch.call(self._complete, self._keys, [lease.key, lease.token]))
+        return bool(await self._complete(keys=self._keys, args=[lease.key, lease.token]))
 
     async def retry(
         self,
@@ -301,18 +299,18 @@ class Scheduler:
         args: list[str | float] = [lease.key, lease.token, _seconds("delay", delay), int(reset_attempts)]
         if payload is not None:
             args.append(json.dumps(payload))
-        return bool(await self._batch.call(self._retry, self._keys, args))
+        return bool(await self._retry(keys=self._keys, args=args))
 
     async def extend(self, lease: Lease, *, lease_seconds: float) -> bool:
         """Heartbeat: the lease now ends ``lease_seconds`` from now, if ``lease`` is still current."""
         args: list[str | float] = [lease.key, lease.token, _seconds("lease_seconds", lease_seconds)]
-        return bool(await self._batch.call(self._extend, self._keys, args))
+        return bool(await self._extend(keys=self._keys, args=args))
 
     async def release(self, lease: Lease) -> bool:
         """Hand the work back unfinished, if ``lease`` is still the current lease: due again now,
         so another worker takes it at once rather than when the lease would run out; the next claim
         gets the same attempt number as this one."""
-        return bool(await self._batch.call(self._release, self._keys, [lease.key, lease.token]))
+        return bool(await self._release(keys=self._keys, args=[lease.key, lease.token]))
 
     async def park(self, lease: Lease, *, reason: str) -> bool:
         """Stop trying: the work leaves the schedule and is kept, with ``reason``, among the parked

@@ -5,11 +5,12 @@ A poll tick that sees a hundred backups finish moves a hundred requests (``BUILD
 reading the request back, scheduling). Here it is one script per request — the same compare-and-set
 as :meth:`~bot.store.requests.RequestStore.transition` (:data:`bot.store.lua.TRANSITION`), then, only
 for the winner, the work item — and the scripts of one call go to Redis together
-(:class:`~bot.store.batch.ScriptBatch`).
+(:class:`~bot.store.batch.BatchingRedis`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,6 @@ from typing import Any
 
 from bot.domain.request import State, can_move, utcnow
 from bot.store import keys, lua
-from bot.store.batch import ScriptBatch
 from bot.store.connection import RedisClient
 from bot.store.requests import KEEP_FINISHED_SECONDS, encode_fields
 from bot.store.scheduler import Scheduler
@@ -55,7 +55,6 @@ class Move:
 class Settler:
     def __init__(self, redis: RedisClient, scheduler: Scheduler) -> None:
         self._script = redis.register_script(_SETTLE)
-        self._batch = ScriptBatch(redis)
         self._scheduler = scheduler
 
     async def settle(self, moves: Iterable[Move]) -> list[bool]:
@@ -64,8 +63,13 @@ class Settler:
         calls = [self._call(move) for move in moves]
         if not calls:
             return []
-        replies = await self._batch.call_many(self._script, calls)
-        won = [bool(int(reply[0])) for reply in replies]
+        # every call is made (or refused) before the first error, if any, is raised
+        replies = await asyncio.gather(
+            *(self._script(keys=k, args=a) for k, a in calls), return_exceptions=True
+        )
+        if failed := next((r for r in replies if isinstance(r, BaseException)), None):
+            raise failed
+        won = [bool(int(reply[0])) for reply in replies]  # type: ignore[index]  # none failed
         if any(won):
             self._scheduler.local_work.set()
         return won

@@ -9,7 +9,6 @@ from redis.typing import EncodableT, FieldT
 
 from bot.i18n import LANGUAGES, Lang
 from bot.store import keys
-from bot.store.batch import ScriptBatch
 from bot.store.codec import as_text
 from bot.store.connection import RedisClient
 
@@ -34,10 +33,9 @@ class UserRecord:
 class UserCache:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._reads = ScriptBatch(redis)  # a burst's reads of user records, one pipeline
 
     async def get(self, user_id: str) -> UserRecord | None:
-        raw = await self._reads.command("HGETALL", keys.user(user_id))
+        raw = await self._redis.hgetall(keys.user(user_id))  # a burst's reads: one pipeline
         if not raw:
             return None
         fields = {as_text(k): as_text(v) for k, v in raw.items()}

@@ -12,6 +12,7 @@ from redis.exceptions import MaxConnectionsError, MovedError, NoPermissionError,
 from bot.local.embedded_redis import EmbeddedRedis
 from bot.local.redis_cluster import LocalCluster
 from bot.store import keys
+from bot.store.batch import BatchingRedis
 from bot.store.connection import is_cluster, open_redis, probe, warm
 from tests.integration.test_redis_cluster_fixtures import BB_SLOT, heal, other_primary
 
@@ -22,7 +23,7 @@ async def test_a_single_server_gets_the_bounded_plain_client(redis_server: Embed
     assert not await is_cluster(redis_server.url)
     client = await open_redis(redis_server.url, max_connections=7)
     try:
-        assert type(client) is aioredis.Redis
+        assert type(client) is BatchingRedis  # redis.asyncio.Redis, its commands sent together
         pool = client.connection_pool
         assert isinstance(pool, aioredis.BlockingConnectionPool)
         assert pool.max_connections == 7
