@@ -261,8 +261,12 @@ async def warm(redis: RedisClient, connections: int = 8) -> None:
     they go to the node that serves the ``{bb}`` slot: every command of the bot goes there."""
     if isinstance(redis, aioredis.RedisCluster):
         await asyncio.gather(*(redis.exists(keys.tagged("warm")) for _ in range(connections)))
-    else:
-        await asyncio.gather(*(redis.ping() for _ in range(connections)))
+        return
+    # Commands made together share one connection here (BatchingRedis): take them from the pool.
+    pool = redis.connection_pool
+    taken = [await pool.get_connection() for _ in range(connections)]  # type: ignore[no-untyped-call]
+    for connection in taken:
+        await pool.release(connection)
 
 
 async def probe(redis: RedisClient, *, within: float = 0.8) -> None:

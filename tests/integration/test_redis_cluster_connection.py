@@ -32,6 +32,23 @@ async def test_a_single_server_gets_the_bounded_plain_client(redis_server: Embed
         await client.aclose()
 
 
+async def test_warm_opens_connections_on_a_single_server(redis_server: EmbeddedRedis) -> None:
+    admin = aioredis.Redis.from_url(redis_server.url)
+
+    async def connections() -> int:
+        return int((await admin.info("clients"))["connected_clients"])
+
+    before = await connections()
+    client = await open_redis(redis_server.url)
+    try:
+        await warm(client, connections=6)
+        assert await connections() - before >= 6
+        assert await client.ping()  # the warmed connections serve commands
+    finally:
+        await client.aclose()
+        await admin.aclose()
+
+
 async def test_any_node_of_the_cluster_is_a_good_seed(cluster: LocalCluster) -> None:
     heal(cluster)
     owner = cluster.owner(BB_SLOT)
