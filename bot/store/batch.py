@@ -25,15 +25,17 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
-from redis.exceptions import ResponseError
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.typing import EncodableT
+from redis.typing import EncodableT, KeyT, ScriptTextT
 
 MOST_AT_ONCE = 128  # commands per pipeline: a larger burst is sent as several, side by side
 
@@ -63,6 +65,9 @@ class BatchingRedis(aioredis.Redis):
         self._most = most
         self._queued: list[_Call] = []
         self._sending: set[asyncio.Task[None]] = set()
+
+    def register_script(self, script: ScriptTextT) -> AsyncScript:  # type: ignore[override]  # as redis.asyncio.Redis does
+        return _Script(self, script)
 
     async def execute_command(self, *args: EncodableT, **options: Any) -> Any:
         """The command, sent with whatever others this turn makes. A caller cancelled while it
@@ -154,3 +159,29 @@ class BatchingRedis(aioredis.Redis):
             options = {k: v for k, v in options.items() if k not in _NOT_FOR_CALLBACKS}
         parsed = callback(reply, **options)
         return await parsed if inspect.isawaitable(parsed) else parsed
+
+
+class _Script(AsyncScript):
+    """redis-py's ``Script``, its ``EVALSHA`` built once and handed to the client's
+    ``execute_command`` (redis-py's copies the keys and arguments three times on the way: ~13 µs of
+    a 60-argument call, a quarter of its whole cost in a batch). The same behaviour otherwise: a
+    ``NOSCRIPT`` loads the script and sends the call once more; another client, or a pipeline,
+    goes redis-py's own way."""
+
+    async def __call__(
+        self,
+        keys: Sequence[KeyT] | None = None,
+        args: Iterable[EncodableT] | None = None,
+        client: Any = None,
+    ) -> Any:
+        if client is not None and client is not self.registered_client:
+            return await super().__call__(keys, args, client)
+        run = self.registered_client.execute_command
+        keys = keys or ()
+        command = ("EVALSHA", self.sha, len(keys), *keys, *(args or ()))
+        try:
+            return await run(*command)
+        except NoScriptError:
+            # the server forgot it (a restart, a failover, SCRIPT FLUSH): nothing ran
+            self.sha = await self.registered_client.script_load(self.script)
+            return await run("EVALSHA", self.sha, *command[2:])

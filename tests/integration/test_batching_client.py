@@ -304,3 +304,12 @@ async def test_a_batch_that_fails_after_its_callers_gave_up_leaves_nothing_unret
     finally:
         loop.set_exception_handler(handler)
         await client.aclose()
+
+
+async def test_a_script_sent_in_a_pipeline_goes_redis_pys_own_way(client: BatchingRedis) -> None:
+    script = client.register_script(_SCRIPT)
+    await client.script_flush()  # the pipeline loads it itself before it runs
+    async with client.pipeline(transaction=True) as pipe:
+        await script(keys=[_KEY], args=["p"], client=pipe)
+        pipe.hget(_KEY, "p")
+        assert await pipe.execute() == [b"p!", b"1"]
