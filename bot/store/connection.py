@@ -5,11 +5,13 @@
 that node and follows ``MOVED``/``ASK`` redirections itself, so the bot's ``{bb}`` keys are reached
 wherever their slot lives now: after a reshard, after a failover.
 
-Both clients are bounded the same way: at most ``max_connections`` commands in flight per process,
-and a caller beyond that waits up to ``pool_timeout`` seconds for a turn, then gets
+Both clients are bounded the same way: at most ``max_connections`` exchanges with the server in
+flight per process, and one beyond that waits up to ``pool_timeout`` seconds for a turn, then gets
 ``redis.exceptions.ConnectionError``. redis-py gives a single server that through
 ``BlockingConnectionPool``; its cluster client raises ``MaxConnectionsError`` at once instead of
-waiting, so :class:`BoundedRedisCluster` adds the wait.
+waiting, so :class:`BoundedRedisCluster` adds the wait. On a single server an exchange is one
+pipeline of the commands made together (:class:`~bot.store.batch.BatchingRedis`); on a cluster it
+is one command.
 
 :func:`probe` is what ``/healthz`` should call: a write and a read of a ``{bb}`` key, bounded in time.
 """
@@ -219,7 +221,7 @@ async def open_redis(
     cluster_retries: int = 3,
 ) -> RedisClient:
     """A client for ``url``: ``RedisCluster`` seeded from it when it is a cluster node, else a
-    client on a bounded ``BlockingConnectionPool``. Fails here, not on first use, when the server
+    :class:`~bot.store.batch.BatchingRedis` on a bounded ``BlockingConnectionPool``. Fails here, not on first use, when the server
     cannot be reached.
 
     ``cluster_retries``: how often one cluster command is retried after a connection error or
