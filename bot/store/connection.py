@@ -221,8 +221,8 @@ async def open_redis(
     cluster_retries: int = 3,
 ) -> RedisClient:
     """A client for ``url``: ``RedisCluster`` seeded from it when it is a cluster node, else a
-    :class:`~bot.store.batch.BatchingRedis` on a bounded ``BlockingConnectionPool``. Fails here, not on first use, when the server
-    cannot be reached.
+    :class:`~bot.store.batch.BatchingRedis` on a bounded ``BlockingConnectionPool``. Fails here,
+    not on first use, when the server cannot be reached.
 
     ``cluster_retries``: how often one cluster command is retried after a connection error or
     ``CLUSTERDOWN`` (refreshing the slot map each time) before the caller sees the error; a failover
