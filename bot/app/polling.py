@@ -100,9 +100,16 @@ class Poller:
                 LOOKUPS_AT_ONCE, [functools.partial(self._lookup, cloud, r) for r in missing]
             )
             records.update((r.id, r) for r in found if r is not None)
-            await self._apply_all(project_id, watching, records)
-            await self._refresh_progress(
-                cloud, project_id, [r for r in watching if r.state is State.BUILDING]
+            ended = await self._apply_all(watching, records)
+            # Both after the settle (a request untracked first and then not settled, by a worker
+            # dying between, would never be watched again); neither waits for the other.
+            await asyncio.gather(
+                self.store.untrack(project_id, *ended),
+                self._refresh_progress(
+                    cloud,
+                    project_id,
+                    [r for r in watching if r.state is State.BUILDING and r.id not in ended],
+                ),
             )
         except CloudError as exc:
             log.warning("poll of %s failed (%s); next tick will try again", project_id, exc)
@@ -113,16 +120,16 @@ class Poller:
         page = await cloud.list_backups(backup_id=request.backup_id, language=as_lang(request.language))
         return next((r for r in page.backups if r.id == request.backup_id), None)
 
-    async def _apply_all(
-        self, project_id: str, watching: list[Watched], records: dict[str, BackupRecord]
-    ) -> None:
-        ended: list[str] = []
+    async def _apply_all(self, watching: list[Watched], records: dict[str, BackupRecord]) -> set[str]:
+        """Settle every watched request whose backup ended (or that waited too long); the ids of
+        those whose backup ended."""
+        ended: set[str] = set()
         moves: list[Move] = []
         now = utcnow()
         for request in watching:
             record = records.get(request.backup_id)
             if record is not None and record.status is not BackupStatus.BUILDING:
-                ended.append(request.id)
+                ended.add(request.id)
                 target = State.COMPLETED if record.status.succeeded else State.FAILED
                 fields = {
                     "end_time": record.end_time or now,
@@ -138,7 +145,7 @@ class Poller:
         # Each move is its own compare-and-set (a request another worker moved first is left alone);
         # the winners' next steps are scheduled in the same script.
         await self.settler.settle(moves)
-        await self.store.untrack(project_id, *ended)
+        return ended
 
     @staticmethod
     def _move(request: Watched, target: State, fields: Mapping[str, object]) -> Move:
@@ -153,22 +160,24 @@ class Poller:
         start = self._cursors.get(project_id, 0) % len(with_jobs)
         chosen = (with_jobs[start:] + with_jobs[:start])[: self.progress_reads]
         self._cursors[project_id] = start + len(chosen)
-        for request in chosen:
-            try:
-                job = await cloud.get_job(request.job_id)
-            except CloudError:
-                continue  # not visible yet (DBS.200543) or a passing error: progress is optional
-            if job.process is None:
-                continue
-            if request.progress is None or abs(job.process - request.progress) >= PROGRESS_STEP:
-                whole = await self.store.get(request.id)  # the whole request, to show it
-                if whole is None:
-                    continue
-                shown = whole.model_copy(update={"progress": job.process})
-                # Nice to have: when Slack's budget has no turn free, the figure waits for the next
-                # tick (the latest wins), and final replies never queue behind progress.
-                if await self.slack.update_parent(shown, progress=True):
-                    await self.store.update(request.id, progress=job.process)
-                    request.progress = job.process
-                    if self.shown is not None:
-                        await self.shown(shown)
+        await asyncio.gather(*(self._show_progress(cloud, request) for request in chosen))
+
+    async def _show_progress(self, cloud: TaurusDB, request: Watched) -> None:
+        try:
+            job = await cloud.get_job(request.job_id)
+        except CloudError:
+            return  # not visible yet (DBS.200543) or a passing error: progress is optional
+        if job.process is None:
+            return
+        if request.progress is None or abs(job.process - request.progress) >= PROGRESS_STEP:
+            whole = await self.store.get(request.id)  # the whole request, to show it
+            if whole is None:
+                return
+            shown = whole.model_copy(update={"progress": job.process})
+            # Nice to have: when Slack's budget has no turn free, the figure waits for the next
+            # tick (the latest wins), and final replies never queue behind progress.
+            if await self.slack.update_parent(shown, progress=True):
+                await self.store.update(request.id, progress=job.process)
+                request.progress = job.process
+                if self.shown is not None:
+                    await self.shown(shown)
