@@ -13,6 +13,7 @@ from tests.e2e.harness import ROOT
 BENCHMARKS = [
     "ack_latency.py",
     "web_breakdown.py",
+    "finish_breakdown.py",
     "polling.py",
     "memory.py",
     "replicas.py",

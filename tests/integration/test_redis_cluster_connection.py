@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -32,14 +33,17 @@ async def test_a_single_server_gets_the_bounded_plain_client(redis_server: Embed
         await client.aclose()
 
 
-async def test_warm_opens_connections_on_a_single_server(redis_server: EmbeddedRedis) -> None:
-    admin = aioredis.Redis.from_url(redis_server.url)
+async def test_warm_opens_connections_on_a_single_server(tmp_path: Path) -> None:
+    # a server of its own: the shared one's clients come and go with other tests
+    server = EmbeddedRedis(tmp_path)
+    server.start()
+    admin = aioredis.Redis.from_url(server.url)
 
     async def connections() -> int:
         return int((await admin.info("clients"))["connected_clients"])
 
     before = await connections()
-    client = await open_redis(redis_server.url)
+    client = await open_redis(server.url)
     try:
         await warm(client, connections=6)
         assert await connections() - before >= 6
@@ -47,6 +51,7 @@ async def test_warm_opens_connections_on_a_single_server(redis_server: EmbeddedR
     finally:
         await client.aclose()
         await admin.aclose()
+        server.stop()
 
 
 async def test_any_node_of_the_cluster_is_a_good_seed(cluster: LocalCluster) -> None:
