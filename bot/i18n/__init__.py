@@ -25,6 +25,9 @@ SOURCE: Lang = "en-us"
 """The language code is written in: what a :class:`Text` is as a plain string."""
 
 CATALOGS: Mapping[Lang, Mapping[str, str]] = {"en-us": en_us.MESSAGES, "zh-cn": zh_cn.MESSAGES}
+_BY_SPELLING: Mapping[str, tuple[Lang, Mapping[str, str]]] = {
+    lang: (lang, CATALOGS[lang]) for lang in LANGUAGES
+}
 
 
 def as_lang(value: str, default: Lang = SOURCE) -> Lang:
@@ -53,12 +56,16 @@ def t(lang: str, key: str, /, **values: object) -> str:
     """The catalog sentence ``key`` in ``lang`` with ``values`` filled in (:class:`Text` values are
     rendered in the same language). An unknown ``lang`` is English; an unknown ``key`` is a
     ``KeyError`` (a programming error the catalog test catches)."""
-    language = as_lang(lang)
-    template = CATALOGS[language].get(key)
+    # A stored language is already spelled right: only another spelling needs cleaning.
+    language, catalog = _BY_SPELLING.get(lang) or _BY_SPELLING[as_lang(lang)]
+    template = catalog.get(key)
     if template is None:
         template = CATALOGS[SOURCE][key]
-    rendered = {name: localize(v, language) if isinstance(v, Text) else v for name, v in values.items()}
-    return template.format(**rendered)
+    for value in values.values():  # a plain loop: any() over a generator costs more than the rest
+        if isinstance(value, Text):
+            values = {name: localize(v, language) if isinstance(v, Text) else v for name, v in values.items()}
+            break
+    return template.format_map(values)
 
 
 class Text(str):

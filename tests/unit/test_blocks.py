@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pytest
@@ -179,6 +179,32 @@ def test_format_time_naive_is_utc_and_fallback_zone_is_configurable() -> None:
     assert format_time(BEGIN.replace(tzinfo=None)) == format_time(BEGIN)
     shanghai = timezone(timedelta(hours=8), "CST")
     assert format_time(BEGIN, shanghai).endswith("|2024-03-09 15:05:01 CST>")
+
+
+class _Nameless(tzinfo):
+    """A zone that has no name (``tzname`` is None): the fallback then ends with the time."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(hours=-3, minutes=-30)
+
+    def tzname(self, dt: datetime | None) -> None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+    st.sampled_from(
+        [UTC, timezone(timedelta(hours=8), "CST"), timezone(timedelta(hours=5, minutes=45)), _Nameless()]
+    ),
+)
+def test_format_time_fallback_reads_as_strftime_would(when: datetime, zone: tzinfo) -> None:
+    """The fallback is formatted by hand (strftime costs several times as much): it says exactly
+    what ``strftime("%Y-%m-%d %H:%M:%S %Z")`` says, in any zone, named or not."""
+    expected = when.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    assert format_time(when, zone).endswith(f"|{escape(expected)}>")
 
 
 @pytest.mark.parametrize(

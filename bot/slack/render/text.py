@@ -46,7 +46,10 @@ def format_time(dt: datetime, fallback_tz: tzinfo = UTC) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     epoch = math.floor(dt.timestamp())
-    fallback = dt.astimezone(fallback_tz).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    at = dt.astimezone(fallback_tz)  # formatted by hand: strftime costs several times as much
+    fallback = f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}:{at.second:02d}"
+    if zone := at.tzname():
+        fallback = f"{fallback} {zone}"
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{escape(fallback)}>"
 
 
