@@ -15,13 +15,27 @@ and this one lacks (no ``REDIS_URL`` for the all-in-one process, no cloud config
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 
-from bot.bootstrap import Body, serve, serve_all_in_one, serve_http, serve_worker, stop_event
-from bot.config import CloudAuth, ConfigError, Settings, load_settings
-from bot.logs import configure_logging
+
+def _end_before_start(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+# Importing the bot takes over a second: a SIGTERM meanwhile (a deploy that changed its mind) ends the
+# process cleanly, with status 0, instead of Python's default death by the signal. Nothing has
+# started yet, so there is nothing to drain; main() hands SIGTERM on to the serve loops. Only when run
+# as the program (``python -m bot``): a process that merely imports this module keeps its own handling.
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _end_before_start)
+
+# The imports below come after the handler, so that it covers them (E402 on purpose).
+import asyncio  # noqa: E402
+
+from bot.bootstrap import Body, serve, serve_all_in_one, serve_http, serve_worker, stop_event  # noqa: E402
+from bot.config import CloudAuth, ConfigError, Settings, load_settings  # noqa: E402
+from bot.logs import configure_logging  # noqa: E402
 
 EX_CONFIG = 78
 
