@@ -27,6 +27,11 @@ interval; reads are counted by the simulator (server side), so retries count too
 the fake Slack share this process's event loop while the worker has its own process; on 2 cores the
 three compete, which makes the delay figures pessimistic, not optimistic.
 
+``--workers K`` runs K worker processes instead of one (the Procfile's ``worker`` scaled to K): they
+share the work through Redis (one poll tick per project at a time, each finished backup handled by
+whichever worker claims it), and the figures are theirs together (CPU summed). The smoke run uses
+two, so that the shared path keeps working.
+
 Run: ``python bench/polling.py`` (about two minutes), ``--quick`` for a smoke run.
 """
 
@@ -197,7 +202,7 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
     )
     on_simulator_call(sim.app[TRAFFIC])
     fake = await FakeSlack().start()
-    worker: Child | None = None
+    workers: list[Child] = []
     setup_http = None
     try:
         instances = add_instances(sim.state, n)
@@ -233,7 +238,6 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
 
         fake.add_listener(listen)
 
-        before = await redis_clients(redis_url)
         env = child_env(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_API_URL=fake.url,
@@ -244,12 +248,16 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
         )
         tick_log = log_dir / f"ticks-{n}.jsonl"
         argv = [sys.executable, str(HERE), "--serve-worker"]
-        worker = Child(f"worker-{n}", argv, {**env, TICK_LOG: str(tick_log)}, log_dir)
-        await wait_worker_ready(redis_url, worker, before)
-        cpu_before, bench_before = proc_cpu_seconds(worker.pid), time.process_time()
+        for index in range(args.workers):
+            before = await redis_clients(redis_url)
+            name = f"worker-{n}" if index == 0 else f"worker-{n}-{index + 1}"
+            workers.append(Child(name, argv, {**env, TICK_LOG: str(tick_log)}, log_dir))
+            await wait_worker_ready(redis_url, workers[-1], before)
+        cpu_before = sum(proc_cpu_seconds(w.pid) for w in workers)
+        bench_before = time.process_time()
         profiler = None
         if args.profile is not None and n == max(args.counts):
-            profiler = Profiler(worker.pid, args.profile)
+            profiler = Profiler(workers[0].pid, args.profile)
             profiler.start()
 
         t0 = time.time()
@@ -268,11 +276,12 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
             await asyncio.wait_for(all_in.wait(), args.duration + args.interval + args.patience)
         await asyncio.sleep(args.interval * 2)  # anything posted twice would show up now
         level.wall = time.time() - t0
-        level.worker_cpu = proc_cpu_seconds(worker.pid) - cpu_before
+        level.worker_cpu = sum(proc_cpu_seconds(w.pid) for w in workers) - cpu_before
         level.bench_cpu = time.process_time() - bench_before
         if profiler is not None:
             await profiler.stop()
-        await worker.stop()
+        for worker in workers:
+            await worker.stop()
         level.tick_seconds = _tick_durations(tick_log)
         _count_reads(sim.app[TRAFFIC], level)
         level.naive_analytic = naive_reads(offsets, args.interval)
@@ -290,7 +299,7 @@ async def run_level(n: int, args: argparse.Namespace, redis_url: str, log_dir: P
         if n <= args.naive_max:
             await naive_poller(level, args, sim, setup_cloud, instances)
     finally:
-        if worker is not None:
+        for worker in workers:
             await worker.stop()
         if setup_http is not None:
             await setup_http.aclose()
@@ -338,8 +347,13 @@ def report(args: argparse.Namespace, levels: list[Level], elapsed: float) -> Non
     print(
         f"Poll interval {args.interval:g} s; backups finish {args.duration:g} s + an even spread over one "
         "interval after the worker is up (its first tick is one interval later). Reads are counted "
-        "by the simulator. The worker is a separate process (`python -m bot worker`); the simulator "
-        "and the fake Slack run in the bench process.\n"
+        "by the simulator. "
+        + (
+            "The worker is a separate process (`python -m bot worker`)"
+            if args.workers == 1
+            else f"{args.workers} worker processes (`python -m bot worker` each) share the work"
+        )
+        + "; the simulator and the fake Slack run in the bench process.\n"
     )
     rows = []
     for lv in levels:
@@ -487,11 +501,16 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 5 in flight, short backups")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 5 in flight, short backups, two workers"
+    )
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 30, 300, 1000])
     parser.add_argument("--interval", type=float, default=1.0, help="BACKUP_POLL_INTERVAL (default 1 s)")
     parser.add_argument("--duration", type=float, default=5.0, help="backup duration (default 5 s)")
     parser.add_argument("--naive-max", type=int, default=30, help="run the naive poller up to this N")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the work (default 1)"
+    )
     parser.add_argument("--patience", type=float, default=120.0, help="extra seconds to wait for replies")
     parser.add_argument(
         "--profile",
@@ -505,7 +524,7 @@ def main() -> None:
     if args.serve_worker:
         raise SystemExit(_serve_worker())
     if args.quick:
-        args.counts, args.interval, args.duration = [5], 0.5, 1.5
+        args.counts, args.interval, args.duration, args.workers = [5], 0.5, 1.5, max(args.workers, 2)
     asyncio.run(run(args))
 
 
