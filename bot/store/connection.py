@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import secrets
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
@@ -39,6 +40,17 @@ from bot.store.batch import BatchingRedis
 from bot.store.codec import as_text
 
 RedisClient: TypeAlias = aioredis.Redis | aioredis.RedisCluster
+
+# redis-py 8.2 spaces the slot-map refreshes that errors ask for by at least a second (its default),
+# so after a failover every command kept failing for up to a second past the replica's promotion,
+# longer than a command's own retries wait (tests/integration/test_redis_cluster_failover.py failed).
+# 0 keeps what older redis-py do, and what the bot was built and tested on: each retry after a
+# connection error refreshes the map first. Older redis-py take no such argument.
+_REFRESH_OPTIONS: dict[str, Any] = (
+    {"topology_refresh_min_interval": 0.0}
+    if "topology_refresh_min_interval" in inspect.signature(aioredis.RedisCluster.__init__).parameters
+    else {}
+)
 
 # A command sent on behalf of one already holding a turn (a pipeline re-sending a redirected
 # command, a script loading itself after NOSCRIPT) must not wait for a second turn: with every turn
@@ -249,6 +261,7 @@ async def open_redis(
         # stop the client from starting.
         require_full_coverage=False,
         retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), cluster_retries),
+        **_REFRESH_OPTIONS,
     )
     try:
         await cluster.initialize()
