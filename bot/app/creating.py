@@ -18,7 +18,7 @@ from bot.cloud.models import CreateBackupResult
 from bot.domain.audit import AuditAction
 from bot.domain.backoff import backoff
 from bot.domain.request import NAME_TAKEN, BackupRequest, State, utcnow
-from bot.store.scheduler import Outcome
+from bot.store.outcome import Outcome
 
 log = logging.getLogger("bot.app.creating")
 

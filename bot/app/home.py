@@ -18,7 +18,7 @@ from bot.domain.gates import gated_globs, self_approval_allowed
 from bot.domain.policy import Role
 from bot.domain.request import BackupRequest, State
 from bot.i18n import Lang
-from bot.store.scheduler import Outcome
+from bot.store.outcome import Outcome
 
 log = logging.getLogger("bot.app.home")
 

@@ -10,7 +10,8 @@ from bot.app.services import Services
 from bot.app.work import PostAuditLine
 from bot.cloud.errors import CloudError
 from bot.domain.policy import members_needing_groups
-from bot.store.scheduler import Lease, Outcome
+from bot.store.outcome import Outcome
+from bot.store.scheduler import Lease
 
 log = logging.getLogger("bot.app.housekeeping")
 

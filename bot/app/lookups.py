@@ -19,7 +19,7 @@ from bot.domain.gates import may_read
 from bot.domain.policy import Role
 from bot.domain.request import BackupRequest
 from bot.i18n import Lang, as_lang
-from bot.store.scheduler import Outcome
+from bot.store.outcome import Outcome
 
 MAX_TRIES = 3
 

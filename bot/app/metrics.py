@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -20,8 +20,9 @@ from bot.cloud.fleet import Fleet
 from bot.store import keys
 from bot.store.connection import RedisClient
 from bot.store.counters import Counters
+from bot.store.outcome import Outcome
 from bot.store.projects import ProjectRegistry
-from bot.store.scheduler import Lease, Outcome
+from bot.store.scheduler import Lease, Scheduler
 
 _CLOSED_APPROVALS = ("approved", "rejected", "expired", "cancelled", "break_glass")
 
@@ -106,20 +107,18 @@ async def render_metrics(redis: RedisClient) -> bytes:
     counters: dict[str, int] = {}
     in_flight: dict[str, int] = {}
     pending_work = parked = 0
-    due: list[tuple[bytes, float]] = []
+    due: float | None = None
     up = 1.0
     try:
         counters = await Counters(redis).snapshot()
         for project_id, region in (await ProjectRegistry(redis).all()).items():
             in_flight[region] = int(await redis.zcard(keys.in_flight(project_id)))
-        due = cast(
-            list[tuple[bytes, float]], await redis.zrange(keys.scheduler_due("work"), 0, 0, withscores=True)
-        )
+        due = await Scheduler(redis).earliest_due()
         pending_work = await redis.zcard(keys.scheduler_due("work"))
         parked = await redis.zcard(keys.scheduler_parked("work"))
     except Exception:  # a scrape must answer even when Redis does not
         up = 0.0
-    lag = max(0.0, time.time() - float(due[0][1])) if due else 0.0
+    lag = max(0.0, time.time() - due) if due is not None else 0.0
     approvals_pending = counters.get("event|approval_requested", 0) - sum(
         counters.get(f"event|{k}", 0) for k in _CLOSED_APPROVALS
     )

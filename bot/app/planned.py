@@ -17,7 +17,7 @@ from bot.app.work import AdvanceRequest, StartRequest, schedule
 from bot.domain.audit import AuditAction
 from bot.domain.lifetimes import StartRefusal, start_time, zone
 from bot.domain.request import BackupRequest, State
-from bot.store.scheduler import Outcome
+from bot.store.outcome import Outcome
 
 
 async def settle_start(services: Services, request: BackupRequest) -> StartRefusal | None:

@@ -29,8 +29,9 @@ from bot.cloud.fleet import Fleet
 from bot.cloud.models import BackupRecord, BackupStatus
 from bot.domain.request import BackupRequest, State, utcnow
 from bot.i18n import as_lang
+from bot.store.outcome import Outcome
 from bot.store.requests import RequestStore, Watched
-from bot.store.scheduler import Outcome, Scheduler
+from bot.store.scheduler import Scheduler
 from bot.store.settle import Move, Settler
 
 log = logging.getLogger("bot.app.polling")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 from bot.app.people import People
 from bot.domain.audit import AuditEntry
 from bot.domain.request import BackupRequest
-from bot.store.scheduler import TryLater
+from bot.store.outcome import TryLater
 
 
 class NotInChannel(Exception):

@@ -38,8 +38,8 @@ from bot.domain.lifetimes import (
 )
 from bot.domain.policy import Role
 from bot.domain.request import BackupRequest, State, utcnow
+from bot.store.outcome import Outcome
 from bot.store.retention import DELETING
-from bot.store.scheduler import Outcome
 
 log = logging.getLogger("bot.app.retention")
 

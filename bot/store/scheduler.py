@@ -10,13 +10,19 @@ Claiming moves a due key's score to *now + lease*: while the lease runs nobody e
 the worker dies the key simply becomes due again. Each claim stamps a fresh token; settling (complete,
 retry, extend) happens only if the token still matches, so a worker that lost its lease cannot
 overwrite the state of the worker that took over. Every transition is one Lua script.
+
+Background work (a retry with ``background``, e.g. a finished backup's parent update after its final
+reply) waits in the same sorted set, scored :data:`BACKGROUND` past its due time. A claim takes due
+work first and background work, oldest first, only with the room left: when a thousand backups end
+together, every worker posts every waiting final reply before any parent's update. It is leased,
+fenced and settled like any other work; scheduling it again (a rerun mark, ``earlier``) brings it
+back to the foreground.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 import secrets
 from dataclasses import dataclass
 from typing import Any, cast
@@ -24,6 +30,12 @@ from typing import Any, cast
 from bot.store import keys, lua
 from bot.store.codec import as_text
 from bot.store.connection import RedisClient
+from bot.store.outcome import checked_seconds as _seconds
+
+# Background work waits in the same sorted set, scored this much past its due time (317 years: past
+# any due time or lease end, and a double still tells microseconds apart there). A claim takes it
+# only when no other work is due.
+BACKGROUND = 1e10
 
 # Every script gets the same KEYS: due (zset), payloads, tokens, attempts, rerun (hashes).
 # A script returning a number to Redis truncates it to an integer, so fractional seconds go back as text.
@@ -45,12 +57,19 @@ return added
 """
 )
 
-# ARGV: limit, lease seconds, token prefix (random per call). Returns [key, payload, token, attempt]*.
+# ARGV: limit, lease seconds, token prefix (random per call), BACKGROUND. Due work first, then due
+# background work. Returns [key, payload, token, attempt]*.
 _CLAIM = (
     lua.NOW
     + """
 local t = now()
-local due = redis.call('ZRANGE', KEYS[1], '-inf', t, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[1]))
+local limit = tonumber(ARGV[1])
+local due = redis.call('ZRANGE', KEYS[1], '-inf', t, 'BYSCORE', 'LIMIT', 0, limit)
+if #due < limit then  -- background work only when no other work is due
+  local offset = tonumber(ARGV[4])
+  local later = redis.call('ZRANGE', KEYS[1], offset, t + offset, 'BYSCORE', 'LIMIT', 0, limit - #due)
+  for _, key in ipairs(later) do table.insert(due, key) end
+end
 local lease_end = t + tonumber(ARGV[2])
 local out = {}
 for i, key in ipairs(due) do
@@ -98,24 +117,24 @@ return 1
 )
 
 # ARGV: work key, token, delay seconds, reset (1 = the handler chose to run again later, so the attempt
-# count starts over; 0 = a failure, so it keeps counting and drives backoff)[, new payload JSON].
-# A "run again" mark makes the work due at once.
+# count starts over; 0 = a failure, so it keeps counting and drives backoff), new payload JSON ('' =
+# keep it), 0 or BACKGROUND. A "run again" mark makes the work due at once, in the foreground.
 _RETRY = (
     lua.NOW
     + """
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
   return 0
 end
-local delay = tonumber(ARGV[3])
+local delay = tonumber(ARGV[3]) + tonumber(ARGV[6])
 if redis.call('HDEL', KEYS[5], ARGV[1]) == 1 then
-  delay = 0
+  delay = 0  -- scheduled again meanwhile: due now, in the foreground
 end
 redis.call('ZADD', KEYS[1], now() + delay, ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 if ARGV[4] == '1' then
   redis.call('HDEL', KEYS[4], ARGV[1])
 end
-if #ARGV >= 5 then
+if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[5])
 end
 return 1
@@ -173,7 +192,7 @@ return 1
 """
 )
 
-# No ARGV. Seconds until the earliest due key (0 when overdue), or nil when nothing is scheduled.
+# ARGV: BACKGROUND. Seconds until the earliest due key (0 when overdue), or nil when nothing is scheduled.
 _NEXT_DUE_IN = (
     lua.NOW
     + """
@@ -181,19 +200,23 @@ local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #first == 0 then
   return false
 end
-local wait = tonumber(first[2]) - now()
+local at = tonumber(first[2])
+local offset = tonumber(ARGV[1])
+if at >= offset then
+  at = at - offset  -- only background work is scheduled
+else
+  local later = redis.call('ZRANGE', KEYS[1], offset, '+inf', 'BYSCORE', 'LIMIT', 0, 1, 'WITHSCORES')
+  if #later > 0 then
+    at = math.min(at, tonumber(later[2]) - offset)
+  end
+end
+local wait = at - now()
 if wait < 0 then
   wait = 0
 end
 return string.format('%.6f', wait)
 """
 )
-
-
-def _seconds(name: str, value: float) -> float:
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
-    return float(value)
 
 
 def _decoded(raw: bytes | str) -> tuple[dict[str, Any], str]:
@@ -267,12 +290,13 @@ class Scheduler:
         return bool(added)
 
     async def claim(self, *, limit: int = 10, lease_seconds: float = 30.0) -> list[Lease]:
-        """Lease up to ``limit`` due keys (earliest first) for ``lease_seconds``."""
+        """Lease up to ``limit`` due keys (earliest first, background work last) for ``lease_seconds``."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         if _seconds("lease_seconds", lease_seconds) == 0:
             raise ValueError("lease_seconds must be positive")
-        flat = await self._claim(keys=self._keys, args=[limit, lease_seconds, secrets.token_hex(12)])
+        args: list[str | float] = [limit, lease_seconds, secrets.token_hex(12), BACKGROUND]
+        flat = await self._claim(keys=self._keys, args=args)
         leases = []
         for i in range(0, len(flat), 4):
             key, raw, token, attempt = flat[i : i + 4]
@@ -292,13 +316,16 @@ class Scheduler:
         delay: float,
         payload: dict[str, Any] | None = None,
         reset_attempts: bool = False,
+        background: bool = False,
     ) -> bool:
         """Make the work due again in ``delay`` seconds (with a new payload if given), if ``lease`` is
         still the current lease. The next claim gets ``attempt + 1``, or 1 with ``reset_attempts``
-        (the handler chose to come back later; nothing failed)."""
-        args: list[str | float] = [lease.key, lease.token, _seconds("delay", delay), int(reset_attempts)]
-        if payload is not None:
-            args.append(json.dumps(payload))
+        (the handler chose to come back later; nothing failed). ``background``: once due, it waits
+        until no other work is due (unless it is scheduled again meanwhile)."""
+        data = json.dumps(payload) if payload is not None else ""
+        seconds = _seconds("delay", delay)
+        args: list[str | float] = [lease.key, lease.token, seconds, int(reset_attempts), data]
+        args.append(BACKGROUND if background else 0)
         return bool(await self._retry(keys=self._keys, args=args))
 
     async def extend(self, lease: Lease, *, lease_seconds: float) -> bool:
@@ -330,8 +357,21 @@ class Scheduler:
     async def next_due_in(self) -> float | None:
         """Seconds until the earliest key is due (0 if one is due now); None when nothing is scheduled.
         Leased keys count too: their lease end is when they come back if their worker died."""
-        wait = await self._next_due_in(keys=self._keys)
+        wait = await self._next_due_in(keys=self._keys, args=[BACKGROUND])
         return None if wait is None else float(wait)
+
+    async def earliest_due(self) -> float | None:
+        """When the earliest key is (or was) due, in Redis's time (leased keys: their lease end;
+        background work: its own due time); None when nothing is scheduled."""
+        due = self._keys[0]
+        first = cast(list[tuple[bytes, float]], await self._redis.zrange(due, 0, 0, withscores=True))
+        later = cast(
+            list[tuple[bytes, float]],
+            await self._redis.zrangebyscore(due, BACKGROUND, "+inf", start=0, num=1, withscores=True),
+        )
+        times = [float(score) for _, score in first if score < BACKGROUND]
+        times += [float(score) - BACKGROUND for _, score in later]
+        return min(times, default=None)
 
     async def pending(self) -> int:
         """How many keys are scheduled (leased ones included)."""
@@ -348,48 +388,3 @@ class Scheduler:
 
     async def is_scheduled(self, key: str) -> bool:
         return await self._redis.zscore(self._keys[0], key) is not None
-
-
-# --- what a handler decided -----------------------------------------------------------------
-
-
-class TryLater(Exception):
-    """A handler cannot go on before ``retry_in`` seconds for a reason that is nobody's failure (a
-    rate limit): the runner hands the work back for then, and the try does not count as failed."""
-
-    def __init__(self, reason: str, retry_in: float) -> None:
-        super().__init__(reason)
-        self.retry_in = retry_in
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a handler decided: finished (forget the work) or run again later, maybe with a new payload."""
-
-    done: bool = True
-    retry_in: float | None = None
-    payload: dict[str, Any] | None = None
-    failed: bool = False  # set by the runner when the handler raised or timed out: attempts keep counting
-    parked: str = ""  # why the work is given up on for good (the runner parks it)
-
-    def __post_init__(self) -> None:
-        if self.done and (self.retry_in is not None or self.payload is not None):
-            raise ValueError("a finished outcome takes no retry_in or payload")
-        if self.parked and not self.done:
-            raise ValueError("parked work is done with: it takes no retry")
-        if not self.done:
-            if self.retry_in is None:
-                raise ValueError("an outcome that is not done needs retry_in")
-            _seconds("retry_in", self.retry_in)
-
-    @classmethod
-    def finished(cls) -> Outcome:
-        return cls()
-
-    @classmethod
-    def later(cls, seconds: float, payload: dict[str, Any] | None = None) -> Outcome:
-        return cls(done=False, retry_in=seconds, payload=payload)
-
-    @classmethod
-    def give_up(cls, reason: str) -> Outcome:
-        return cls(failed=True, parked=reason)

@@ -13,7 +13,8 @@ from bot.app import home, housekeeping, lookups, planned, retention, work
 from bot.app.lifecycle import RequestFlow
 from bot.app.polling import Poller
 from bot.app.services import Services
-from bot.store.scheduler import Lease, Outcome
+from bot.store.outcome import Outcome
+from bot.store.scheduler import Lease
 from bot.store.settle import Settler
 from bot.store.work import WorkKind
 from bot.worker.runner import Handler

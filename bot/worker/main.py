@@ -8,7 +8,8 @@ from bot.app.metrics import work_counter
 from bot.app.parking import on_parked
 from bot.app.services import Services
 from bot.app.work import SyncGroups, schedule
-from bot.store.scheduler import Lease, Outcome
+from bot.store.outcome import Outcome
+from bot.store.scheduler import Lease
 from bot.worker.handlers import ATTEMPTS, handlers
 from bot.worker.runner import Runner
 

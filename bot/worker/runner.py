@@ -15,7 +15,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.domain.backoff import backoff
 from bot.logs import current_work
-from bot.store.scheduler import Lease, Outcome, Scheduler, TryLater
+from bot.store.outcome import Outcome, TryLater
+from bot.store.scheduler import Lease, Scheduler
 
 logger = logging.getLogger("bot.scheduler")
 
@@ -339,5 +340,9 @@ class Runner:
             return await self._scheduler.complete(lease)
         delay = outcome.retry_in if outcome.retry_in is not None else 0.0
         return await self._scheduler.retry(
-            lease, delay=delay, payload=outcome.payload, reset_attempts=not outcome.failed
+            lease,
+            delay=delay,
+            payload=outcome.payload,
+            reset_attempts=not outcome.failed,
+            background=outcome.background,
         )

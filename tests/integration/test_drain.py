@@ -8,7 +8,8 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from bot.store.scheduler import Lease, Outcome, Scheduler
+from bot.store.outcome import Outcome
+from bot.store.scheduler import Lease, Scheduler
 from bot.worker.runner import Handler, Runner
 
 # --- Scheduler.release ----------------------------------------------------------------------------

@@ -26,7 +26,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.local.redis_cluster import LocalCluster
 from bot.store import keys
-from bot.store.scheduler import Lease, Outcome, Scheduler
+from bot.store.outcome import Outcome
+from bot.store.scheduler import Lease, Scheduler
 from bot.worker.runner import Runner
 from tests.integration.test_redis_cluster_fixtures import BB_SLOT, other_primary
 

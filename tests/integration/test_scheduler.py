@@ -13,7 +13,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.app import work
 from bot.store import keys
-from bot.store.scheduler import Lease, Outcome, Scheduler
+from bot.store.outcome import Outcome
+from bot.store.scheduler import Lease, Scheduler
 from bot.worker.handlers import _typed
 from bot.worker.runner import Runner, exponential_backoff
 

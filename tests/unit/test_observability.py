@@ -9,8 +9,9 @@ from bot.app.metrics import cloud_call_counter, render_metrics, work_counter
 from bot.cloud.calls import CloudCall
 from bot.logs import JsonFormatter, current_work
 from bot.store.counters import Counters
+from bot.store.outcome import Outcome
 from bot.store.projects import ProjectRegistry
-from bot.store.scheduler import Lease, Outcome
+from bot.store.scheduler import Lease
 
 
 def test_json_log_lines_carry_the_request_being_worked_on() -> None:

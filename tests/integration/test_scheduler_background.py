@@ -1,0 +1,170 @@
+"""Background work against a real Redis server: once due, it waits until no other work is due.
+
+A finished backup's final reply and its parent's update are two runs of one work item, the second
+in the background (:meth:`Outcome.in_background`): when a thousand backups end together, every
+final reply goes before any parent's update, across every worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.store import keys
+from bot.store.outcome import Outcome
+from bot.store.scheduler import BACKGROUND, Lease, Scheduler
+from bot.worker.runner import Runner
+
+
+async def _in_background(scheduler: Scheduler, key: str, *, delay: float = 0.0) -> None:
+    """``key`` scheduled, claimed and sent to the background, as a handler's outcome sends it."""
+    await scheduler.schedule(key, {"key": key})
+    [lease] = await scheduler.claim(limit=1)
+    assert lease.key == key
+    assert await scheduler.retry(lease, delay=delay, reset_attempts=True, background=True)
+
+
+async def test_due_work_is_claimed_before_background_work_that_was_due_earlier(
+    redis: aioredis.Redis,
+) -> None:
+    scheduler = Scheduler(redis)
+    await _in_background(scheduler, "request:r-old")
+    for n in range(3):
+        await scheduler.schedule(f"request:r-new{n}", {})  # due after the background one
+    first = await scheduler.claim(limit=2)
+    assert [lease.key for lease in first] == ["request:r-new0", "request:r-new1"]
+    rest = await scheduler.claim(limit=5)  # room left over goes to the background
+    assert [lease.key for lease in rest] == ["request:r-new2", "request:r-old"]
+    assert rest[1].payload == {"key": "request:r-old"} and rest[1].attempt == 1
+
+
+async def test_background_work_runs_while_other_work_waits_for_later(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    await scheduler.schedule("poll:p", {}, delay=60)
+    await _in_background(scheduler, "request:r-1")
+    assert await scheduler.next_due_in() == 0
+    [lease] = await scheduler.claim()
+    assert lease.key == "request:r-1"
+    assert await scheduler.complete(lease)
+    assert await scheduler.pending() == 1
+
+
+async def test_background_work_keeps_its_delay(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    await _in_background(scheduler, "request:r-1", delay=0.3)
+    await scheduler.schedule("poll:p", {}, delay=60)
+    assert await scheduler.claim() == []  # nothing else is due, and it is not due yet
+    wait = await scheduler.next_due_in()
+    assert wait is not None and 0.1 < wait <= 0.3  # its own due time, not 60 s and not 317 years
+    await asyncio.sleep(wait + 0.05)
+    assert [lease.key for lease in await scheduler.claim()] == ["request:r-1"]
+
+
+async def test_next_due_in_sees_background_work_alone(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    await _in_background(scheduler, "request:r-1", delay=5)
+    wait = await scheduler.next_due_in()
+    assert wait is not None and 4 < wait <= 5
+
+
+async def test_a_background_key_is_still_scheduled_once(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    await _in_background(scheduler, "request:r-1")
+    assert await scheduler.is_scheduled("request:r-1")
+    assert not await scheduler.schedule("request:r-1", {"n": 2})
+    assert await scheduler.pending() == 1
+    [lease] = await scheduler.claim()
+    assert lease.payload == {"key": "request:r-1"}
+
+
+async def test_scheduling_earlier_brings_background_work_to_the_foreground(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    await _in_background(scheduler, "request:r-1")
+    assert await scheduler.schedule("request:r-1", {}, earlier=True)  # e.g. someone clicked again
+    await scheduler.schedule("request:r-2", {})  # due after it: taken first were it still background
+    score = await redis.zscore(keys.scheduler_due("work"), "request:r-1")
+    assert score is not None and score < BACKGROUND
+    assert [lease.key for lease in await scheduler.claim(limit=1)] == ["request:r-1"]
+
+
+async def test_work_scheduled_again_while_leased_comes_back_in_the_foreground(
+    redis: aioredis.Redis,
+) -> None:
+    scheduler = Scheduler(redis)
+    await scheduler.schedule("request:r-1", {})
+    [lease] = await scheduler.claim()
+    await scheduler.schedule("request:r-1", {})  # a decision arrived while it ran: a rerun mark
+    assert await scheduler.retry(lease, delay=0, background=True)
+    score = await redis.zscore(keys.scheduler_due("work"), "request:r-1")
+    assert score is not None and score < BACKGROUND
+
+
+async def test_a_background_lease_is_fenced_and_extended_like_any_other(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    await _in_background(scheduler, "request:r-1")
+    [lease] = await scheduler.claim(lease_seconds=0.2)
+    assert lease.attempt == 1
+    assert await scheduler.extend(lease, lease_seconds=30)
+    stale = Lease(lease.key, lease.payload, "not-the-token", lease.attempt)
+    assert not await scheduler.complete(stale)
+    await asyncio.sleep(0.3)
+    assert await scheduler.claim() == []  # extended: still leased
+    assert await scheduler.complete(lease)
+    assert await scheduler.pending() == 0
+
+
+def test_a_finished_outcome_takes_no_background() -> None:
+    assert Outcome.in_background() == Outcome(done=False, retry_in=0.0, background=True)
+    with pytest.raises(ValueError):
+        Outcome(background=True)
+
+
+async def test_the_runner_runs_background_work_after_all_other_due_work(redis: aioredis.Redis) -> None:
+    """Two runs per item, the second in the background: with one handler at a time, every first run
+    comes before any second run, even those of items scheduled after the first item's first run."""
+    scheduler = Scheduler(redis)
+    runs: list[str] = []
+
+    async def handler(lease: Lease) -> Outcome:
+        second = lease.payload.get("second", False)
+        runs.append(f"{lease.key}:{'second' if second else 'first'}")
+        if lease.key == "item:a" and not second:
+            for name in "bcd":  # more work arrives while the first item runs
+                await scheduler.schedule(f"item:{name}", {})
+        if second:
+            return Outcome.finished()
+        return Outcome(done=False, retry_in=0.0, payload={"second": True}, background=True)
+
+    await scheduler.schedule("item:a", {})
+    runner = Runner(scheduler, {"item": handler}, concurrency=1, idle_sleep=0.05)
+    for _ in range(8):
+        assert await runner.run_once() == 1
+    assert await runner.run_once() == 0
+    assert runs == [
+        "item:a:first",
+        "item:b:first",
+        "item:c:first",
+        "item:d:first",
+        "item:a:second",
+        "item:b:second",
+        "item:c:second",
+        "item:d:second",
+    ]
+
+
+async def test_earliest_due_and_the_lag_metric_count_background_work(redis: aioredis.Redis) -> None:
+    """Background work waiting past its due time is late too: with no worker up, the lag shows it."""
+    from bot.app.metrics import render_metrics
+
+    scheduler = Scheduler(redis)
+    assert await scheduler.earliest_due() is None
+    await _in_background(scheduler, "request:r-1")
+    await scheduler.schedule("poll:p", {}, delay=60)
+    due = await scheduler.earliest_due()
+    seconds, micros = await redis.time()
+    assert due is not None and abs(due - (seconds + micros / 1e6)) < 1  # its own time, not 317 years on
+    await asyncio.sleep(1.1)
+    text = (await render_metrics(redis)).decode()
+    [lag] = [line for line in text.splitlines() if line.startswith("backup_bot_scheduler_lag_seconds ")]
+    assert float(lag.split()[1]) >= 1.0
