@@ -11,7 +11,8 @@ refused before anything about instances is looked up or said), resolve the insta
 must approve (both private: a typo leaves no trace in the channel), post the parent message (an
 approval request with buttons when needed), wait for the decision, create the backup
 (:mod:`bot.app.creating`), announce it, hand it to the poller, and finally report the result in the
-thread.
+thread and then, in a run of its own in the background, on the parent message (when many backups end
+together, every final reply goes first).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from bot.domain.request import (
     State,
     utcnow,
 )
-from bot.store.scheduler import Outcome
+from bot.store.outcome import Outcome
 
 log = logging.getLogger("bot.app.lifecycle")
 
@@ -77,6 +78,8 @@ class RequestFlow:
             if step is not None:
                 outcome = step
                 break
+        if outcome.background:
+            return outcome  # the Homes are shown with the parent, in the background run
         if (latest := await self.services.store.get(work.request_id)) is not None:
             await home.changed(self.services, latest)
         return outcome
@@ -341,6 +344,9 @@ class RequestFlow:
                     await services.record(audit_entry(request, action, detail=request.error_msg))
                 if request.state is State.EXPIRED:
                     await services.slack.tell_requester(request, notices.RequestEnded())
+                # The parent's last look in the next run, in the background: when many backups end
+                # together, every waiting final reply goes before any parent's update.
+                return Outcome.in_background()
         await services.slack.update_parent(request)
         if request.backup_id:
             await services.store.untrack(project_of(services, request), request.id)
