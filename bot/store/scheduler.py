@@ -27,7 +27,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from bot.store import keys, lua
+from bot.store import keys
+from bot.store import scheduler_scripts as scripts
 from bot.store.codec import as_text
 from bot.store.connection import RedisClient
 from bot.store.outcome import checked_seconds as _seconds
@@ -36,187 +37,6 @@ from bot.store.outcome import checked_seconds as _seconds
 # any due time or lease end, and a double still tells microseconds apart there). A claim takes it
 # only when no other work is due.
 BACKGROUND = 1e10
-
-# Every script gets the same KEYS: due (zset), payloads, tokens, attempts, rerun (hashes).
-# A script returning a number to Redis truncates it to an integer, so fractional seconds go back as text.
-
-# ARGV: work key, payload JSON, delay seconds.
-_SCHEDULE = (
-    lua.NOW
-    + lua.SCHEDULE_WORK
-    + """
-local added = schedule_work(KEYS, ARGV[1], ARGV[2], tonumber(ARGV[3]))
-if added == 0 and ARGV[4] == '1' and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
-  local due = now() + tonumber(ARGV[3])
-  if tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1])) > due then
-    redis.call('ZADD', KEYS[1], due, ARGV[1])
-    return 2
-  end
-end
-return added
-"""
-)
-
-# ARGV: limit, lease seconds, token prefix (random per call), BACKGROUND. Due work first, then due
-# background work. Returns [key, payload, token, attempt]*.
-_CLAIM = (
-    lua.NOW
-    + """
-local t = now()
-local limit = tonumber(ARGV[1])
-local due = redis.call('ZRANGE', KEYS[1], '-inf', t, 'BYSCORE', 'LIMIT', 0, limit)
-if #due < limit then  -- background work only when no other work is due
-  local offset = tonumber(ARGV[4])
-  local later = redis.call('ZRANGE', KEYS[1], offset, t + offset, 'BYSCORE', 'LIMIT', 0, limit - #due)
-  for _, key in ipairs(later) do table.insert(due, key) end
-end
-local lease_end = t + tonumber(ARGV[2])
-local out = {}
-for i, key in ipairs(due) do
-  local payload = redis.call('HGET', KEYS[2], key)
-  if payload then
-    local token = ARGV[3] .. '.' .. i
-    redis.call('ZADD', KEYS[1], lease_end, key)
-    redis.call('HSET', KEYS[3], key, token)
-    local attempt = redis.call('HINCRBY', KEYS[4], key, 1)
-    table.insert(out, key)
-    table.insert(out, payload)
-    table.insert(out, token)
-    table.insert(out, attempt)
-  else
-    -- Only a hand edit can leave a key without its payload; it could never be handled, and left in
-    -- place it would be "due now" forever and keep idle workers awake.
-    redis.call('ZREM', KEYS[1], key)
-    redis.call('HDEL', KEYS[3], key)
-    redis.call('HDEL', KEYS[4], key)
-  end
-end
-return out
-"""
-)
-
-# ARGV: work key, token. A "run again" mark turns completion into an immediate, fresh reschedule.
-_COMPLETE = (
-    lua.NOW
-    + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
-if redis.call('HDEL', KEYS[5], ARGV[1]) == 1 then
-  redis.call('ZADD', KEYS[1], now(), ARGV[1])
-  redis.call('HDEL', KEYS[3], ARGV[1])
-  redis.call('HDEL', KEYS[4], ARGV[1])
-  return 1
-end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-return 1
-"""
-)
-
-# ARGV: work key, token, delay seconds, reset (1 = the handler chose to run again later, so the attempt
-# count starts over; 0 = a failure, so it keeps counting and drives backoff), new payload JSON ('' =
-# keep it), 0 or BACKGROUND. A "run again" mark makes the work due at once, in the foreground.
-_RETRY = (
-    lua.NOW
-    + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
-local delay = tonumber(ARGV[3]) + tonumber(ARGV[6])
-if redis.call('HDEL', KEYS[5], ARGV[1]) == 1 then
-  delay = 0  -- scheduled again meanwhile: due now, in the foreground
-end
-redis.call('ZADD', KEYS[1], now() + delay, ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-if ARGV[4] == '1' then
-  redis.call('HDEL', KEYS[4], ARGV[1])
-end
-if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[5])
-end
-return 1
-"""
-)
-
-# ARGV: work key, token, lease seconds.
-_EXTEND = (
-    lua.NOW
-    + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
-redis.call('ZADD', KEYS[1], 'XX', now() + tonumber(ARGV[3]), ARGV[1])
-return 1
-"""
-)
-
-# ARGV: work key, token. Hands unfinished work back (its worker is stopping): due now, the claim not
-# counted as an attempt (nothing failed), and a "run again" mark dropped (the next claim looks afresh).
-_RELEASE = (
-    lua.NOW
-    + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now(), ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[5], ARGV[1])
-if redis.call('HINCRBY', KEYS[4], ARGV[1], -1) <= 0 then
-  redis.call('HDEL', KEYS[4], ARGV[1])
-end
-return 1
-"""
-)
-
-# KEYS: the five scheduler keys, then parked (zset) and parked detail (hash). ARGV: work key, token,
-# reason. Takes the work out of the schedule for good and keeps it, with why, where people can look.
-_PARK = (
-    lua.NOW
-    + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
-local detail = cjson.encode({
-  payload = redis.call('HGET', KEYS[2], ARGV[1]) or '',
-  attempts = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0'),
-  reason = ARGV[3],
-})
-redis.call('ZREM', KEYS[1], ARGV[1])
-for i = 2, 5 do redis.call('HDEL', KEYS[i], ARGV[1]) end
-redis.call('ZADD', KEYS[6], now(), ARGV[1])
-redis.call('HSET', KEYS[7], ARGV[1], detail)
-return 1
-"""
-)
-
-# ARGV: BACKGROUND. Seconds until the earliest due key (0 when overdue), or nil when nothing is scheduled.
-_NEXT_DUE_IN = (
-    lua.NOW
-    + """
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #first == 0 then
-  return false
-end
-local at = tonumber(first[2])
-local offset = tonumber(ARGV[1])
-if at >= offset then
-  at = at - offset  -- only background work is scheduled
-else
-  local later = redis.call('ZRANGE', KEYS[1], offset, '+inf', 'BYSCORE', 'LIMIT', 0, 1, 'WITHSCORES')
-  if #later > 0 then
-    at = math.min(at, tonumber(later[2]) - offset)
-  end
-end
-local wait = at - now()
-if wait < 0 then
-  wait = 0
-end
-return string.format('%.6f', wait)
-"""
-)
 
 
 def _decoded(raw: bytes | str) -> tuple[dict[str, Any], str]:
@@ -247,6 +67,7 @@ class Lease:
     token: str  # fencing token, fresh per claim
     attempt: int  # 1 on the first claim, +1 on every later claim (after a retry or an expired lease)
     unreadable: str = ""  # why the stored payload is no JSON object (then ``payload`` is empty)
+    background: bool = False  # claimed as background work (see Scheduler.retry)
 
 
 class Scheduler:
@@ -263,14 +84,14 @@ class Scheduler:
             keys.scheduler_attempts(namespace),
             keys.scheduler_rerun(namespace),
         ]
-        self._schedule = redis.register_script(_SCHEDULE)
-        self._claim = redis.register_script(_CLAIM)
-        self._complete = redis.register_script(_COMPLETE)
-        self._retry = redis.register_script(_RETRY)
-        self._extend = redis.register_script(_EXTEND)
-        self._next_due_in = redis.register_script(_NEXT_DUE_IN)
-        self._park = redis.register_script(_PARK)
-        self._release = redis.register_script(_RELEASE)
+        self._schedule = redis.register_script(scripts.SCHEDULE)
+        self._claim = redis.register_script(scripts.CLAIM)
+        self._complete = redis.register_script(scripts.COMPLETE)
+        self._retry = redis.register_script(scripts.RETRY)
+        self._extend = redis.register_script(scripts.EXTEND)
+        self._next_due_in = redis.register_script(scripts.NEXT_DUE_IN)
+        self._park = redis.register_script(scripts.PARK)
+        self._release = redis.register_script(scripts.RELEASE)
         self._parked_keys = [keys.scheduler_parked(namespace), keys.scheduler_parked_detail(namespace)]
         # Set when this process scheduled something that may be due now: a runner in the same
         # process wakes at once instead of finishing its idle sleep.
@@ -289,19 +110,24 @@ class Scheduler:
             self.local_work.set()  # also when leased: it may run again as soon as it settles
         return bool(added)
 
-    async def claim(self, *, limit: int = 10, lease_seconds: float = 30.0) -> list[Lease]:
-        """Lease up to ``limit`` due keys (earliest first, background work last) for ``lease_seconds``."""
+    async def claim(
+        self, *, limit: int = 10, lease_seconds: float = 30.0, background: int | None = None
+    ) -> list[Lease]:
+        """Lease up to ``limit`` due keys (earliest first, background work last, at most
+        ``background`` of it; None: no bound of its own) for ``lease_seconds``."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         if _seconds("lease_seconds", lease_seconds) == 0:
             raise ValueError("lease_seconds must be positive")
-        args: list[str | float] = [limit, lease_seconds, secrets.token_hex(12), BACKGROUND]
+        most = limit if background is None else max(0, background)
+        args: list[str | float] = [limit, lease_seconds, secrets.token_hex(12), BACKGROUND, most]
         flat = await self._claim(keys=self._keys, args=args)
         leases = []
-        for i in range(0, len(flat), 4):
-            key, raw, token, attempt = flat[i : i + 4]
+        for i in range(0, len(flat), 5):
+            key, raw, token, attempt, later = flat[i : i + 5]
             payload, unreadable = _decoded(raw)
-            leases.append(Lease(as_text(key), payload, as_text(token), int(attempt), unreadable))
+            lease = Lease(as_text(key), payload, as_text(token), int(attempt), unreadable, int(later) == 1)
+            leases.append(lease)
         return leases
 
     async def complete(self, lease: Lease) -> bool:
@@ -354,10 +180,11 @@ class Scheduler:
     async def count_parked(self) -> int:
         return int(await self._redis.zcard(self._parked_keys[0]))
 
-    async def next_due_in(self) -> float | None:
+    async def next_due_in(self, *, background: bool = True) -> float | None:
         """Seconds until the earliest key is due (0 if one is due now); None when nothing is scheduled.
-        Leased keys count too: their lease end is when they come back if their worker died."""
-        wait = await self._next_due_in(keys=self._keys, args=[BACKGROUND])
+        Leased keys count too: their lease end is when they come back if their worker died. Without
+        ``background``, background work is left out (a runner that takes no more of it now)."""
+        wait = await self._next_due_in(keys=self._keys, args=[BACKGROUND, int(background)])
         return None if wait is None else float(wait)
 
     async def earliest_due(self) -> float | None:

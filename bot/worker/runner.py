@@ -73,11 +73,14 @@ class Runner:
         attempts: Mapping[str, int] | None = None,
         on_parked: Callable[[Lease, str], Awaitable[None]] | None = None,
         drain_seconds: float = 5.0,
+        background_at_once: int | None = None,
     ) -> None:
         if handler_timeout <= 0 or (not heartbeat and handler_timeout >= lease_seconds):
             raise ValueError("handler_timeout must be positive and shorter than lease_seconds")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if background_at_once is not None and background_at_once < 1:
+            raise ValueError("background_at_once must be at least 1 (or None)")
         if idle_sleep <= 0:
             raise ValueError("idle_sleep must be positive")
         if drain_seconds < 0:
@@ -95,6 +98,9 @@ class Runner:
         self._on_parked = on_parked  # tell whoever waits for the work; must not raise
         self._drain_seconds = drain_seconds  # how long stopping waits for the handlers in flight
         self._running: set[str] = set()  # work keys with a handler running in this process
+        # Handlers of background work at once (None: as many as ``concurrency``): the rest of the
+        # slots, and of the loop's time, stay free for work that comes due meanwhile.
+        self._background_most = concurrency if background_at_once is None else background_at_once
 
     async def run_once(self) -> int:
         """Claim up to ``concurrency`` due keys, run their handlers concurrently, settle each.
@@ -112,6 +118,7 @@ class Runner:
         slow handler does not hold back the rest of the batch. Redis errors are logged and retried.
         """
         in_flight: set[asyncio.Task[bool]] = set()
+        background: set[asyncio.Task[bool]] = set()  # those of in_flight running background work
         stopping = asyncio.create_task(stop.wait())
         failures = 0
         try:
@@ -122,14 +129,21 @@ class Runner:
                     continue
                 # Cleared before claiming: work scheduled from here on wakes the pause below.
                 self._scheduler.local_work.clear()
+                room = max(0, self._background_most - len(background))
                 try:
-                    leases = await self._scheduler.claim(limit=free, lease_seconds=self._lease_seconds)
+                    leases = await self._scheduler.claim(
+                        limit=free, lease_seconds=self._lease_seconds, background=room
+                    )
                     for lease in leases:
                         task = asyncio.create_task(self._process(lease), name=f"scheduler:{lease.key}")
                         in_flight.add(task)
                         task.add_done_callback(in_flight.discard)
-                    # A full batch means more may be due: claim again at once.
-                    pause = await self._idle_time() if len(leases) < free else 0.0
+                        if lease.background:
+                            background.add(task)
+                            task.add_done_callback(background.discard)
+                    # A full batch means more may be due: claim again at once. With no room for
+                    # background work, only other work wakes it early (or a handler settling).
+                    pause = await self._idle_time(background=room > 0) if len(leases) < free else 0.0
                     failures = 0
                 except (RedisError, OSError) as exc:
                     failures += 1
@@ -179,8 +193,8 @@ class Runner:
         if released:
             logger.info("handed %s back unfinished (attempt %d)", lease.key, lease.attempt)
 
-    async def _idle_time(self) -> float:
-        due_in = await self._scheduler.next_due_in()
+    async def _idle_time(self, *, background: bool = True) -> float:
+        due_in = await self._scheduler.next_due_in(background=background)
         if due_in is None:
             return self._idle_sleep
         return max(_MIN_SLEEP, min(self._idle_sleep, due_in))

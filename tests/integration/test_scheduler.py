@@ -647,11 +647,13 @@ async def test_run_forever_survives_redis_errors(
     class FlakyScheduler(Scheduler):
         failures = 2
 
-        async def claim(self, *, limit: int = 10, lease_seconds: float = 30.0) -> list[Lease]:
+        async def claim(
+            self, *, limit: int = 10, lease_seconds: float = 30.0, background: int | None = None
+        ) -> list[Lease]:
             if self.failures:
                 self.failures -= 1
                 raise RedisConnectionError("Redis went away")
-            return await super().claim(limit=limit, lease_seconds=lease_seconds)
+            return await super().claim(limit=limit, lease_seconds=lease_seconds, background=background)
 
     scheduler = FlakyScheduler(redis)
     done = asyncio.Event()

@@ -168,3 +168,99 @@ async def test_earliest_due_and_the_lag_metric_count_background_work(redis: aior
     text = (await render_metrics(redis)).decode()
     [lag] = [line for line in text.splitlines() if line.startswith("backup_bot_scheduler_lag_seconds ")]
     assert float(lag.split()[1]) >= 1.0
+
+
+async def test_a_claim_takes_at_most_the_background_work_it_is_given_room_for(
+    redis: aioredis.Redis,
+) -> None:
+    scheduler = Scheduler(redis)
+    for n in range(3):
+        await _in_background(scheduler, f"request:r-{n}")
+    await scheduler.schedule("poll:p", {})
+    leases = await scheduler.claim(limit=10, background=1)
+    assert [(lease.key, lease.background) for lease in leases] == [
+        ("poll:p", False),
+        ("request:r-0", True),
+    ]
+    assert await scheduler.claim(limit=10, background=0) == []
+    assert await scheduler.next_due_in(background=False) is not None  # the leases still count
+    assert [lease.key for lease in await scheduler.claim(limit=10)] == ["request:r-1", "request:r-2"]
+
+
+async def test_next_due_in_can_leave_background_work_out(redis: aioredis.Redis) -> None:
+    scheduler = Scheduler(redis)
+    await _in_background(scheduler, "request:r-1")
+    assert await scheduler.next_due_in(background=False) is None
+    await scheduler.schedule("poll:p", {}, delay=30)
+    wait = await scheduler.next_due_in(background=False)
+    assert wait is not None and 29 < wait <= 30
+    assert await scheduler.next_due_in() == 0
+
+
+async def test_the_runner_bounds_background_handlers_and_keeps_slots_for_other_work(
+    redis: aioredis.Redis,
+) -> None:
+    """Four background items, one background handler at a time out of four: they run one by one,
+    work that comes due meanwhile runs at once beside them, and the runner does not spin on the
+    background work it has no room for."""
+    claims = 0
+
+    class Counting(Scheduler):
+        async def claim(
+            self, *, limit: int = 10, lease_seconds: float = 30.0, background: int | None = None
+        ) -> list[Lease]:
+            nonlocal claims
+            claims += 1
+            return await super().claim(limit=limit, lease_seconds=lease_seconds, background=background)
+
+    scheduler = Counting(redis)
+    for n in range(4):
+        await _in_background(scheduler, f"parent:{n}")
+    running, most, order = 0, 0, []
+    urgent_done, parents_done = asyncio.Event(), asyncio.Event()
+
+    async def parent(lease: Lease) -> Outcome:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        order.append(lease.key)
+        await asyncio.sleep(0.15)
+        running -= 1
+        if sum(key.startswith("parent:") for key in order) == 4 and not running:
+            parents_done.set()
+        return Outcome.finished()
+
+    async def reply(lease: Lease) -> Outcome:
+        order.append(lease.key)
+        urgent_done.set()
+        return Outcome.finished()
+
+    runner = Runner(
+        scheduler,
+        {"parent": parent, "reply": reply},
+        concurrency=4,
+        background_at_once=1,
+        idle_sleep=0.5,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run_forever(stop))
+    try:
+        await asyncio.sleep(0.05)
+        await scheduler.schedule("reply:r-1", {})  # due while a background handler runs
+        await asyncio.wait_for(urgent_done.wait(), 0.1)  # it did not wait for the slow one
+        await asyncio.wait_for(parents_done.wait(), 2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 2)
+    assert most == 1
+    assert order[:2] == ["parent:0", "reply:r-1"] and sorted(order[2:]) == [
+        "parent:1",
+        "parent:2",
+        "parent:3",
+    ]
+    assert claims < 20, f"{claims} claims in about 0.6 s: the runner spun on work it had no room for"
+
+
+def test_the_runner_refuses_no_room_for_background_work(redis: aioredis.Redis) -> None:
+    with pytest.raises(ValueError):
+        Runner(Scheduler(redis), {}, background_at_once=0)
