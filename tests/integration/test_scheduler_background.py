@@ -114,6 +114,33 @@ async def test_a_background_lease_is_fenced_and_extended_like_any_other(redis: a
     assert await scheduler.pending() == 0
 
 
+async def test_background_work_handed_back_or_lost_comes_back_in_the_foreground(
+    redis: aioredis.Redis,
+) -> None:
+    """A stopping worker's release, or a lease that runs out (a dead worker), makes background work
+    due now like any other: it is then claimed before work due later, and parked like any other."""
+    scheduler = Scheduler(redis)
+    await _in_background(scheduler, "request:r-released")
+    await _in_background(scheduler, "request:r-lost")
+    held = await scheduler.claim(limit=2, lease_seconds=0.2)
+    assert [(lease.key, lease.background) for lease in held] == [
+        ("request:r-released", True),
+        ("request:r-lost", True),
+    ]
+    assert await scheduler.release(held[0])
+    await asyncio.sleep(0.3)  # r-lost's lease runs out
+    await scheduler.schedule("poll:p", {})  # due after both of them
+    again = await scheduler.claim(limit=3)
+    assert [(lease.key, lease.background) for lease in again] == [
+        ("request:r-released", False),
+        ("request:r-lost", False),
+        ("poll:p", False),
+    ]
+    assert again[0].attempt == 1 and again[1].attempt == 2  # a release is not a failed try
+    assert await scheduler.park(again[1], reason="gave up")
+    assert [key for key, _ in await scheduler.parked()] == ["request:r-lost"]
+
+
 def test_a_finished_outcome_takes_no_background() -> None:
     assert Outcome.in_background() == Outcome(done=False, retry_in=0.0, background=True)
     with pytest.raises(ValueError):
