@@ -29,6 +29,12 @@ the largest burst (by default pre-serialised HTTP/1.1 on kept-alive sockets; ``-
 persistent ``httpx.AsyncClient``). The client's own share is reported: how long it took to start the
 last request of a burst, and the CPU it used. On a 2-core machine the client, the server and Redis
 compete for the cores; that is the same for every server except that only ``real`` talks to Redis.
+There, when the web process sends a burst's scripts, Linux tends to run the woken Redis on the web
+process's own core, and the web process waits in the run queue (about 2 ms a burst, measured with
+``/proc/thread-self/schedstat``) while the other core idles. ``--pin`` puts every server on the first
+core and this process (the client, the fake Slack) and Redis on the others, as a deployment with
+Redis on a host of its own would have it; the default leaves placement to the kernel, and the
+published figures are the default's.
 
 Run: ``python bench/ack_latency.py`` (about a minute), ``--quick`` for a smoke run.
 """
@@ -313,6 +319,7 @@ async def run(args: argparse.Namespace) -> None:
     levels: Sequence[int] = args.levels
     rounds: int = args.rounds
     scrub_environment()
+    servers_cpu = _pin_self(args.pin)  # before Redis starts: it inherits this process's cores
     with private_redis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp:
         if not args.cold_user:
             await know_the_user(redis_url)
@@ -334,6 +341,8 @@ async def run(args: argparse.Namespace) -> None:
                     argv = [sys.executable, str(HERE), "--serve", kind, "--port", str(port)]
                     argv += ["--bare-logger", args.bare_logger]
                     children.append(Child(f"{kind}-server", argv, env, Path(tmp)))
+                    if servers_cpu is not None:
+                        os.sched_setaffinity(children[-1].pid, servers_cpu)
                     url = f"http://127.0.0.1:{port}/slack/events"
                     client: RawHttpClient | HttpxClient = (
                         RawHttpClient("127.0.0.1", port, "/slack/events", max(levels))
@@ -479,7 +488,27 @@ def report(
         "- client check: the null server's p99 is the floor the client + loopback + aiohttp impose; "
         "the client runs in this process, one core at most (CPU column)."
     )
+    print(
+        "- cores: "
+        + (
+            "pinned (--pin): every server on the first core; the client, fake Slack and Redis on the rest"
+            if args.pin
+            else "left to the kernel (--pin: servers on a core of their own, Redis and the client beside)"
+        )
+    )
     print(f"- wall time of the measured part: {elapsed:.1f} s")
+
+
+def _pin_self(pin: bool) -> set[int] | None:
+    """With ``pin``: this process (and what it starts from now on) on every core but the first,
+    which is returned for the servers. Without: None, placement left to the kernel."""
+    if not pin:
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        sys.exit("--pin needs at least two cores")
+    os.sched_setaffinity(0, cores[1:])
+    return {cores[0]}
 
 
 def _free_port() -> int:
@@ -524,6 +553,11 @@ def main() -> None:
         default="stock",
         help="stock (default): the bare app's logger as Bolt ships it (level NOTSET, so Bolt builds "
         "its debug lines and drops them); pinned: its level pinned as the bot pins its own",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="servers on the first core; the client, the fake Slack and Redis on the others",
     )
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
