@@ -30,6 +30,13 @@ def exponential_backoff(attempt: int) -> float:
     return backoff(attempt, base=1.0, cap=300.0, jitter=0.5)
 
 
+def _again(lease: Lease, delay: float, *, failed: bool) -> Outcome:
+    """The work again in ``delay`` seconds, after a failure (``failed``: attempts keep counting) or a
+    wait that is nobody's failure. Background work stays in the background: a parent's update that
+    failed or waits for Slack's pace still goes after every final reply due when it is."""
+    return Outcome(done=False, retry_in=delay, failed=failed, background=lease.background)
+
+
 DEFAULT_ATTEMPTS = 8
 """Failed tries (in a row) after which a kind of work is parked, unless it has a budget of its own."""
 
@@ -274,7 +281,7 @@ class Runner:
             # Retry rather than drop: a newer worker that knows this kind of work may be running.
             delay = self._error_backoff(lease.attempt)
             logger.error("no handler for %s (attempt %d); retrying in %.1fs", lease.key, lease.attempt, delay)
-            return Outcome(done=False, retry_in=delay, failed=True)
+            return _again(lease, delay, failed=True)
         deadline = asyncio.timeout(self._handler_timeout)
         try:
             async with deadline:
@@ -283,7 +290,7 @@ class Runner:
                 raise TypeError(f"handler {prefix!r} returned {outcome!r}, not an Outcome")
         except TryLater as exc:
             logger.info("%s waits %.1fs: %s", lease.key, exc.retry_in, exc)
-            return Outcome.later(max(0.05, exc.retry_in))
+            return _again(lease, max(0.05, exc.retry_in), failed=False)
         except TimeoutError:
             delay = self._error_backoff(lease.attempt)
             if deadline.expired():
@@ -298,7 +305,7 @@ class Runner:
                 logger.exception(
                     "handler for %s failed (attempt %d); retrying in %.1fs", lease.key, lease.attempt, delay
                 )
-            return Outcome(done=False, retry_in=delay, failed=True)
+            return _again(lease, delay, failed=True)
         except Exception as exc:
             delay = self._error_backoff(lease.attempt)
             if isinstance(exc, _UNREACHABLE):
@@ -313,7 +320,7 @@ class Runner:
                 logger.exception(
                     "handler for %s failed (attempt %d); retrying in %.1fs", lease.key, lease.attempt, delay
                 )
-            return Outcome(done=False, retry_in=delay, failed=True)
+            return _again(lease, delay, failed=True)
         return outcome
 
     async def _settle(self, lease: Lease, outcome: Outcome) -> None:

@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.store import keys
-from bot.store.outcome import Outcome
+from bot.store.outcome import Outcome, TryLater
 from bot.store.scheduler import BACKGROUND, Lease, Scheduler
 from bot.worker.runner import Runner
 
@@ -139,6 +139,35 @@ async def test_background_work_handed_back_or_lost_comes_back_in_the_foreground(
     assert again[0].attempt == 1 and again[1].attempt == 2  # a release is not a failed try
     assert await scheduler.park(again[1], reason="gave up")
     assert [key for key, _ in await scheduler.parked()] == ["request:r-lost"]
+
+
+async def test_background_work_that_fails_or_must_wait_stays_in_the_background(
+    redis: aioredis.Redis,
+) -> None:
+    """A parent's update that waits for Slack's pace (TryLater) or fails is tried again in the
+    background: once due, it still goes after every other due work."""
+    scheduler = Scheduler(redis)
+    await _in_background(scheduler, "parent:paced")
+    await _in_background(scheduler, "parent:broken")
+
+    async def paced(lease: Lease) -> Outcome:
+        raise TryLater("chat.update's turn is later", retry_in=0.05)
+
+    async def broken(lease: Lease) -> Outcome:
+        raise RuntimeError("Slack said no")
+
+    runner = Runner(scheduler, {"parent": lambda lease: (paced if "paced" in lease.key else broken)(lease)})
+    assert await runner.run_once() == 2
+    due = keys.scheduler_due("work")
+    for key in ("parent:paced", "parent:broken"):
+        score = await redis.zscore(due, key)
+        assert score is not None and score >= BACKGROUND, key
+    await asyncio.sleep(0.1)  # the paced one is due again, in the background
+    await scheduler.schedule("reply:r-1", {})  # due after it
+    [first, second] = await scheduler.claim(limit=2)
+    assert (first.key, first.background) == ("reply:r-1", False)
+    assert (second.key, second.background, second.attempt) == ("parent:paced", True, 1)
+    assert await redis.hget(keys.scheduler_attempts("work"), "parent:broken") == b"1"  # it counts
 
 
 def test_a_finished_outcome_takes_no_background() -> None:
