@@ -102,9 +102,10 @@ class Scheduler:
     ) -> bool:
         """Schedule ``key`` to be due in ``delay`` seconds. False, changing nothing, if it already is
         scheduled or leased: scheduling the same work twice is a no-op. With ``earlier``, work that
-        waits (not leased) for a later time is brought forward to this one (True then)."""
+        waits (not leased) for a later time is brought forward to this one, and background work into
+        the foreground, at the earlier of its own due time and this one (True then)."""
         data = json.dumps(payload)
-        args: list[str | float] = [key, data, _seconds("delay", delay), "1" if earlier else "0"]
+        args: list[str | float] = [key, data, _seconds("delay", delay), "1" if earlier else "0", BACKGROUND]
         added = await self._schedule(keys=self._keys, args=args)
         if delay == 0:
             self.local_work.set()  # also when leased: it may run again as soon as it settles

@@ -8,7 +8,8 @@ from bot.store import lua
 # Every script gets the same KEYS: due (zset), payloads, tokens, attempts, rerun (hashes).
 # A script returning a number to Redis truncates it to an integer, so fractional seconds go back as text.
 
-# ARGV: work key, payload JSON, delay seconds, 1 to bring waiting work forward (``earlier``).
+# ARGV: work key, payload JSON, delay seconds, 1 to bring waiting work forward (``earlier``: background
+# work also comes into the foreground, at the earlier of its own due time and this one), BACKGROUND.
 SCHEDULE = (
     lua.NOW
     + lua.SCHEDULE_WORK
@@ -16,8 +17,13 @@ SCHEDULE = (
 local added = schedule_work(KEYS, ARGV[1], ARGV[2], tonumber(ARGV[3]))
 if added == 0 and ARGV[4] == '1' and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
   local due = now() + tonumber(ARGV[3])
-  if tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1])) > due then
-    redis.call('ZADD', KEYS[1], due, ARGV[1])
+  local at = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
+  local background = at >= tonumber(ARGV[5])
+  if background then
+    at = at - tonumber(ARGV[5])
+  end
+  if background or at > due then
+    redis.call('ZADD', KEYS[1], math.min(at, due), ARGV[1])
     return 2
   end
 end

@@ -6,6 +6,7 @@ of those that did not (its lease released, so another worker takes it at once)."
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -147,7 +148,7 @@ class Runner:
                         task.add_done_callback(in_flight.discard)
                         if lease.background:
                             background.add(task)
-                            task.add_done_callback(background.discard)
+                            task.add_done_callback(functools.partial(self._room_freed, background))
                     # A full batch means more may be due: claim again at once. With no room for
                     # background work, only other work wakes it early (or a handler settling).
                     pause = await self._idle_time(background=room > 0) if len(leases) < free else 0.0
@@ -199,6 +200,12 @@ class Runner:
             return
         if released:
             logger.info("handed %s back unfinished (attempt %d)", lease.key, lease.attempt)
+
+    def _room_freed(self, background: set[asyncio.Task[bool]], task: asyncio.Task[bool]) -> None:
+        """A background handler's task ended: one more may start, so a pause that left background
+        work out ends now (the settle's wake-up came while this task still counted)."""
+        background.discard(task)
+        self._scheduler.local_work.set()
 
     async def _idle_time(self, *, background: bool = True) -> float:
         due_in = await self._scheduler.next_due_in(background=background)

@@ -1,12 +1,14 @@
 """Many backups ending together, through the worker's own runner and handlers in-process, over a real
 Redis and the fake Slack: each thread gets its final reply once and its parent one final update,
 and the final replies go first: a parent's update waits (in the background) while other final
-replies are due, so it never holds one back."""
+replies are due, so it never holds one back, even a reply that became due after it (half the
+backups end once the first parents' updates are due; in due order 8 updates went first)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from bot.app.ports import ReplyKind
 from bot.app.work import AdvanceRequest, schedule
@@ -20,6 +22,7 @@ from bot.worker.main import build_runner
 PROJECT = "0" * 31 + "8"
 ENDED = 24
 _ended_as: dict[str, State] = {}  # parent ts -> the state its request ended in
+FINAL = ReplyKind.FINAL.value
 HANDLERS = 4  # the worker's handlers at once; at most HANDLERS - 1 updates can start before the
 # last reply (each took a slot that a reply due later could not have had)
 
@@ -72,12 +75,19 @@ async def test_final_replies_of_a_burst_go_before_the_parents_updates(redis_url:
                 parents[request.parent_ts] = request.id
                 _ended_as[request.parent_ts] = request.state
             fake.clear_calls()
-            for request_id in parents.values():
+            ids = list(parents.values())
+            for request_id in ids[: ENDED // 2]:
                 await schedule(services.scheduler, AdvanceRequest(request_id=request_id))
 
             stop = asyncio.Event()
             worker = asyncio.create_task(build_runner(services, concurrency=HANDLERS).run_forever(stop))
             try:
+                # The second half ends once the first parents' updates are due: in due order they
+                # would go before these replies. A reply past the first HANDLERS takes the slot of a
+                # handler that has settled, so at 2 * HANDLERS replies at least HANDLERS parents wait.
+                await fake.wait_for(lambda _: _finals(fake.calls()) >= 2 * HANDLERS, timeout=30)
+                for request_id in ids[ENDED // 2 :]:
+                    await schedule(services.scheduler, AdvanceRequest(request_id=request_id))
                 await fake.wait_for(lambda _: len(fake.calls("chat.update")) >= ENDED, timeout=30)
                 await asyncio.sleep(0.3)  # anything sent twice would arrive by now
             finally:
@@ -94,12 +104,7 @@ async def test_final_replies_of_a_burst_go_before_the_parents_updates(redis_url:
             await sim.stop()
 
     calls = [c for c in fake.calls() if c.method in ("chat.postMessage", "chat.update")]
-    finals = [
-        i
-        for i, c in enumerate(calls)
-        if c.method == "chat.postMessage"
-        and (c.args.get("metadata") or {}).get("event_type") == f"backup_bot_{ReplyKind.FINAL.value}"
-    ]
+    finals = [i for i, c in enumerate(calls) if _is_final(c)]
     updates = [i for i, c in enumerate(calls) if c.method == "chat.update"]
     # once each: one final reply per thread, one update per parent, and nothing else
     assert sorted(calls[i].args["thread_ts"] for i in finals) == sorted(parents)
@@ -117,3 +122,12 @@ async def test_final_replies_of_a_burst_go_before_the_parents_updates(redis_url:
         text = str(calls[i].args.get("text", ""))
         mark = ":x:" if calls[i].args["ts"] in failed else ":white_check_mark:"
         assert mark in text, text
+
+
+def _is_final(call: Any) -> bool:
+    metadata = call.args.get("metadata") or {}
+    return call.method == "chat.postMessage" and metadata.get("event_type") == f"backup_bot_{FINAL}"
+
+
+def _finals(calls: list[Any]) -> int:
+    return sum(_is_final(c) for c in calls)
