@@ -34,7 +34,7 @@ from bot.store.connection import RedisClient
 from bot.store.outcome import checked_seconds as _seconds
 
 # Background work waits in the same sorted set, scored this much past its due time (317 years: past
-# any due time or lease end, and a double still tells microseconds apart there). A claim takes it
+# any due time or lease end, and a double still tells 2 µs apart there). A claim takes it
 # only when no other work is due.
 BACKGROUND = 1e10
 
