@@ -8,6 +8,14 @@ from bot.store import lua
 # Every script gets the same KEYS: due (zset), payloads, tokens, attempts, rerun (hashes).
 # A script returning a number to Redis truncates it to an integer, so fractional seconds go back as text.
 
+# The fence of every transition of a leased key (ARGV: work key, token first): true while ``token``
+# is still the key's current lease, so a worker that lost its lease changes nothing.
+_LEASED = """
+local function leased()
+  return redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2]
+end
+"""
+
 # ARGV: work key, payload JSON, delay seconds, 1 to bring waiting work forward (``earlier``: background
 # work also comes into the foreground, at the earlier of its own due time and this one), BACKGROUND.
 SCHEDULE = (
@@ -75,10 +83,9 @@ return out
 # ARGV: work key, token. A "run again" mark turns completion into an immediate, fresh reschedule.
 COMPLETE = (
     lua.NOW
+    + _LEASED
     + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
+if not leased() then return 0 end
 if redis.call('HDEL', KEYS[5], ARGV[1]) == 1 then
   redis.call('ZADD', KEYS[1], now(), ARGV[1])
   redis.call('HDEL', KEYS[3], ARGV[1])
@@ -98,10 +105,9 @@ return 1
 # keep it), 0 or BACKGROUND. A "run again" mark makes the work due at once, in the foreground.
 RETRY = (
     lua.NOW
+    + _LEASED
     + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
+if not leased() then return 0 end
 local delay = tonumber(ARGV[3]) + tonumber(ARGV[6])
 if redis.call('HDEL', KEYS[5], ARGV[1]) == 1 then
   delay = 0  -- scheduled again meanwhile: due now, in the foreground
@@ -121,10 +127,9 @@ return 1
 # ARGV: work key, token, lease seconds.
 EXTEND = (
     lua.NOW
+    + _LEASED
     + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
+if not leased() then return 0 end
 redis.call('ZADD', KEYS[1], 'XX', now() + tonumber(ARGV[3]), ARGV[1])
 return 1
 """
@@ -134,10 +139,9 @@ return 1
 # counted as an attempt (nothing failed), and a "run again" mark dropped (the next claim looks afresh).
 RELEASE = (
     lua.NOW
+    + _LEASED
     + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
+if not leased() then return 0 end
 redis.call('ZADD', KEYS[1], now(), ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[5], ARGV[1])
@@ -152,10 +156,9 @@ return 1
 # reason. Takes the work out of the schedule for good and keeps it, with why, where people can look.
 PARK = (
     lua.NOW
+    + _LEASED
     + """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  return 0
-end
+if not leased() then return 0 end
 local detail = cjson.encode({
   payload = redis.call('HGET', KEYS[2], ARGV[1]) or '',
   attempts = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0'),
