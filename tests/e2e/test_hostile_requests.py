@@ -33,6 +33,7 @@ from tests.e2e.harness import (
     calls_since,
     click_payload,
     command_fields,
+    create,
     form_view,
     mrkdwn_of,
     own_stack,
@@ -45,6 +46,7 @@ from tests.e2e.harness import (
     stored,
     submission,
     wait_state,
+    wait_view,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -725,3 +727,31 @@ async def test_private_notes_never_go_to_a_response_url_that_is_not_slacks(
     await _logged(stack, f"not Slack's (hooks.slack.com@127.0.0.1:{elsewhere.port})")
     await asyncio.sleep(0.5)
     assert elsewhere.hits == []
+
+
+async def test_answers_after_the_ack_never_go_to_a_response_url_that_is_not_slacks(
+    stack: Stack, elsewhere: Hooks
+) -> None:
+    """The web process's own private answers, not only the form's and the worker's: a click refused
+    after its ack, and a command answered after its ack (Slack asked who this is), both named a
+    response URL that is not Slack's."""
+    stack.slack.knobs.channel_members["C10LATE"] = ["U10ASK"]
+    request_id = await create(stack, "U10ASK", "create orders-prod late-10", "C10LATE")
+    parent = await approval_message(stack, request_id)
+    click = click_payload(stack, "U10CLICK", parent, "approve_request")
+    click["response_url"] = f"{elsewhere.url}/click"
+    assert (await stack.bot.interact(click)).status_code == 200
+    # The refusal is not lost: it opens as a small modal, as on the App Home.
+    notice = json.dumps(await wait_view(stack.slack, click["trigger_id"]))
+    assert "approve" in notice.lower(), notice
+    # Someone the bot has not met reads the audit trail (a guest may not): the answer waits for
+    # Slack's word on them, after an empty ack.
+    audit = command_fields(
+        stack, "audit", user="U10LATER", channel="C10LATE", response_url=f"{elsewhere.url}/cmd"
+    )
+    answer = await stack.bot.post_form(audit)
+    assert answer.status_code == 200 and not answer.content.strip(), answer.text
+    await _logged(stack, f"not Slack's (127.0.0.1:{elsewhere.port})")
+    await asyncio.sleep(0.5)
+    assert elsewhere.hits == []
+    assert (await stored(stack.redis, request_id)).state is State.PENDING_APPROVAL

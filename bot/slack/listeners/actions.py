@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import retention
@@ -23,6 +23,7 @@ from bot.slack.listeners.budget import UNAVAILABLE, WEB_BUDGET, record_deadline
 from bot.slack.payloads import BlockActions
 from bot.slack.render import answers, lifetimes, request, views
 from bot.slack.render.pieces import Message
+from bot.slack.respond import Responder
 
 log = logging.getLogger("bot.slack.actions")
 
@@ -40,15 +41,14 @@ async def show_now(services: Services, request_id: str) -> None:
 
 
 async def tell_privately(
-    click: BlockActions, respond: AsyncRespond, client: AsyncWebClient, message: Message, lang: str
+    click: BlockActions, responder: Responder, client: AsyncWebClient, message: Message, lang: str
 ) -> None:
-    """Only the clicker sees it, and the message with the buttons stays as it is. A click on the
-    App Home has no response_url: the answer opens as a small modal there instead."""
-    if click.response_url:
-        await respond(
-            text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
-        )
-    elif click.trigger_id:
+    """Only the clicker sees it, and the message with the buttons stays as it is. It goes through
+    the click's response_url only when that is Slack's (:class:`Responder`); a click on the App Home
+    has none, and one Slack would not take there is answered as a small modal instead."""
+    if click.response_url and await responder.send(click.response_url, message):
+        return
+    if click.trigger_id:
         await client.views_open(trigger_id=click.trigger_id, view=views.notice(message.text, lang=lang))
 
 
@@ -82,7 +82,7 @@ async def decided(
 async def acted(
     services: Services,
     click: BlockActions,
-    respond: AsyncRespond,
+    responder: Responder,
     client: AsyncWebClient,
     decision: Decision,
     lang: Lang,
@@ -91,7 +91,7 @@ async def acted(
     counted shows on every copy of the request at once."""
     if decision.refusal is not None:
         await tell_privately(
-            click, respond, client, answers.decision_refusal(decision.refusal, lang=lang), lang
+            click, responder, client, answers.decision_refusal(decision.refusal, lang=lang), lang
         )
     elif decision.request is not None:
         await show_now(services, decision.request.id)
@@ -99,7 +99,7 @@ async def acted(
 
 async def open_form(
     click: BlockActions,
-    respond: AsyncRespond,
+    responder: Responder,
     client: AsyncWebClient,
     allowed: Decision,
     lang: Lang,
@@ -109,18 +109,16 @@ async def open_form(
     clicker may; else why not, to them alone."""
     if allowed.refusal is not None or allowed.request is None:
         refusal = answers.decision_refusal(allowed.refusal, lang=lang) if allowed.refusal else None
-        await tell_privately(click, respond, client, refusal or answers.request_gone(lang=lang), lang)
+        await tell_privately(click, responder, client, refusal or answers.request_gone(lang=lang), lang)
         return
     view = form(allowed.request, lang=lang, seen=click.seen_on)
     await client.views_open(trigger_id=click.trigger_id, view=view)
 
 
 def register(app: AsyncApp, front: Front) -> None:
-    services = front.services
+    services, responder = front.services, front.responder
 
-    async def approve(
-        ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def approve(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click: BlockActions = context["payload"]
         decision, lang = await decided(
@@ -135,21 +133,17 @@ def register(app: AsyncApp, front: Front) -> None:
                 deadline=record_deadline(services),
             ),
         )
-        await acted(services, click, respond, client, decision, lang)
+        await acted(services, click, responder, client, decision, lang)
 
-    async def reject(
-        ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def reject(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click: BlockActions = context["payload"]
         allowed, lang = await decided(
             services, click, lambda request_id: check(services, request_id, click.user.id)
         )
-        await open_form(click, respond, client, allowed, lang, views.reject_form)
+        await open_form(click, responder, client, allowed, lang, views.reject_form)
 
-    async def cancel_click(
-        ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def cancel_click(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click: BlockActions = context["payload"]
         decision, lang = await decided(
@@ -159,21 +153,17 @@ def register(app: AsyncApp, front: Front) -> None:
                 services, request_id, click.user.id, seen=click.seen_on, deadline=record_deadline(services)
             ),
         )
-        await acted(services, click, respond, client, decision, lang)
+        await acted(services, click, responder, client, decision, lang)
 
-    async def break_glass_click(
-        ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def break_glass_click(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click: BlockActions = context["payload"]
         allowed, lang = await decided(
             services, click, lambda request_id: may_break_glass(services, request_id, click.user.id)
         )
-        await open_form(click, respond, client, allowed, lang, views.break_glass_form)
+        await open_form(click, responder, client, allowed, lang, views.break_glass_form)
 
-    async def keep_more(
-        ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def keep_more(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click: BlockActions = context["payload"]
         lang = services.people.default
@@ -187,13 +177,13 @@ def register(app: AsyncApp, front: Front) -> None:
                     else await retention.keep(services, request_id, click.user.id, None)
                 )
         except UNAVAILABLE:
-            await tell_privately(click, respond, client, answers.unavailable(lang=lang), lang)
+            await tell_privately(click, responder, client, answers.unavailable(lang=lang), lang)
             return
         if isinstance(result, retention.Kept):
             said = lifetimes.kept(result.request, lang)
         else:
             said = lifetimes.not_kept(result.reason, lang, result.longest)
-        await tell_privately(click, respond, client, said, lang)
+        await tell_privately(click, responder, client, said, lang)
 
     front.listen(app.action(request.APPROVE_ACTION), approve)
     front.listen(app.action(lifetimes.KEEP_MORE_ACTION), keep_more)

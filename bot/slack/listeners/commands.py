@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import lookups, retention
@@ -75,9 +75,7 @@ def register(app: AsyncApp, front: Front) -> None:
     services = front.services
     seal_key = key_of(services.settings)
 
-    async def backup_command(
-        ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
+    async def backup_command(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
         command: Command = context["payload"]
         parsed = grammar.parse(command.text)
         reader = Reader(lang=services.people.default, known=None)
@@ -99,7 +97,7 @@ def register(app: AsyncApp, front: Front) -> None:
         if isinstance(message, Later):
             await ack()
             said = await answer_later(message, reader.lang)
-            await respond(text=said.text, blocks=said.blocks, response_type="ephemeral")
+            await front.responder.send(command.response_url, said)  # only ever to Slack's own host
             return
         if message is not None:
             await ack(text=message.text, blocks=message.blocks)
