@@ -25,7 +25,7 @@ from bot.app import home, notices, planned, retention
 from bot.app.asking import ask_by_dm
 from bot.app.creating import create_backup
 from bot.app.ports import DirectoryError, NotInChannel, ReplyKind
-from bot.app.requests import audit_entry, move, project_of
+from bot.app.requests import audit_entry, move, move_and_advance, project_of
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, ExpireRequest, PollProject, schedule
 from bot.cloud.errors import AmbiguousInstance, CloudError, InstanceNotFound
@@ -86,10 +86,10 @@ class RequestFlow:
 
     async def expire(self, work: ExpireRequest) -> Outcome:
         """A pending request's approval window closed: EXPIRED, unless someone decided first."""
-        request = await move(self.services, work.request_id, State.EXPIRED, State.PENDING_APPROVAL)
-        if request is not None:
-            await self.services.record(audit_entry(request, AuditAction.EXPIRED))
-            await schedule(self.services.scheduler, AdvanceRequest(request_id=work.request_id))
+        services = self.services
+        moved = await move_and_advance(services, work.request_id, State.EXPIRED, State.PENDING_APPROVAL)
+        if moved and (request := await services.store.get(work.request_id)) is not None:
+            await services.record(audit_entry(request, AuditAction.EXPIRED))
         return Outcome.finished()
 
     async def _step(self, request: BackupRequest) -> Outcome | None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.app.requests import audit_entry, move
+from bot.app.requests import audit_entry, move, move_and_advance
 from bot.app.services import Services
-from bot.app.work import AdvanceRequest, StartRequest, schedule
+from bot.app.work import StartRequest, schedule
 from bot.domain.audit import AuditAction
 from bot.domain.lifetimes import StartRefusal, start_time, zone
 from bot.domain.request import BackupRequest, State
@@ -65,8 +65,7 @@ async def start(services: Services, work: StartRequest) -> Outcome:
     now = await services.clock.now()
     if now < request.start_at:
         return Outcome.later(request.start_at - now)
-    if await move(services, request.id, State.CREATING, State.SCHEDULED) is not None:
-        await schedule(services.scheduler, AdvanceRequest(request_id=request.id))
+    await move_and_advance(services, request.id, State.CREATING, State.SCHEDULED)
     return Outcome.finished()
 
 

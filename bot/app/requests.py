@@ -1,17 +1,20 @@
 """Small steps every request use case shares: an audit entry about a request, and a state change
-that either wins or quietly loses to whoever moved the request first."""
+that either wins or quietly loses to whoever moved the request first (with its next work item in
+the same step, where the move must never happen without it)."""
 
 from __future__ import annotations
 
 import logging
 
 from bot.app.services import Services
+from bot.app.work import AdvanceRequest
 from bot.cloud.client import TaurusDB
 from bot.domain.audit import BOT_ACTOR, AuditAction, AuditEntry
 from bot.domain.gates import Gate
 from bot.domain.policy import Role
 from bot.domain.request import BackupRequest, State, instance_label
 from bot.store.requests import TransitionRefused
+from bot.store.settle import Move
 
 log = logging.getLogger("bot.app.requests")
 
@@ -59,3 +62,15 @@ async def move(
     except TransitionRefused as exc:
         log.info("%s: %s (another step won)", request_id, exc)
         return None
+
+
+async def move_and_advance(services: Services, request_id: str, target: State, *sources: State) -> bool:
+    """Move the request to ``target`` from one of ``sources`` and schedule its next step in the same
+    atomic step: True for the one caller that moved it. (Moved first and scheduled after, a crash or a
+    failed call between the two would leave it in ``target`` with nothing to move it on.)"""
+    work = AdvanceRequest(request_id=request_id)
+    step = Move(request_id, target, sources, str(work.key), work.payload())
+    [moved] = await services.settler.settle([step])
+    if not moved:
+        log.info("%s: not moved to %s (another step won)", request_id, target)
+    return moved

@@ -28,6 +28,7 @@ from bot.store.intake import Intake
 from bot.store.requests import RequestStore
 from bot.store.retention import RetentionStore
 from bot.store.scheduler import Scheduler
+from bot.store.settle import Settler
 from bot.store.users import UserCache
 
 Closer = Callable[[], Awaitable[object]]
@@ -39,6 +40,7 @@ class Services:
     redis: RedisClient
     policy: Policy
     scheduler: Scheduler
+    settler: Settler  # a state change and its next work item in one step
     store: RequestStore
     intake: Intake
     decisions: Decisions
@@ -84,6 +86,7 @@ class Services:
             redis=redis,
             policy=policy,
             scheduler=scheduler,
+            settler=Settler(redis, scheduler),
             store=RequestStore(redis),
             intake=Intake(redis, scheduler),
             decisions=Decisions(redis),

@@ -15,7 +15,6 @@ from bot.app.polling import Poller
 from bot.app.services import Services
 from bot.store.outcome import Outcome
 from bot.store.scheduler import Lease
-from bot.store.settle import Settler
 from bot.store.work import WorkKind
 from bot.worker.runner import Handler
 
@@ -58,7 +57,7 @@ def handlers(services: Services) -> dict[str, Handler]:
     poller = Poller(
         store=services.store,
         scheduler=services.scheduler,
-        settler=Settler(services.redis, services.scheduler),
+        settler=services.settler,
         fleet=services.cloud,
         slack=services.slack,
         interval=services.settings.poll_interval,
