@@ -7,13 +7,14 @@ expires the request instead. Nothing else in the bot decides whether a decision 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from bot.app import home
 from bot.app.people import People
 from bot.app.requests import audit_entry, gate_of
 from bot.app.services import Services
-from bot.app.work import AdvanceRequest, schedule
+from bot.app.work import AdvanceRequest
 from bot.domain.audit import AuditAction
 from bot.domain.gates import Refusal, self_approval_allowed
 from bot.domain.request import BackupRequest, State, utcnow
@@ -222,6 +223,7 @@ async def _act(
     may = await _may(services, request, user_id, action, ask_slack=ask_slack)
     if may is None:
         return Decision(request, Unsettled())
+    next_step = AdvanceRequest(request_id=request_id)
     verdict = await services.decisions.decide(
         request_id,
         action,
@@ -231,6 +233,7 @@ async def _act(
         seen=seen,
         reason=reason,
         now=utcnow(),
+        then=(str(next_step.key), json.dumps(next_step.payload())),
         deadline=deadline,
     )
     return await _settle(services, request, user_id, action, verdict, reason)
@@ -275,15 +278,13 @@ async def _settle(
             return Decision(current, Closed(current))
         case Outcome.ALREADY_YOURS:
             return Decision(current, AlreadyYours(current))
-        case Outcome.EXPIRED:
+        case Outcome.EXPIRED:  # its next step is scheduled by the same step
             await services.record(audit_entry(current, AuditAction.EXPIRED))
-            await schedule(services.scheduler, AdvanceRequest(request_id=current.id))
             return Decision(current, Closed(current))
         case Outcome.RECORDED:
             await services.record(audit_entry(current, AuditAction.APPROVAL_RECORDED, actor=user_id))
             await home.changed(services, current)  # the state stays: no worker step will say so
             return Decision(current, recorded=True)
     audited = AuditAction.BREAK_GLASS if action is Action.BREAK_GLASS else _AUDITED[verdict.outcome]
-    await schedule(services.scheduler, AdvanceRequest(request_id=current.id))
     await services.record(audit_entry(current, audited, actor=user_id, detail=reason))
     return Decision(current)

@@ -89,7 +89,7 @@ class Services:
             settler=Settler(redis, scheduler),
             store=RequestStore(redis),
             intake=Intake(redis, scheduler),
-            decisions=Decisions(redis),
+            decisions=Decisions(redis, scheduler),
             clock=RedisClock(redis),
             audit_log=audit_log,
             counters=counters,

@@ -20,6 +20,7 @@ from bot.store import keys, lua
 from bot.store.codec import as_text
 from bot.store.connection import RedisClient
 from bot.store.requests import KEEP_FINISHED_SECONDS
+from bot.store.scheduler import Scheduler
 
 
 class Action(StrEnum):
@@ -48,11 +49,14 @@ CHANGED = frozenset(
     {Outcome.APPROVED, Outcome.RECORDED, Outcome.REJECTED, Outcome.CANCELLED, Outcome.EXPIRED}
 )
 
-# KEYS: request hash. ARGV: action, actor, may ('1'/'0'), allow self ('1'/'0'), seen channel ('' = not
-# checked), seen ts, reason (JSON string), updated_at (JSON), seconds a final request is kept, the
-# caller's deadline (Redis time; '' for none). Returns {outcome, state, approvals (JSON list), needed}.
+# KEYS: request hash, then the five scheduler keys. ARGV: action, actor, may ('1'/'0'), allow self
+# ('1'/'0'), seen channel ('' = not checked), seen ts, reason (JSON string), updated_at (JSON), seconds
+# a final request is kept, the caller's deadline (Redis time; '' for none), the work key and payload
+# of the request's next step, scheduled in this same step whenever its state changes (approved,
+# rejected, cancelled, expired). Returns {outcome, state, approvals (JSON list), needed}.
 _DECIDE = (
     lua.NOW
+    + lua.SCHEDULE_WORK
     + """
 local function field(name)
   local raw = redis.call('HGET', KEYS[1], name)
@@ -62,10 +66,14 @@ local function field(name)
   return value
 end
 local function put(name, value) redis.call('HSET', KEYS[1], name, cjson.encode(value)) end
+local function next_step()
+  schedule_work({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}, ARGV[11], ARGV[12], 0)
+end
 local function finish(state)
   put('state', state)
   redis.call('HSET', KEYS[1], 'updated_at', ARGV[8])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
+  next_step()
 end
 
 if ARGV[10] ~= '' and now() > tonumber(ARGV[10]) then return {'late', '', '[]', 0} end
@@ -109,6 +117,7 @@ if action == 'break_glass' then
   put('break_glass', true)
   put('state', 'APPROVED')
   redis.call('HSET', KEYS[1], 'updated_at', ARGV[8])
+  next_step()
   return answer('approved', 'APPROVED')
 end
 if own and ARGV[4] ~= '1' then return answer('own_request', state) end
@@ -127,6 +136,7 @@ redis.call('HSET', KEYS[1], 'updated_at', ARGV[8])
 if #approvals < needed then return answer('recorded', state) end
 put('decided_by', actor)
 put('state', 'APPROVED')
+next_step()
 return answer('approved', 'APPROVED')
 """
 )
@@ -145,8 +155,9 @@ class Verdict:
 
 
 class Decisions:
-    def __init__(self, redis: RedisClient) -> None:
+    def __init__(self, redis: RedisClient, scheduler: Scheduler) -> None:
         self._script = redis.register_script(_DECIDE)
+        self._scheduler = scheduler
 
     async def decide(
         self,
@@ -159,11 +170,14 @@ class Decisions:
         seen: tuple[str, str] | None = None,
         reason: str = "",
         now: datetime,
+        then: tuple[str, str],
         deadline: float | None = None,
     ) -> Verdict:
         """Apply ``actor``'s decision if everything allows it. ``seen`` is the (channel, ts) of the
         message the click came from, when it came from a message; ``now`` only stamps updated_at;
-        ``deadline`` (Redis time) makes a step that starts later change nothing (``LATE``)."""
+        ``then`` is the work (key, JSON payload) that moves the request on, scheduled in the same step
+        when its state changes; ``deadline`` (Redis time) makes a step that starts later change
+        nothing (``LATE``)."""
         channel, ts = seen or ("", "")
         args = [
             action.value,
@@ -176,8 +190,13 @@ class Decisions:
             json.dumps(now.isoformat()),
             KEEP_FINISHED_SECONDS,
             "" if deadline is None else repr(deadline),
+            *then,
         ]
-        outcome, state, approvals, needed = await self._script(keys=[keys.request(request_id)], args=args)
+        outcome, state, approvals, needed = await self._script(
+            keys=[keys.request(request_id), *self._scheduler.keys], args=args
+        )
+        if Outcome(as_text(outcome)) in CHANGED - {Outcome.RECORDED}:
+            self._scheduler.local_work.set()
         return Verdict(
             Outcome(as_text(outcome)),
             as_text(state),

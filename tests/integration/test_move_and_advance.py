@@ -1,7 +1,7 @@
-"""A state change that hands the request on (a planned start, an expiry) schedules the request's next
-step in the same atomic step, against a real Redis: a call that fails after the move can no longer
-leave the request in its new state with nothing scheduled to move it on (a retry of the work sees
-the new state and ends, so nothing else ever would)."""
+"""A state change that hands the request on (a planned start, an expiry, a decision) schedules the
+request's next step in the same atomic step, against a real Redis: a call that fails after the move
+can no longer leave the request in its new state with nothing scheduled to move it on (a retry of
+the work sees the new state and ends, and a click is not made again, so nothing else ever would)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.app import planned
+from bot.app import decisions, planned
 from bot.app.lifecycle import RequestFlow
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, ExpireRequest, StartRequest
@@ -91,3 +91,43 @@ async def test_a_decision_that_came_first_wins_over_the_expiry(services: Service
     assert kept is not None and kept.state is State.APPROVED
     assert not await _advance_scheduled(services, request.id)
     assert await services.audit_log.for_request(request.id) == []
+
+
+@pytest.mark.parametrize(
+    ("who", "approve", "state"),
+    [("U2", True, State.APPROVED), ("U2", False, State.REJECTED), ("U1", None, State.CANCELLED)],
+)
+async def test_a_decision_schedules_the_request_in_its_own_step(
+    services: Services, who: str, approve: bool | None, state: State
+) -> None:
+    now = await services.clock.now()
+    request = await _stored(
+        services, State.PENDING_APPROVAL, approvers=["U2"], approvals_needed=1, deadline=now + 600
+    )
+    if approve is None:
+        decision = await decisions.cancel(services, request.id, who)
+    else:
+        decision = await decisions.decide(services, request.id, who, approve=approve, reason="no")
+    assert decision.refusal is None, decision.refusal
+    decided = await services.store.get(request.id)
+    assert decided is not None and decided.state is state
+    assert await _advance_scheduled(services, request.id)
+
+
+async def test_a_late_click_expires_the_request_and_schedules_it_in_the_same_step(services: Services) -> None:
+    now = await services.clock.now()
+    request = await _stored(services, State.PENDING_APPROVAL, approvers=["U2"], deadline=now - 1)
+    await decisions.decide(services, request.id, "U2", approve=True)
+    expired = await services.store.get(request.id)
+    assert expired is not None and expired.state is State.EXPIRED
+    assert await _advance_scheduled(services, request.id)
+
+
+async def test_an_approval_that_is_not_the_last_schedules_nothing(services: Services) -> None:
+    now = await services.clock.now()
+    request = await _stored(
+        services, State.PENDING_APPROVAL, approvers=["U2", "U3"], approvals_needed=2, deadline=now + 600
+    )
+    decision = await decisions.decide(services, request.id, "U2", approve=True)
+    assert decision.recorded
+    assert not await _advance_scheduled(services, request.id)
