@@ -9,7 +9,10 @@ when to try again, and the worker hands the work back until then. A call made in
 :class:`Deferred` and takes nothing, so a final reply never queues behind it.
 
 When Slack still answers 429, :class:`SharedRetryAfter` records its ``Retry-After`` for every
-process, then waits it out and tries again.
+process on the budget the call took its turn of, then waits it out and tries again. That budget
+comes from the client (:data:`_spending`), not from the retried request: slack_sdk sends
+``chat.postMessage`` as JSON and hands a retry handler neither the JSON body nor anything else that
+names the channel.
 """
 
 from __future__ import annotations
@@ -55,6 +58,11 @@ MARGIN = 1.15
 LONGEST_WAIT = 5.0  # seconds a handler waits for a turn; beyond that the work is handed back
 
 _nice_to_have: contextvars.ContextVar[bool] = contextvars.ContextVar("nice_to_have", default=False)
+# The call in flight in this task and the budget it spends, set by PacedWebClient.api_call for the
+# retry handler, which slack_sdk runs inside that same call.
+_spending: contextvars.ContextVar[tuple[str, Budget] | None] = contextvars.ContextVar(
+    "spending", default=None
+)
 
 
 class Deferred(Exception):
@@ -102,9 +110,14 @@ class PacedWebClient(AsyncWebClient):
         budget = budget_of(
             api_method, args if isinstance(args, dict) else None, self.post_rate, self.tier_scale
         )
-        if budget is not None:
-            await self._take_turn(budget)
-        response: AsyncSlackResponse = await super().api_call(api_method, **kwargs)
+        if budget is None:
+            return await super().api_call(api_method, **kwargs)
+        await self._take_turn(budget)
+        token = _spending.set((api_method, budget))
+        try:
+            response: AsyncSlackResponse = await super().api_call(api_method, **kwargs)
+        finally:
+            _spending.reset(token)
         return response
 
     async def _take_turn(self, budget: Budget) -> None:
@@ -130,9 +143,13 @@ def _retry_after(response: HttpResponse) -> float:
     return 1.0
 
 
-def _channel_of(request: HttpRequest) -> str:
-    params = request.body_params or {}
-    return str(params.get("channel") or "")
+def _args_of(request: HttpRequest) -> dict[str, Any]:
+    """What a retried request itself still says of its arguments: its form body or query (a JSON body
+    is not handed to retry handlers)."""
+    for sent in (request.data, request.body_params):
+        if isinstance(sent, dict) and sent:
+            return sent
+    return {}
 
 
 class SharedRetryAfter(AsyncRetryHandler):
@@ -167,7 +184,11 @@ class SharedRetryAfter(AsyncRetryHandler):
         assert response is not None  # only 429 answers are retried
         seconds = _retry_after(response)
         method = urlsplit(request.url).path.rsplit("/", 1)[-1]
-        budget = budget_of(method, {"channel": _channel_of(request)}, self._post_rate, self._tier_scale)
+        spending = _spending.get()
+        if spending is not None and spending[0] == method:
+            budget: Budget | None = spending[1]
+        else:  # a client that does not pace: the request is all there is
+            budget = budget_of(method, _args_of(request), self._post_rate, self._tier_scale)
         if budget is not None:
             try:
                 await self._pacing.hold(budget, seconds)

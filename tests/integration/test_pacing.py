@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app.ports import SlackBusy
 from bot.local.fake_slack import FakeSlack
 from bot.slack.pacing import Deferred, PacedWebClient, SharedRetryAfter, budget_of, nice_to_have
 from bot.store.connection import open_redis
-from bot.store.pacing import Budget, Pacing
+from bot.store.pacing import Budget, Pacing, Turn
 
 BURSTY = Budget("test:bursty", interval=0.5, burst=3)
 
@@ -132,6 +133,64 @@ async def test_a_429_on_one_process_slows_the_others(
     updates = fake.calls("chat.update")
     assert [c.status for c in updates] == [429, 200, 200]  # the second never ran into Slack's limit
     assert waited > 1.0  # it waited out the first one's Retry-After (2 s, minus the 0.3 s head start)
+
+
+async def test_a_post_429_in_one_channel_slows_every_process_in_that_channel(
+    redis: aioredis.Redis, redis_url: str, fake: FakeSlack
+) -> None:
+    # chat.postMessage goes as JSON, which slack_sdk does not hand its retry handlers: the hold must
+    # still land on that channel's budget, not on a channel-less one.
+    fake.knobs.update({"rate_limit_next": {"chat.postMessage": 1}, "retry_after": 3})
+    other = await open_redis(redis_url)
+    try:
+        first = client(fake, redis, 50.0).chat_postMessage(channel="C1", text="one")
+        second = client(fake, other, 50.0)
+
+        async def later() -> tuple[float, Turn | None]:
+            await asyncio.sleep(0.3)  # the first has had its 429 by now
+            elsewhere = await Pacing(other).reserve(post_budget("C2", 50.0))
+            start = time.monotonic()
+            await second.chat_postMessage(channel="C1", text="two")
+            return time.monotonic() - start, elsewhere
+
+        _, (waited, elsewhere) = await asyncio.gather(first, later())
+    finally:
+        await other.aclose()
+    posts = fake.calls("chat.postMessage")
+    assert [c.status for c in posts] == [429, 200, 200]  # the second never ran into Slack's limit
+    assert waited > 2.0  # it waited out the first one's Retry-After (3 s, minus the 0.3 s head start)
+    assert elsewhere is not None and elsewhere.seconds == 0.0  # another channel's posts are not held
+
+
+async def test_a_429_on_a_form_post_holds_its_channel_without_the_paced_client(
+    redis: aioredis.Redis, redis_url: str, fake: FakeSlack
+) -> None:
+    # The retry handler on its own (a client that takes no turns): it reads the channel of a
+    # form-encoded post from the request it retries.
+    fake.knobs.update({"rate_limit_next": {"chat.postMessage": 1}, "retry_after": 2})
+    plain = AsyncWebClient(
+        token="xoxb-test", base_url=fake.url, retry_handlers=[SharedRetryAfter(Pacing(redis), post_rate=1.0)]
+    )
+    other = await open_redis(redis_url)
+    try:
+
+        async def later() -> Turn | None:
+            await asyncio.sleep(0.3)  # the post has had its 429 by now
+            return await Pacing(other).reserve(post_budget("C1", 1.0))
+
+        _, turn = await asyncio.gather(
+            plain.api_call("chat.postMessage", data={"channel": "C1", "text": "one"}), later()
+        )
+    finally:
+        await other.aclose()
+    assert [c.status for c in fake.calls("chat.postMessage")] == [429, 200]
+    assert turn is not None and 1.0 < turn.seconds <= 2.0  # held for the rest of the Retry-After
+
+
+def post_budget(channel: str, post_rate: float) -> Budget:
+    budget = budget_of("chat.postMessage", {"channel": channel}, post_rate)
+    assert budget is not None
+    return budget
 
 
 async def test_a_nice_to_have_update_without_a_free_turn_is_not_made(
