@@ -174,10 +174,10 @@ async def deletion_given_up(services: Services, request_id: str, reason: str) ->
     request = await services.store.get(request_id)
     if request is None or request.deletion in ("deleted", "gone"):
         return
-    failed = request.model_copy(update={"error_msg": reason})
+    failed = request.model_copy(update={"error_msg": reason, "deletion": "failed"})
     await services.store.update(request.id, deletion="failed")
-    await services.slack.reply(failed, ReplyKind.DELETE_PROBLEM, detail=reason)
-    await services.slack.update_parent(failed.model_copy(update={"deletion": "failed"}))
+    await services.slack.reply(failed, ReplyKind.DELETE_PROBLEM, detail=reason)  # says "gave up"
+    await services.slack.update_parent(failed)
 
 
 # --- the notice, and keeping it longer -----------------------------------------------------------------
