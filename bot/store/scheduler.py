@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -68,6 +70,9 @@ class Lease:
     attempt: int  # 1 on the first claim, +1 on every later claim (after a retry or an expired lease)
     unreadable: str = ""  # why the stored payload is no JSON object (then ``payload`` is empty)
     background: bool = False  # claimed as background work (see Scheduler.retry)
+    # By this process's monotonic clock, a time the lease surely lasts until (the claim was sent,
+    # plus its lease_seconds): a worker that cannot reach Redis to extend it stops before then.
+    held_until: float = math.inf
 
 
 class Scheduler:
@@ -122,12 +127,15 @@ class Scheduler:
             raise ValueError("lease_seconds must be positive")
         most = limit if background is None else max(0, background)
         args: list[str | float] = [limit, lease_seconds, secrets.token_hex(12), BACKGROUND, most]
+        held_until = time.monotonic() + lease_seconds
         flat = await self._claim(keys=self._keys, args=args)
         leases = []
         for i in range(0, len(flat), 5):
             key, raw, token, attempt, later = flat[i : i + 5]
             payload, unreadable = _decoded(raw)
-            lease = Lease(as_text(key), payload, as_text(token), int(attempt), unreadable, int(later) == 1)
+            lease = Lease(
+                as_text(key), payload, as_text(token), int(attempt), unreadable, int(later) == 1, held_until
+            )
             leases.append(lease)
         return leases
 

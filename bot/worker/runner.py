@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from redis.exceptions import ClusterError, RedisError, TryAgainError
@@ -248,16 +250,28 @@ class Runner:
     async def _run_with_heartbeat(self, lease: Lease) -> Outcome:
         handler = asyncio.create_task(self._run_handler(lease))
         beat = self._lease_seconds / 3
+        held_until = lease.held_until  # by the monotonic clock: the lease surely lasts until then
         try:
             while True:
                 done, _ = await asyncio.wait({handler}, timeout=beat)
                 if done:
                     return handler.result()
+                sent = time.monotonic()
                 try:
-                    kept = await self._scheduler.extend(lease, lease_seconds=self._lease_seconds)
-                except (RedisError, OSError):
-                    logger.warning("could not extend the lease on %s; trying again", lease.key)
-                    continue
+                    # An answer that comes after the lease may have ended is no answer.
+                    within = held_until - sent - beat / 2
+                    async with asyncio.timeout(max(0.0, within) if within < math.inf else None):
+                        kept = await self._scheduler.extend(lease, lease_seconds=self._lease_seconds)
+                except (RedisError, OSError, TimeoutError):
+                    if time.monotonic() + beat < held_until:
+                        logger.warning("could not extend the lease on %s; trying again", lease.key)
+                        continue
+                    # Redis cannot be reached and the lease may end before the next beat: another
+                    # worker may take the work then, so this one must not go on doing it.
+                    logger.error("could not extend the lease on %s before it ends; cancelling it", lease.key)
+                    kept = False
+                else:
+                    held_until = sent + self._lease_seconds if kept else held_until
                 if not kept:
                     logger.error("lost the lease on %s while its handler ran; cancelling it", lease.key)
                     handler.cancel()
