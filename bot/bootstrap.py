@@ -28,7 +28,7 @@ from bot.domain.policy import Policy
 from bot.domain.policy_file import PolicyError, load_policy
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, identify_bot
-from bot.slack.client import build_web_client
+from bot.slack.client import SLACK_TIMEOUT, build_web_client
 from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import Front
 from bot.slack.notifier import SlackNotifier
@@ -75,7 +75,7 @@ async def open_runtime(
     policy = policy_from(settings)
     redis = await open_redis(redis_url)  # a single server or a cluster, told apart here
     await warm(redis)
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT))
     slack = build_web_client(settings, Pacing(redis), session=session)
     responder = Responder(session, api_url=settings.slack_api_url)
     fleet = None

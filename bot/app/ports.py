@@ -6,6 +6,7 @@ to its requester); the adapter decides how it reads (Block Kit, in the reader's 
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
@@ -38,6 +39,12 @@ class DirectoryError(Exception):
     def __init__(self, reason: str, *, lasting: bool) -> None:
         super().__init__(reason)
         self.lasting = lasting  # True: asking again soon gets the same answer (no scope, no user)
+
+
+# True while a worker runs work whose earlier run ended without settling (it failed, timed out, or its
+# worker was lost): that run may have posted a reply Slack took but the bot never recorded, so a
+# reply is looked for in its thread before it is posted again (Slack's posts have no idempotency key).
+rerun: ContextVar[bool] = ContextVar("rerun", default=False)
 
 
 class ReplyKind(StrEnum):

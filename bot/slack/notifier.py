@@ -17,9 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app.home import Home
 from bot.app.notices import Notice
 from bot.app.people import People
-from bot.app.ports import NotInChannel, ReplyKind
+from bot.app.ports import NotInChannel, ReplyKind, rerun
 from bot.domain.audit import AuditEntry
 from bot.domain.request import BackupRequest
+from bot.slack.client import once_only
 from bot.slack.pacing import Deferred, nice_to_have
 from bot.slack.render import answers
 from bot.slack.render import request as render
@@ -28,6 +29,7 @@ from bot.slack.render.home import home_view, safe_link
 from bot.slack.render.pieces import Message, lang_of
 from bot.slack.render.policy import mentions
 from bot.slack.respond import Responder
+from bot.slack.threads import posted_reply
 
 log = logging.getLogger("bot.slack.notifier")
 
@@ -112,17 +114,20 @@ class SlackNotifier:
             "event_type": f"backup_bot_{kind.value}",
             "event_payload": {"request_id": request.id, "state": request.state.value},
         }
-        response = await self._in_channel(
-            request.channel_id,
-            lambda: self._client.chat_postMessage(
-                channel=request.channel_id,
-                thread_ts=request.parent_ts,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                metadata=metadata,
-            ),
-        )
+        if rerun.get() and (posted := await posted_reply(self._client, request, kind)) is not None:
+            return posted  # an earlier run posted it and never heard back
+        with once_only():  # an unclear answer fails this run; the next one looks before posting
+            response = await self._in_channel(
+                request.channel_id,
+                lambda: self._client.chat_postMessage(
+                    channel=request.channel_id,
+                    thread_ts=request.parent_ts,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    metadata=metadata,
+                ),
+            )
         return str(response["ts"])
 
     async def tell_requester(self, request: BackupRequest, notice: Notice, *, lasting: bool = False) -> None:

@@ -12,6 +12,7 @@ from typing import TypeVar
 from bot.app import home, housekeeping, lookups, planned, retention, work
 from bot.app.lifecycle import RequestFlow
 from bot.app.polling import Poller
+from bot.app.ports import rerun
 from bot.app.services import Services
 from bot.store.outcome import Outcome
 from bot.store.scheduler import Lease
@@ -47,7 +48,11 @@ def _typed(kind: type[W], handle: Callable[[W, Lease], Awaitable[Outcome]]) -> H
             return Outcome.give_up(f"unreadable work: {exc}")  # no try of it can ever succeed
         if not isinstance(item, kind):  # pragma: no cover - the kind picked this handler
             return Outcome.give_up(f"{lease.key} is not a {kind.__name__}")
-        return await handle(item, lease)
+        token = rerun.set(lease.attempt > 1)
+        try:
+            return await handle(item, lease)
+        finally:
+            rerun.reset(token)
 
     return run
 

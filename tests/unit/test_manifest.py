@@ -52,6 +52,7 @@ SCOPES_OF = {
     "chat_update": "chat:write",
     "conversations_join": "channels:join",
     "conversations_members": "channels:read groups:read",  # public and private channels
+    "conversations_replies": "channels:history groups:history",  # a reply's thread, after a lost answer
     "usergroups_list": "usergroups:read",
     "users_info": "users:read",
     "views_open": "",

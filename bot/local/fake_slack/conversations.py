@@ -1,10 +1,12 @@
 """``conversations.*``: which conversations the bot and people are in, joining public channels,
-channel info, member lists (paged with a cursor, like Slack's) and opening direct messages."""
+channel info, member lists (paged with a cursor, like Slack's), opening direct messages and
+reading a thread (its messages' metadata only when asked for, as Slack gives it)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 
 from bot.local.fake_slack.args import truthy
@@ -118,9 +120,42 @@ def open_conversation(ws: Workspace, args: Args) -> Answer:
     return answer
 
 
+def _as_read(message: dict[str, Any], with_metadata: bool) -> dict[str, Any]:
+    shown = {k: v for k, v in message.items() if k not in ("channel", "metadata")}
+    metadata = message.get("metadata")
+    if with_metadata and metadata:
+        shown["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+    return shown
+
+
+def replies(ws: Workspace, args: Args) -> Answer:
+    """A thread: its parent, then its replies, oldest first (one page of ``limit``)."""
+    channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+    if not _readable(ws, channel):
+        return {"ok": False, "error": "channel_not_found"}
+    if not ws.is_member(channel):
+        return {"ok": False, "error": "not_in_channel"}
+    parent = ws.messages.get((channel, ts))
+    if parent is None:
+        return {"ok": False, "error": "thread_not_found"}
+    try:
+        limit = max(1, min(int(args.get("limit") or DEFAULT_PAGE), MAX_PAGE))
+    except ValueError:
+        return {"ok": False, "error": "invalid_limit"}
+    under = [m for (ch, at), m in ws.messages.items() if ch == channel and at != ts]
+    thread = [parent] + [m for m in under if m.get("thread_ts") == ts]
+    with_metadata = truthy(args.get("include_all_metadata"))
+    return {
+        "ok": True,
+        "messages": [_as_read(m, with_metadata) for m in thread[:limit]],
+        "has_more": len(thread) > limit,
+    }
+
+
 METHODS: dict[str, Handler] = {
     "conversations.join": join,
     "conversations.info": info,
     "conversations.members": members,
     "conversations.open": open_conversation,
+    "conversations.replies": replies,
 }

@@ -31,6 +31,7 @@ SLACK_TIERS = {
     "conversations.join": 3,
     "conversations.members": 4,
     "conversations.open": 3,
+    "conversations.replies": 3,
 }
 """The tier of each method the fake answers that has one (``chat.postMessage`` is special)."""
 

@@ -1,0 +1,129 @@
+"""A thread reply whose answer from Slack never came back (a timeout) is not posted twice: the run
+fails without sending it again, and the next run finds it in the thread by its metadata. The worker's
+own runner and handlers, a real Redis, the simulator, and the fake Slack answering the final reply's
+post only after the bot's client gave up on it (it still posts it, as Slack would)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import aiohttp
+
+from bot.app.ports import ReplyKind, rerun
+from bot.app.work import AdvanceRequest, schedule
+from bot.bootstrap import open_runtime
+from bot.config import load_settings
+from bot.domain.request import BackupRequest, State, utcnow
+from bot.local.fake_slack import FakeSlack
+from bot.local.simulator import SimulatorConfig, start_simulator
+from bot.slack.client import build_web_client
+from bot.slack.notifier import SlackNotifier
+from bot.slack.threads import posted_reply
+from bot.store.pacing import Pacing
+from bot.worker.main import build_runner
+
+PROJECT = "0c1ea20c1ea20c1ea20c1ea20c1ea20c"
+GIVES_UP_AFTER = 1.0  # seconds the bot's Slack client waits for an answer in this test
+ANSWERED_AFTER = 1.2  # the final reply's post is answered (and posted) only then
+
+
+def _ended(parent_ts: str, n: int = 0) -> BackupRequest:
+    now = utcnow()
+    return BackupRequest(
+        state=State.COMPLETED,
+        team_id="T0UNCLEAR",
+        channel_id="C0UNCLEAR",
+        user_id="U0UNCLEAR",
+        instance_ref="orders-dev",
+        instance_id=f"{n:032d}in07",
+        instance_name="orders-dev",
+        backup_name=f"unclear-{n}",
+        backup_id=f"{n:032d}br07",
+        job_id=f"job-{n}",
+        project_id=PROJECT,
+        begin_time=now - timedelta(minutes=3),
+        end_time=now,
+        size_mb=10.0,
+        progress=100,
+        create_attempted=True,
+        create_tries=1,
+        created_reply_ts="1700000001.000001",
+        parent_ts=parent_ts,
+        role="requester",
+        language="en-us",
+    )
+
+
+async def test_a_final_reply_whose_answer_was_lost_is_posted_once(redis_url: str) -> None:
+    sim = await start_simulator(SimulatorConfig(project_id=PROJECT))
+    async with FakeSlack() as fake:
+        settings = load_settings(
+            SLACK_BOT_TOKEN="xoxb-unclear",
+            SLACK_API_URL=fake.url,
+            REDIS_URL=redis_url,
+            HUAWEICLOUD_SDK_PROJECT_ID=PROJECT,
+        )
+        runtime = await open_runtime(settings, redis_url=redis_url, with_cloud=True, cloud_endpoint=sim.url)
+        services = runtime.services
+        impatient = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=GIVES_UP_AFTER))
+        client = build_web_client(settings, Pacing(services.redis), session=impatient)
+        services.notifier = SlackNotifier(client, runtime.responder)
+        try:
+            parent = await runtime.slack.chat_postMessage(channel="C0UNCLEAR", text="parent")
+            request = _ended(str(parent["ts"]))
+            await services.store.create(request)
+            fake.knobs.slow_next["chat.postMessage"] = [ANSWERED_AFTER]
+            await schedule(services.scheduler, AdvanceRequest(request_id=request.id))
+            stop = asyncio.Event()
+            worker = asyncio.create_task(build_runner(services).run_forever(stop))
+            try:
+                for _ in range(200):
+                    stored = await services.store.get(request.id)
+                    if stored is not None and stored.final_reply_ts and fake.calls("chat.update"):
+                        break
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.3)  # a second post would be answered by now
+            finally:
+                stop.set()
+                await asyncio.wait_for(worker, 10)
+            finals = [m for m in fake.replies("C0UNCLEAR", request.parent_ts) if "backup_bot_final" in str(m)]
+            assert len(finals) == 1, finals
+            stored = await services.store.get(request.id)
+            assert stored is not None and stored.final_reply_ts == finals[0]["ts"]
+            # the first run's post was never sent again by the client; the second run looked first
+            assert len(fake.calls("conversations.replies")) == 1
+            assert len([c for c in fake.calls("chat.postMessage") if c.args.get("thread_ts")]) == 1
+        finally:
+            await impatient.close()
+            await services.close()
+            await sim.stop()
+
+
+async def test_a_thread_the_bot_cannot_read_means_the_reply_is_posted(redis_url: str) -> None:
+    async with FakeSlack() as fake:
+        settings = load_settings(SLACK_BOT_TOKEN="xoxb-unread", SLACK_API_URL=fake.url, REDIS_URL=redis_url)
+        runtime = await open_runtime(settings, redis_url=redis_url, with_cloud=False)
+        try:
+            slack = runtime.slack
+            parent = await slack.chat_postMessage(channel="C0UNCLEAR", text="parent")
+            request = _ended(str(parent["ts"]), 1)
+            assert await posted_reply(slack, request, ReplyKind.FINAL) is None  # nothing posted yet
+            ts = await runtime.services.slack.reply(request, ReplyKind.FINAL)
+            assert await posted_reply(slack, request, ReplyKind.FINAL) == ts
+            # another kind, another request, or another state is not this reply
+            assert await posted_reply(slack, request, ReplyKind.CREATED) is None
+            other = request.model_copy(update={"id": "r-0therreq01"})
+            assert await posted_reply(slack, other, ReplyKind.FINAL) is None
+            failed = request.model_copy(update={"state": State.FAILED})
+            assert await posted_reply(slack, failed, ReplyKind.FINAL) is None
+            # An install without the history scopes: the reply is posted, not lost.
+            fake.knobs.error_next["conversations.replies"] = ["missing_scope"]
+            token = rerun.set(True)
+            try:
+                again = await runtime.services.slack.reply(request, ReplyKind.FINAL)
+            finally:
+                rerun.reset(token)
+            assert again != ts and len(fake.replies("C0UNCLEAR", request.parent_ts)) == 2
+        finally:
+            await runtime.services.close()
