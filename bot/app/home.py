@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.app.access import Person
 from bot.app.requests import gate_of
 from bot.app.services import Services
 from bot.app.work import PublishHome, schedule
@@ -26,6 +27,8 @@ COALESCE = 1.0  # seconds a Home waits for more changes before it is published
 MINE = 10
 WAITING = 10
 IN_FLIGHT = 15
+PENDING_PAGE = 200  # pending requests read at a time, soonest deadline first, for "Waiting for you"
+PENDING_PAGES = 10  # at most this many pages for one Home (2,000 requests), then what was found shows
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,11 @@ async def opened(services: Services, user_id: str) -> None:
 async def changed(services: Services, request: BackupRequest) -> None:
     """Something on the Homes of the request's requester and approvers changed: keep the indexes
     the Home reads in step, and publish theirs (only theirs: the in-flight list of everyone else
-    refreshes when they next open it)."""
+    refreshes when they next open it). A request has approvers once it waited for them, and their
+    Homes change with it from then on: while it waits, and when it stops waiting by any way —
+    decided, expired, given up on — its buttons leave their "Waiting for you"."""
     people = [request.user_id]
-    if request.approvers and (request.state is State.PENDING_APPROVAL or request.decided_by):
+    if request.approvers:
         people += await services.access.user_ids(tuple(request.approvers))
     pending = request.state is State.PENDING_APPROVAL and request.deadline is not None
     watching = await services.home.changed(
@@ -80,18 +85,7 @@ async def gather(services: Services, user_id: str) -> Home:
     role = services.access.role_of(person) if person is not None else None
     mine = [r for r in await services.store.get_many(await services.home.requests_of(user_id, MINE)) if r]
     await _permalinks(services, mine)
-    waiting: list[BackupRequest] = []
-    stale: list[str] = []
-    if person is not None:
-        for request in await services.store.get_many(await services.home.all_pending(200)):
-            if request is None or request.state is not State.PENDING_APPROVAL:
-                stale.append(request.id if request else "")
-                continue
-            gate = gate_of(services, request)
-            own = request.user_id == user_id and not self_approval_allowed(services.policy, gate)
-            if services.access.may_approve(gate, person) and not own and user_id not in request.approvals:
-                waiting.append(request)
-    await services.home.settled(*(s for s in stale if s))
+    waiting = await _waiting(services, person) if person is not None else []
     flying: list[BackupRequest] = []
     more = 0
     if role is not None and role >= Role.VIEWER:
@@ -102,13 +96,41 @@ async def gather(services: Services, user_id: str) -> Home:
         user_id,
         record.lang,
         role,
-        tuple(waiting[:WAITING]),
+        tuple(waiting),
         tuple(mine),
         tuple(flying),
         more,
         gated=gated_globs(services.policy, role) if role is not None else None,
         decides=bool(waiting) or (role is not None and role >= Role.APPROVER),
     )
+
+
+async def _waiting(services: Services, person: Person) -> list[BackupRequest]:
+    """The pending requests ``person`` may decide, soonest deadline first: everyone's pending
+    requests read a page at a time until a section's worth is found (or ``PENDING_PAGES`` were
+    read). Requests that no longer wait leave the index on the way."""
+    waiting: list[BackupRequest] = []
+    stale: list[str] = []
+    read = 0
+    for _ in range(PENDING_PAGES):
+        ids = (await services.home.all_pending(read + PENDING_PAGE))[read:]
+        read += len(ids)
+        for request_id, request in zip(ids, await services.store.get_many(ids), strict=True):
+            if request is None or request.state is not State.PENDING_APPROVAL:
+                stale.append(request_id)
+            elif _theirs_to_decide(services, request, person) and all(w.id != request_id for w in waiting):
+                waiting.append(request)  # (once: a page may repeat one when the index moved on)
+        if len(waiting) >= WAITING or len(ids) < PENDING_PAGE:
+            break
+    await services.home.settled(*stale)
+    return waiting[:WAITING]
+
+
+def _theirs_to_decide(services: Services, request: BackupRequest, person: Person) -> bool:
+    """Whether ``person`` may decide ``request`` and has not approved it yet."""
+    gate = gate_of(services, request)
+    own = request.user_id == person.user_id and not self_approval_allowed(services.policy, gate)
+    return services.access.may_approve(gate, person) and not own and person.user_id not in request.approvals
 
 
 async def _in_flight_ids(services: Services) -> list[str]:

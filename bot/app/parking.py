@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import notices, retention
+from bot.app import home, notices, retention
 from bot.app.requests import audit_entry, move
 from bot.app.services import Services
 from bot.app.work import AnswerLookup, PoisonWork, read
@@ -52,8 +52,9 @@ async def _request_given_up(services: Services, request_id: str, reason: str) ->
     # Only a create that may have reached the cloud can have started a backup.
     nothing_made = not (current.create_attempted or current.backup_id)
     await services.slack.tell_requester(current, notices.GaveUp(reason, nothing_made=nothing_made))
-    if ended is not None:  # its buttons go, on the parent and on every approver's DM copy
+    if ended is not None:  # its buttons go, on the parent, every approver's DM copy and their Homes
         await services.slack.update_parent(ended)
+        await home.changed(services, ended)
 
 
 async def _lookup_given_up(services: Services, lease: Lease, reason: str) -> None:

@@ -2,7 +2,10 @@
 the person's Home (valid for slack_sdk, the right items for a requester and for an approver), its
 Approve button takes the channel's path (one backup, the channel message updated), the requester's
 Home is published again when the backup ends, bursts of changes are coalesced, and only people who
-opened their Home get one. One deployment serves the module; each test has its own people."""
+opened their Home get one; an approver's Home drops a request that stopped waiting without a decision
+(expired), and finds theirs behind more pending requests than one read of the index; ``/backup status``
+of a pending request shows it without buttons. One deployment serves the module; each test has its
+own people."""
 
 from __future__ import annotations
 
@@ -15,13 +18,19 @@ import pytest
 import pytest_asyncio
 from slack_sdk.models.views import View
 
-from bot.domain.request import State
+from bot.app import home
+from bot.app.work import ExpireRequest, schedule
+from bot.domain.request import BackupRequest, State
 from bot.local.embedded_redis import EmbeddedRedis
 from bot.local.fake_slack import app_home_opened_body, home_block_actions
 from bot.slack.render import views
 from bot.slack.render.home import TAKE_BACKUP_ACTION
+from bot.store.home import HomeIndex
+from bot.store.requests import RequestStore
+from bot.store.scheduler import Scheduler
 from tests.e2e.harness import (
     Shared,
+    buttons_of,
     eventually,
     module_deployment,
     request_id_of,
@@ -237,3 +246,81 @@ async def test_a_burst_of_changes_makes_a_few_publishes_not_one_each(env: Env) -
     published = env.publishes("U0HREQ3", since=start)
     # Coalesced: about one publish a second while the changes keep coming, not one per change (30).
     assert 1 <= len(published) <= count * 2 // 3, len(published)
+
+
+async def test_a_request_that_stops_waiting_without_a_decision_leaves_the_approvers_homes(env: Env) -> None:
+    bot, slack = env.bot, env.slack
+    await env.open_home("U0HBOSS1")
+    await bot.command("create orders-prod home-expire", user_id="U0HREQ5", channel_id="C0H5")
+    parent = await wait_parent(slack, "C0H5", with_button=APPROVE)
+    request_id = request_id_of(parent)
+    await env.home_showing("U0HBOSS1", "home-expire")
+    # Its approval window closes now: the expiry work the bot scheduled for its deadline, brought forward.
+    await schedule(Scheduler(env.redis), ExpireRequest(request_id=request_id), earlier=True)
+    expired = await wait_state(env.redis, request_id, State.EXPIRED)
+    assert not expired.decided_by  # nobody decided: the Home is published again all the same
+
+    def gone() -> dict[str, Any] | None:
+        home = slack.home_view("U0HBOSS1") or {"blocks": []}
+        offered = [e.get("value") for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        return None if "home-expire" in home_text(home) or request_id in offered else home
+
+    after = valid(await eventually(gone, what="the expired request off the approver's Home"))
+    assert "Nothing waits for your decision." in section_of(after, "Waiting for you")
+
+
+async def test_waiting_for_you_finds_a_request_behind_everyone_elses(env: Env) -> None:
+    """More pending requests than one read of the index, none of them for this approver but the last."""
+    store, index = RequestStore(env.redis), HomeIndex(env.redis)
+    soon = time.time() + 600
+    fillers = [
+        BackupRequest(
+            channel_id="C0H6",
+            user_id="U0HFILLREQ",
+            instance_ref="orders-prod",
+            instance_name="orders-prod",
+            backup_name=f"filler-{i:03d}",
+            state=State.PENDING_APPROVAL,
+            needs_approval=True,
+            deadline=soon + i,
+            approvers=["U0HFILLER"],
+        )
+        for i in range(home.PENDING_PAGE)
+    ]
+    last = BackupRequest(
+        channel_id="C0H6",
+        user_id="U0HREQ6",
+        instance_ref="payments-prod",
+        instance_name="payments-prod",
+        backup_name="home-behind",
+        state=State.PENDING_APPROVAL,
+        needs_approval=True,
+        deadline=soon + 3600,
+        approvers=["U0HLATE"],
+    )
+    try:
+        for request in [*fillers, last]:
+            await store.create(request)
+            await index.changed(
+                request.user_id, request.id, time.time(), deadline=request.deadline, people=[]
+            )
+        await env.open_home("U0HLATE")
+        shown = valid(await env.home_showing("U0HLATE", "home-behind"))
+        assert "<@U0HREQ6> asks for `home-behind` of payments-prod" in section_of(shown, "Waiting for you")
+    finally:
+        await index.settled(*(r.id for r in [*fillers, last]))  # the module's other Homes never see them
+
+
+async def test_status_of_a_pending_request_shows_it_without_buttons_that_would_be_refused(env: Env) -> None:
+    bot, slack = env.bot, env.slack
+    await bot.command("create orders-prod home-status", user_id="U0HREQ7", channel_id="C0H7")
+    parent = await wait_parent(slack, "C0H7", with_button=APPROVE)
+    request_id = request_id_of(parent)
+    for asker in ("U0HBOSS2", "U0HREQ7"):  # an approver, and the requester (whose copy would Cancel)
+        answer = (await bot.command(f"status {request_id}", user_id=asker, channel_id="C0HELSE")).json()
+        copy = {"text": answer.get("text", ""), "blocks": answer.get("blocks", [])}
+        assert "waiting for approval" in text_of(copy) and "home-status" in text_of(copy)
+        assert "*Approvers:*" in text_of(copy)
+        assert buttons_of(copy) == []
+    await bot.command(f"cancel {request_id}", user_id="U0HREQ7", channel_id="C0H7")
+    await wait_state(env.redis, request_id, State.CANCELLED)

@@ -4,6 +4,7 @@ whose API fails holding up only its own backups."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -113,3 +114,31 @@ async def test_a_failing_region_delays_only_its_own_backups(
     await bot.sim("DELETE", "faults")  # the region comes back: its backup is reported, once
     finals = await wait_final_replies(fake_slack, count=2, within=40)
     assert sum("held-north" in text_of(m) for m in finals) == 1
+
+
+async def test_the_type_ahead_names_regions_while_one_region_cannot_be_listed(
+    deploy: DeploymentFactory,
+) -> None:
+    """With two regions configured, the form's type-ahead shows ``<region>/<name>`` even while
+    only one region's instances could be listed (the same name may be in the other one)."""
+    bot = await _deploy(deploy)
+    await bot.sim("POST", "faults", {"outages": [{"region": NORTH, "seconds": 60, "status": 503}]})
+    offered: list[str] = []
+    for _ in range(100):
+        answer = await bot.interact(
+            {
+                "type": "block_suggestion",
+                "action_id": "instance_select",
+                "block_id": "instance",
+                "value": "orders",
+                "user": {"id": "U1"},
+                "team": {"id": "T1"},
+                "api_app_id": "A1",
+                "view": {"id": "V1", "callback_id": "backup_form", "type": "modal"},
+            }
+        )
+        assert answer.status_code == 200
+        if offered := [o["text"]["text"] for o in answer.json()["options"]]:
+            break
+        await asyncio.sleep(0.1)  # the first ask warms the cache in the background
+    assert offered and all(o.startswith(f"{EAST}/") for o in offered), offered

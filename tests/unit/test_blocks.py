@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from bot.app.people import People
-from bot.cloud.models import BackupRecord, BackupStatus
+from bot.cloud.models import BackupRecord, BackupStatus, Instance
 from bot.domain.audit import AuditAction
 from bot.domain.gates import Refusal
 from bot.domain.grammar import USAGE, USAGES
@@ -45,6 +45,7 @@ from bot.slack.render.answers import (
 from bot.slack.render.pieces import Message
 from bot.slack.render.request import busy_notice, created_reply, decision_reply, final_reply, parent_message
 from bot.slack.render.text import escape, format_duration, format_size, format_time
+from bot.slack.render.views import instance_options
 
 EVIL = "<!channel> <@U123> <http://evil|x> & stuff"
 LANGS = list(LANGUAGES)
@@ -470,6 +471,36 @@ def test_pending_without_expiry_still_says_it_waits() -> None:
     assert "Waiting for an approver" in texts(
         parent_message(request(State.PENDING_APPROVAL, expires_at=None))
     )
+
+
+@pytest.mark.parametrize("state", [State.PENDING_APPROVAL, State.SCHEDULED])
+@pytest.mark.parametrize("notify", ["channel", "dm", "both"])
+def test_a_copy_without_buttons_says_the_same_and_offers_nothing(state: State, notify: str) -> None:
+    """``/backup status`` answers with a copy the bot never updates: buttons there would be refused."""
+    req = request(state, notify=notify, break_glass_allowed=True, approvers=["UAPPROVER"])
+    live, copy = parent_message(req, lang=EN), parent_message(req, lang=EN, buttons=False)
+    assert [b["type"] for b in live.blocks].count("actions") >= 1
+    assert [b for b in live.blocks if b["type"] != "actions"] == copy.blocks
+    assert copy.text == live.text
+    assert_valid(copy)
+
+
+def test_the_type_ahead_shows_regions_when_the_fleet_has_several_not_when_the_cache_does() -> None:
+    """A fleet of two regions whose second could not be listed caches one region's instances: they
+    are still shown as ``<region>/<name>``, as everywhere else the bot shows an instance."""
+    east = [
+        Instance.model_validate(
+            {"id": f"{i}" * 32 + "in07", "name": name, "status": "ACTIVE", "region": "ap-1"}
+        )
+        for i, name in enumerate(("orders-prod", "orders-dev"))
+    ]
+    labels = [o["text"]["text"] for o in instance_options(east, "orders", lang=EN, show_region=True)]
+    assert labels == ["ap-1/orders-dev", "ap-1/orders-prod"]
+    assert [o["value"] for o in instance_options(east, "ap-1/orders-p", lang=EN, show_region=True)] == [
+        east[0].id
+    ]
+    plain = [o["text"]["text"] for o in instance_options(east, "", lang=EN, show_region=False)]
+    assert plain == ["orders-dev", "orders-prod"]
 
 
 def test_created_reply_has_ids_and_start_time() -> None:

@@ -168,7 +168,7 @@ async def answer(
             )
             match await lookups.look_up(services, parsed, asker):
                 case lookups.KnownRequest(request=request):
-                    return parent_message(request, lang=lang)
+                    return parent_message(request, lang=lang, buttons=False)  # a copy nobody updates
                 case lookups.NoSuchRequest(ref=ref):
                     missing = t(lang, "lookup.no_request", ref=ref)
                     return answers.error_ephemeral(missing, grammar.USAGES["status"], lang=lang)

@@ -27,6 +27,10 @@ def register(app: AsyncApp, front: Front) -> None:
         except UNAVAILABLE:
             await ack(options=[])  # nothing to offer now; typing again asks again
             return
-        await ack(options=views.instance_options(instances, suggestion.value, lang=lang))
+        await ack(
+            options=views.instance_options(
+                instances, suggestion.value, lang=lang, show_region=services.settings.multi_region
+            )
+        )
 
     front.listen(app.options(views.INSTANCE_ACTION), instance_options)

@@ -58,7 +58,9 @@ def _decided_field(req: BackupRequest, lang: str) -> str:
     return t(lang, key, value=deciders)
 
 
-def _request_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, *, dm: bool) -> list[p.Block]:
+def _request_blocks(
+    req: BackupRequest, approvers: list[str] | None, lang: str, *, dm: bool, buttons: bool
+) -> list[p.Block]:
     blocks: list[p.Block] = [
         p.header(t(lang, "parent.header", emoji=s.STATE_EMOJI[req.state], state=s.request_word(req, lang))),
         p.section(
@@ -82,8 +84,8 @@ def _request_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, 
             bar = p.progress_bar(req.progress)
             blocks.append(p.section(t(lang, "progress", bar=bar, percent=req.progress)))
     if req.state is State.PENDING_APPROVAL:
-        blocks.extend(_pending_blocks(req, approvers, lang, dm=dm))
-    elif req.state is State.SCHEDULED and not dm:
+        blocks.extend(_pending_blocks(req, approvers, lang, dm=dm, buttons=buttons))
+    elif req.state is State.SCHEDULED and not dm and buttons:
         blocks.append(_requester_buttons(req.model_copy(update={"break_glass_allowed": False}), lang))
     context = t(lang, "context", request_id=p.code(req.id), when=format_time(req.created_at))
     blocks.append(p.context(context))
@@ -96,10 +98,12 @@ CANCEL_ACTION = "cancel_request"
 BREAK_GLASS_ACTION = "break_glass"
 
 
-def _pending_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, *, dm: bool) -> list[p.Block]:
+def _pending_blocks(
+    req: BackupRequest, approvers: list[str] | None, lang: str, *, dm: bool, buttons: bool
+) -> list[p.Block]:
     """While a request waits: until when, who may approve and how far they got, and the buttons —
     Approve/Reject where approvers are asked (the channel unless ``notify: dm``, and their DMs),
-    Cancel and Break glass for the requester on the channel message."""
+    Cancel and Break glass for the requester on the channel message; none without ``buttons``."""
     in_channel = Notify(req.notify).in_channel
     if req.expires_at:
         note = t(lang, "pending.expires", when=format_time(req.expires_at))
@@ -117,6 +121,8 @@ def _pending_blocks(req: BackupRequest, approvers: list[str] | None, lang: str, 
         blocks.append(p.section(t(lang, "pending.approvers", who=" ".join(approvers[:20]))))
     elif not dm and not in_channel:
         blocks.append(p.section(t(lang, "pending.asked_by_dm")))
+    if not buttons:
+        return blocks
     if dm or in_channel:
         blocks.append(decision_buttons(req, lang))
     if not dm:
@@ -209,7 +215,12 @@ def _request_fallback(req: BackupRequest, lang: str) -> str:
 
 
 def parent_message(
-    req: BackupRequest, approvers: list[str] | None = None, *, lang: str | None = None, dm: bool = False
+    req: BackupRequest,
+    approvers: list[str] | None = None,
+    *,
+    lang: str | None = None,
+    dm: bool = False,
+    buttons: bool = True,
 ) -> p.Message:
     """The channel message that roots the request's thread; updated in place as the state moves.
 
@@ -218,12 +229,14 @@ def parent_message(
     approval it carries Approve/Reject buttons and names its approvers — ``approvers`` (ready mrkdwn
     mentions) when given, else the request's own, so every update still says who may approve; any
     other state has no buttons, so an update after the decision removes them. ``dm``: the copy an
-    approver gets in a direct message (Approve/Reject only).
+    approver gets in a direct message (Approve/Reject only). ``buttons=False``: a copy that is not
+    kept in step with the request (``/backup status``), so it has none — its buttons would be
+    refused, since a decision checks the message it was clicked on is one the bot recorded.
     """
     language = p.lang_of(req, lang)
     if approvers is None and req.state is State.PENDING_APPROVAL and not dm:
         approvers = mentions(named(req.approvers, req.approver_group_ids))
-    blocks = _request_blocks(req, approvers, language, dm=dm)
+    blocks = _request_blocks(req, approvers, language, dm=dm, buttons=buttons)
     return p.Message(text=_request_fallback(req, language), blocks=blocks)
 
 

@@ -234,12 +234,16 @@ def break_glass_form(
     }
 
 
-def instance_options(instances: Sequence[Instance], query: str, *, lang: str) -> list[dict[str, Any]]:
+def instance_options(
+    instances: Sequence[Instance], query: str, *, lang: str, show_region: bool | None = None
+) -> list[dict[str, Any]]:
     """Options for the instance select: ACTIVE instances only, filtered by what was typed
-    (name, ``<region>/<name>`` or ID, case-insensitive), names first. With instances in several
-    regions each is shown as ``<region>/<name>``."""
+    (name, ``<region>/<name>`` or ID, case-insensitive), names first. ``show_region``: the bot
+    serves several regions (``Settings.multi_region``), so each is shown as ``<region>/<name>`` —
+    even while only one region's instances are cached (another could not be listed). None (callers
+    that do not say): as the instances' own regions tell."""
     needle = query.strip().lower()
-    several = len({i.region for i in instances}) > 1
+    several = len({i.region for i in instances}) > 1 if show_region is None else show_region
 
     def label(i: Instance) -> str:
         return f"{i.region}/{i.name}" if several and i.region else i.name
