@@ -24,6 +24,8 @@ START_REFUSALS = ("malformed", "past", "too_far")
 KEEP_REFUSALS = ("too_long", "forever_needs_approver")
 
 _CLOCK_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+_PICKED_RE = re.compile(r"@([0-9]{1,15})")
+LAST_MOMENT = 253402300799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
 _STAMP_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?")
 
 
@@ -115,6 +117,14 @@ def is_start_time(token: str) -> bool:
     return bool(_CLOCK_RE.fullmatch(token) or _STAMP_RE.fullmatch(token))
 
 
+def picked_start(moment: object) -> str | None:
+    """The form's date-time picker (its ``selected_date_time``) as a start time, ``@<epoch seconds>``;
+    None unless it is a whole number of seconds from 1970 to the last one a datetime can hold."""
+    if isinstance(moment, bool) or not isinstance(moment, int) or not 0 <= moment <= LAST_MOMENT:
+        return None
+    return f"@{moment}"
+
+
 class StartRefusal(Exception):
     """``malformed``, ``past`` or ``too_far``."""
 
@@ -126,14 +136,21 @@ class StartRefusal(Exception):
 def start_time(token: str, now: datetime, tz: tzinfo) -> datetime:
     """The moment ``token`` names, in UTC: a clock time is its next occurrence after ``now``; a date
     and time is read in ``tz``; ``@<epoch seconds>`` is the form's date-time picker. Raises
-    :class:`StartRefusal` unless it is after ``now`` and at most seven days ahead."""
+    :class:`StartRefusal` (and nothing else) unless it is after ``now`` and at most seven days ahead:
+    a time at the edge of the calendar, with no UTC moment of its own, is past or too far."""
     local_now = now.astimezone(tz)
-    if token.startswith("@") and token[1:].isdigit() and len(token) <= 16:  # the form's picker
-        at = datetime.fromtimestamp(int(token[1:]), UTC)
+    if picked := _PICKED_RE.fullmatch(token):  # the form's picker
+        seconds = int(picked.group(1))
+        if seconds > LAST_MOMENT:
+            raise StartRefusal("too_far")
+        at = datetime.fromtimestamp(seconds, UTC)
     elif clock := _CLOCK_RE.fullmatch(token):
         at = local_now.replace(hour=int(clock.group(1)), minute=int(clock.group(2)), second=0, microsecond=0)
         if at <= local_now:
-            at = (at.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=tz)
+            try:
+                at = (at.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=tz)
+            except OverflowError:  # tomorrow is past the end of the calendar
+                raise StartRefusal("too_far") from None
     elif stamp := _STAMP_RE.fullmatch(token):
         year, month, day, hour, minute = (int(stamp.group(i)) for i in range(1, 6))
         try:
@@ -142,7 +159,12 @@ def start_time(token: str, now: datetime, tz: tzinfo) -> datetime:
             raise StartRefusal("malformed") from None
     else:
         raise StartRefusal("malformed")
-    when = at.astimezone(UTC)
+    try:
+        when = at.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 east of UTC or year 9999 west of it
+        raise StartRefusal(
+            "too_far" if at.replace(tzinfo=None) > local_now.replace(tzinfo=None) else "past"
+        ) from None
     if when <= now:
         raise StartRefusal("past")
     if (when - now).total_seconds() > AT_LATEST:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any
@@ -51,7 +52,7 @@ from tests.e2e.harness import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-POLICY = approval_policy(operators=("U4OPCMD", "U4OPFORM", "U5SUB", "U10OP"))
+POLICY = approval_policy(operators=("U4OPCMD", "U4OPFORM", "U5SUB", "U10OP", "U6AT"))
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -274,6 +275,49 @@ async def test_a_form_naming_no_channel_records_nothing(stack: Stack) -> None:
     }.items():
         cases[case] = stack.bot.interact(submission("U6META", shortcut, good_values | {"channel": picked}))
     await refused_cleanly(stack, cases, "U6META", "C6META")
+
+
+async def test_a_start_time_that_is_not_the_forms_picker_is_refused_inline(stack: Stack) -> None:
+    """The start time is the form's date-time picker: text there (however long, or a time the slash
+    command would take), or a moment no calendar holds, is refused inline like a bad ``--at``."""
+    stack.slack.knobs.channel_members["C6AT"] = ["U6AT"]
+    view = form_view(channel="C6AT")
+    picker = {"type": "datetimepicker"}
+    cases: dict[str, dict[str, Any]] = {
+        "100 KB of text": {"at_picker": {"type": "plain_text_input", "value": "x" * 100_000}},
+        "a time typed as text": {"at_picker": {"type": "plain_text_input", "value": "21:45"}},
+        "text that is no time": {"at_picker": {"type": "plain_text_input", "value": "not-a-time"}},
+        "a lone surrogate": {"at_picker": {"type": "plain_text_input", "value": "\ud800"}},
+        "a moment past the calendar": {"at_picker": picker | {"selected_date_time": 999_999_999_999_999}},
+        "a moment before 1970": {"at_picker": picker | {"selected_date_time": -1}},
+        "a moment that is text": {"at_picker": picker | {"selected_date_time": "1800000000"}},
+        "a moment that is a fraction": {"at_picker": picker | {"selected_date_time": 1_800_000_000.5}},
+        "a moment that is true": {"at_picker": picker | {"selected_date_time": True}},
+        "two pickers": {"at_picker": picker, "at_other": picker},
+    }
+    web = stack.bot.process("web")
+    mark, before = web.log_mark(), await recorded(stack.redis)
+    for case, elements in cases.items():
+        payload = submission("U6AT", view, {"instance": ORDERS_DEV, "name": "forged-at"})
+        payload["view"]["state"]["values"]["at"] = elements
+        answer = await stack.bot.interact(payload)
+        assert answer.status_code == 200 and answer.content.strip(), f"{case}: {answer.text[:200]}"
+        errors = answer.json().get("errors", {})
+        says = "cannot be used" if case == "a time typed as text" else "is not a time"
+        assert set(errors) == {"at"} and says in errors["at"], f"{case}: {answer.text[:200]}"
+        assert len(errors["at"]) < 200, case  # the typed text is quoted, bounded
+    await asyncio.sleep(0.5)  # anything a listener did after its ack is done by now
+    assert (await recorded(stack.redis)).nothing_new_since(before)
+    assert problems_in(web.log_since(mark)) == []
+    # The picker itself, an hour ahead, is taken: the backup waits for its time.
+    moment = int(time.time()) + 3600
+    payload = submission("U6AT", view, {"instance": ORDERS_DEV, "name": "picked-at"})
+    payload["view"]["state"]["values"]["at"] = {"at_picker": picker | {"selected_date_time": moment}}
+    answer = await stack.bot.interact(payload)
+    assert answer.status_code == 200 and not answer.content.strip(), answer.text
+    [request_id] = (await recorded(stack.redis)).requests - before.requests
+    planned = await wait_state(stack.redis, request_id, State.SCHEDULED)
+    assert planned.at_asked == f"@{moment}" and planned.start_at == moment
 
 
 async def test_requests_whose_signature_headers_are_not_slacks_are_refused(stack: Stack) -> None:

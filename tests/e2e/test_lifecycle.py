@@ -230,12 +230,17 @@ async def planned_and_cancelled(env: Env) -> None:
 
 
 async def refused_times(env: Env) -> None:
-    for typed, says in (
-        ("create fleet-005 life-past --at 2020-01-01T10:00", "is in the past"),
-        (f"create fleet-005 life-far --at {at(8 * 86400)}", "more than 7 days ahead"),
+    # At the calendar's edges a local time has no UTC moment (9999-12-31 in New York is year 10000
+    # in UTC, 0001-01-01 in Tokyo is year 0): refused all the same, not retried until given up.
+    env.slack.knobs.timezones.update({"U0LNY1": "America/New_York", "U0LJP1": "Asia/Tokyo"})
+    for user, typed, says in (
+        (OPS, "create fleet-005 life-past --at 2020-01-01T10:00", "is in the past"),
+        (OPS, f"create fleet-005 life-far --at {at(8 * 86400)}", "more than 7 days ahead"),
+        ("U0LNY1", "create fleet-005 life-last --at 9999-12-31T23:59", "more than 7 days ahead"),
+        ("U0LJP1", "create fleet-005 life-first --at 0001-01-01T00:00", "is in the past"),
     ):
         url = env.slack.response_url()
-        answer = await env.bot.command(typed, user_id=OPS, channel_id="C0LIFE7", response_url=url)
+        answer = await env.bot.command(typed, user_id=user, channel_id="C0LIFE7", response_url=url)
         assert answer.status_code == 200
         await eventually(
             lambda url=url, says=says: [a for a in answers_at(env.slack, url) if says in text_of(a)] or None,

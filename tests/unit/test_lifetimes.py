@@ -4,12 +4,18 @@ may ask for what, start times read in the requester's zone, and the grammar of -
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import available_timezones
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bot.domain import grammar
 from bot.domain.lifetimes import (
+    AT_LATEST,
+    LAST_MOMENT,
+    START_REFUSALS,
     Keep,
     KeepRefusal,
     Retention,
@@ -18,6 +24,7 @@ from bot.domain.lifetimes import (
     duration_text,
     notice_at,
     parse_keep,
+    picked_start,
     start_time,
     zone,
 )
@@ -101,6 +108,75 @@ def test_times_that_cannot_be_used(typed: str, reason: str) -> None:
     with pytest.raises(StartRefusal) as refused:
         start_time(typed, NOW, UTC)
     assert refused.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("typed", "where", "reason"),
+    [
+        ("9999-12-31T23:59", "America/New_York", "too_far"),  # no UTC moment: after the calendar's end
+        ("9999-12-31T23:59:59", "Pacific/Honolulu", "too_far"),
+        ("9999-12-31T23:59", "", "too_far"),
+        ("0001-01-01T00:00", "Asia/Tokyo", "past"),  # no UTC moment: before the calendar's start
+        ("0001-01-01T00:00", "", "past"),
+        ("0000-01-01T00:00", "Asia/Tokyo", "malformed"),
+        ("@999999999999999", "America/New_York", "too_far"),  # a picker past the calendar
+        (f"@{LAST_MOMENT + 1}", "", "too_far"),
+        (f"@{LAST_MOMENT}", "", "too_far"),
+        ("@0", "Asia/Tokyo", "past"),
+        ("@\u00b2", "", "malformed"),  # a digit to str.isdigit, not to int
+        ("@-5", "", "malformed"),
+        ("@1.5", "", "malformed"),
+        ("@" + "9" * 16, "", "malformed"),
+    ],
+)
+def test_times_at_the_edge_of_the_calendar_are_refused_not_raised(
+    typed: str, where: str, reason: str
+) -> None:
+    with pytest.raises(StartRefusal) as refused:
+        start_time(typed, NOW, zone(where))
+    assert refused.value.reason == reason
+
+
+ZONES = st.sampled_from(["", *sorted(available_timezones())]).map(zone)
+NOWS = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
+STAMPS = st.builds(
+    "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}{}".format,
+    st.integers(0, 9999) | st.sampled_from([1, 9999]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.sampled_from(["", ":00", ":59"]),
+)
+TOKENS = st.one_of(
+    st.text(max_size=40),
+    STAMPS,
+    st.from_regex(r"@[0-9\u00b2\u0663-]{0,17}", fullmatch=True),
+    st.integers(-1, 10**16).map("@{}".format),
+    st.from_regex(r"[0-9]{1,2}:[0-9]{2}", fullmatch=True),
+)
+
+
+@settings(max_examples=600)
+@given(token=TOKENS, now=NOWS, tz=ZONES)
+@example(token="9999-12-31T23:59", now=NOW, tz=zone("America/New_York"))
+@example(token="0001-01-01T00:00", now=NOW, tz=zone("Asia/Tokyo"))
+@example(token="@999999999999999", now=NOW, tz=UTC)
+def test_a_start_time_is_a_moment_within_a_week_or_a_refusal_never_an_error(
+    token: str, now: datetime, tz: tzinfo
+) -> None:
+    try:
+        when = start_time(token, now, tz)
+    except StartRefusal as refused:
+        assert refused.reason in START_REFUSALS
+        return
+    assert when.tzinfo is UTC and now < when and (when - now).total_seconds() <= AT_LATEST
+
+
+def test_the_pickers_moment_is_a_start_time_only_when_a_datetime_can_hold_it() -> None:
+    assert picked_start(1_800_000_000) == "@1800000000" and picked_start(LAST_MOMENT) == f"@{LAST_MOMENT}"
+    for moment in (LAST_MOMENT + 1, 999_999_999_999_999, -1, True, 1.5, "1800000000", None, [1]):
+        assert picked_start(moment) is None, moment
 
 
 def test_an_unknown_zone_is_utc() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -14,7 +15,7 @@ from bot.app.decisions import Decision, Unavailable, break_glass, decide
 from bot.app.intake import Accepted, Ask, Refused, take
 from bot.domain import rules
 from bot.domain.form import check_reason, validate_form
-from bot.domain.lifetimes import parse_keep
+from bot.domain.lifetimes import is_start_time, parse_keep, picked_start
 from bot.i18n import Text
 from bot.slack.listeners import Front
 from bot.slack.listeners.actions import show_now
@@ -38,6 +39,30 @@ def _channel_and_url(
         if item.channel_id == channel or not url:
             url = item.response_url
     return channel, url, not trusted
+
+
+def _start_field(state: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> tuple[str, Text | None]:
+    """The form's start time as the worker reads it ("" = at once, ``@<epoch seconds>`` when picked),
+    or why it cannot be taken: only the form's own date-time picker holding a moment a datetime can
+    hold is. Text where the picker belongs, or a number past the calendar, is refused as the slash
+    command's ``--at`` refuses what is not a time (a time typed where no text field was, as a form
+    the bot did not build), and never recorded."""
+    elements = state.get(views.AT_BLOCK)
+    if not elements:
+        return "", None
+    element = next(iter(elements.values())) if len(elements) == 1 else {}
+    moment = element.get("selected_date_time")
+    if element.get("type") == "datetimepicker":
+        if moment is None:  # nothing picked: at once
+            return "", None
+        if (token := picked_start(moment)) is not None:
+            return token, None
+    raw = moment if element.get("type") == "datetimepicker" else element.get("value")
+    if isinstance(raw, str) and is_start_time(raw):  # a time, but not from the form the bot built
+        return "", Text("form.error.metadata")
+    shown = raw if isinstance(raw, str) else str(raw) if isinstance(raw, int | float) else ""
+    shown = shown.replace("`", "'").encode("utf-8", "replace").decode() or "?"
+    return "", Text("problem.at", value=shown if len(shown) <= 20 else shown[:19] + "…")
 
 
 def _decision_metadata(submission: ViewSubmission) -> DecisionMetadata:
@@ -76,6 +101,9 @@ def register(app: AsyncApp, front: Front) -> None:
         keep = "" if keep_value in ("", "default") else keep_value
         if keep and parse_keep(keep) is None:
             errors[views.KEEP_BLOCK] = Text("problem.keep", value=keep[:20])
+        at, at_problem = _start_field(submission.view.state.values)
+        if at_problem is not None:
+            errors[views.AT_BLOCK] = at_problem
         channel, response_url, verify = _channel_and_url(submission, meta, values, seal_key)
         if not is_channel_id(channel) and views.CHANNEL_BLOCK not in errors:
             errors[views.CHANNEL_BLOCK] = Text("form.error.channel")
@@ -99,7 +127,7 @@ def register(app: AsyncApp, front: Front) -> None:
                         # checks the submitter is in it before posting there.
                         verify_channel=verify,
                         keep=keep,
-                        at=values.get(views.AT_BLOCK, ""),
+                        at=at,
                     )
                     # A double submit of the same view is one request (one person's: the key says whose).
                     dedupe_key = f"view:{submission.team_id}:{user_id}:{submission.view.id}"
