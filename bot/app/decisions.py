@@ -8,15 +8,18 @@ expires the request instead. Nothing else in the bot decides whether a decision 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.app import home
+from bot.app.access import Person
 from bot.app.people import People
 from bot.app.requests import audit_entry, gate_of
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest
-from bot.domain.audit import AuditAction
-from bot.domain.gates import Refusal, self_approval_allowed
+from bot.domain.audit import AuditAction, AuditEntry
+from bot.domain.gates import Gate, Refusal, self_approval_allowed
+from bot.domain.policy import Role
 from bot.domain.request import BackupRequest, State, utcnow
 from bot.store.decisions import Action, Outcome, Verdict
 
@@ -71,11 +74,31 @@ class Unavailable:
 @dataclass(frozen=True)
 class Unsettled:
     """Whether this person may do it turns on what only Slack can say (are they a guest?), and the
-    caller could not ask (a slash command's answer is its acknowledgement): nothing was recorded.
-    The caller acknowledges first and asks again with ``ask_slack``."""
+    caller could not ask (a slash command's answer is its acknowledgement), or on groups not synced
+    yet: nothing was recorded, and nothing about the request was told. A slash command acknowledges
+    first and asks again with ``ask_slack``."""
 
 
-Refused = Gone | Closed | Started | NotAllowed | NotYours | Elsewhere | AlreadyYours | Unavailable | Unsettled
+@dataclass(frozen=True)
+class NoRole:
+    """The person holds no role in the policy (and approves no request of a rule's): refused as a
+    read is, and told nothing of the request — not whether it exists."""
+
+    helpers: People
+
+
+Refused = (
+    Gone
+    | Closed
+    | Started
+    | NotAllowed
+    | NotYours
+    | Elsewhere
+    | AlreadyYours
+    | Unavailable
+    | Unsettled
+    | NoRole
+)
 
 
 @dataclass(frozen=True)
@@ -85,15 +108,61 @@ class Decision:
     recorded: bool = False  # an approval was counted but more are needed
 
 
+NO_ROLE = "no role to read"  # the audit's word for it, as for /backup status
+
+
+@dataclass(frozen=True)
+class Vetted:
+    """Someone who may be told about the request (``request`` None: there is none): they hold a
+    role, approve its gate, or asked about their own request before their role was known."""
+
+    request: BackupRequest | None
+    person: Person | None  # None: their groups are not known yet
+    role: Role | None  # None: not known yet (then this is their own request)
+
+
+async def vet(
+    services: Services,
+    user_id: str,
+    find: Callable[[], Awaitable[BackupRequest | None]],
+    *,
+    ask_slack: bool = True,
+) -> Vetted | NoRole | Unsettled:
+    """Who asks, settled before anything about a request (what ``find`` reads) is told. Nothing is
+    told — not whether it exists, nor its state — to someone with no role (a refusal audited as a
+    read's is) unless they are the approvers a rule names for it; nor, until their role is known, to
+    anyone but its requester (``ask_slack`` False: the caches only, and a caller that cannot ask
+    Slack now asks again after its acknowledgement)."""
+    access = services.access
+    person = await access.person(user_id, ask_slack=ask_slack)
+    role = None if person is None else access.role_of(person)
+    if person is not None and role is Role.NONE:
+        # A rule's approvers need hold no role: they are told about what they approve, nobody else.
+        could = {access.approves(Gate(rule.approvers), person) for rule in services.policy.rules}
+        if None in could:
+            return Unsettled()
+        request = await find() if True in could else None
+        if request is None or access.approves(gate_of(services, request), person) is not True:
+            await services.record(AuditEntry(actor=user_id, action=AuditAction.REFUSED, detail=NO_ROLE))
+            return NoRole(await access.holding(Role.APPROVER))
+        return Vetted(request, person, role)
+    request = await find()
+    if role is None and (request is None or request.user_id != user_id):
+        return Unsettled()  # perhaps someone with no role: nothing until it is known
+    return Vetted(request, person, role)
+
+
 async def check(services: Services, request_id: str, user_id: str) -> Decision:
     """Could ``user_id`` decide ``request_id`` now? Nothing changes; :func:`decide` checks again, in
     the step that counts (this only spares someone a reject form they could not submit)."""
-    request = await services.store.get(request_id)
+    vetted = await vet(services, user_id, lambda: services.store.get(request_id))
+    if not isinstance(vetted, Vetted):
+        return Decision(None, vetted)
+    request, person = vetted.request, vetted.person
     if request is None:
         return Decision(None, Gone())
     if (closed := await _closed(services, request)) is not None:
         return Decision(request, closed)
-    person = await services.access.person(user_id, ask_slack=True)
     gate = gate_of(services, request)
     if person is None or not services.access.may_approve(gate, person):
         return Decision(
@@ -107,12 +176,15 @@ async def check(services: Services, request_id: str, user_id: str) -> Decision:
 async def may_break_glass(services: Services, request_id: str, user_id: str) -> Decision:
     """Could ``user_id`` break the glass on ``request_id`` now? Nothing changes (this spares someone a
     form they could not submit; :func:`break_glass` checks again, in the step that counts)."""
-    request = await services.store.get(request_id)
+    vetted = await vet(services, user_id, lambda: services.store.get(request_id))
+    if not isinstance(vetted, Vetted):
+        return Decision(None, vetted)
+    request = vetted.request
     if request is None:
         return Decision(None, Gone())
     if (closed := await _closed(services, request)) is not None:
         return Decision(request, closed)
-    if not await _may(services, request, user_id, Action.BREAK_GLASS):
+    if not _may(services, request, vetted.person, user_id, Action.BREAK_GLASS):
         return Decision(request, NotYours())
     return Decision(request, None)
 
@@ -189,16 +261,14 @@ async def _closed(services: Services, request: BackupRequest) -> Closed | None:
     return None
 
 
-async def _may(
-    services: Services, request: BackupRequest, user_id: str, action: Action, *, ask_slack: bool = True
+def _may(
+    services: Services, request: BackupRequest, person: Person | None, user_id: str, action: Action
 ) -> bool | None:
-    """What only the policy can say about this person and this request. A click is acknowledged
-    before this runs, so Slack may be asked whether the clicker is a guest (``ask_slack``); a slash
-    command's answer is its acknowledgement, so there only the cache counts, and None says the
-    cache could not tell."""
+    """What only the policy can say about this person (as :func:`vet` found them: from Slack after
+    a click's acknowledgement, from the caches for a slash command) and this request; None says the
+    caches could not tell."""
     if action is Action.CANCEL and user_id == request.user_id:
         return True  # their own request: nothing about them needs knowing
-    person = await services.access.person(user_id, ask_slack=ask_slack)
     if person is None:
         return False  # the group cache is cold: nobody can be shown to be an approver yet
     if action is Action.BREAK_GLASS:
@@ -217,10 +287,13 @@ async def _act(
     deadline: float | None,
     ask_slack: bool = True,
 ) -> Decision:
-    request = await services.store.get(request_id)
+    vetted = await vet(services, user_id, lambda: services.store.get(request_id), ask_slack=ask_slack)
+    if not isinstance(vetted, Vetted):
+        return Decision(None, vetted)
+    request = vetted.request
     if request is None:
         return Decision(None, Gone())
-    may = await _may(services, request, user_id, action, ask_slack=ask_slack)
+    may = _may(services, request, vetted.person, user_id, action)
     if may is None:
         return Decision(request, Unsettled())
     next_step = AdvanceRequest(request_id=request_id)

@@ -18,6 +18,8 @@ import logging
 from dataclasses import dataclass
 
 from bot.app import home, notices
+from bot.app.access import Person
+from bot.app.decisions import NoRole, Vetted, vet
 from bot.app.ports import ReplyKind
 from bot.app.requests import audit_entry, cloud_of, gate_of
 from bot.app.services import Services
@@ -43,7 +45,7 @@ from bot.store.retention import DELETING
 
 log = logging.getLogger("bot.app.retention")
 
-NOT_KEPT = ("gone", "not_yours", "deleting", "unsettled", *KEEP_REFUSALS)
+NOT_KEPT = ("gone", "not_yours", "deleting", "unsettled", "no_role", *KEEP_REFUSALS)
 RECORDS_AFTER = 30 * 86400  # the request is remembered this long after its planned deletion
 
 
@@ -204,7 +206,8 @@ class Kept:
 
 @dataclass(frozen=True)
 class NotKept:
-    """Why not: ``gone`` (no such request or backup), ``not_yours``, ``deleting`` (too late), or the
+    """Why not: ``gone`` (no such request or backup), ``not_yours``, ``deleting`` (too late),
+    ``no_role`` (told nothing of the request), ``unsettled`` (who this is is not known yet), or the
     policy's ``too_long`` / ``forever_needs_approver`` (with ``longest``)."""
 
     reason: str
@@ -216,13 +219,21 @@ async def keep(
     services: Services, ref: str, user_id: str, asked: Keep | None, *, ask_slack: bool = True
 ) -> Kept | NotKept:
     """Keep the backup of ``ref`` (a request ID or a backup ID) for ``asked`` from now on, or
-    (``asked`` None: the Keep button) 30 days past its planned deletion."""
-    request = await (services.store.get(ref) if ref.startswith("r-") else services.store.by_backup_id(ref))
+    (``asked`` None: the Keep button) 30 days past its planned deletion. Who asks is settled first
+    (:func:`~bot.app.decisions.vet`): someone with no role learns nothing of the request."""
+    store = services.store
+    vetted = await vet(
+        services,
+        user_id,
+        lambda: store.get(ref) if ref.startswith("r-") else store.by_backup_id(ref),
+        ask_slack=ask_slack,
+    )
+    if not isinstance(vetted, Vetted):
+        return NotKept("no_role" if isinstance(vetted, NoRole) else "unsettled")
+    request = vetted.request
     if request is None:
         return NotKept("gone")
-    approver = await _approves(services, request, user_id, ask_slack=ask_slack)
-    if approver is None:
-        return NotKept("unsettled", request=request)
+    approver = _approves(services, request, vetted.person, vetted.role)
     if user_id != request.user_id and not approver:
         return NotKept("not_yours", request=request)
     if request.deletion in DELETING or (request.state.final and request.state is not State.COMPLETED):
@@ -252,15 +263,9 @@ async def keep(
     return Kept(kept)
 
 
-async def _approves(
-    services: Services, request: BackupRequest, user_id: str, *, ask_slack: bool
-) -> bool | None:
-    """Whether ``user_id`` approves for this request (its gate, or roles.approver); None: the caches
-    cannot tell yet."""
-    person = await services.access.person(user_id, ask_slack=ask_slack)
-    if person is None:
-        return None if user_id != request.user_id else False
-    role = services.access.role_of(person)
-    if role is None:
-        return None if user_id != request.user_id else False
+def _approves(services: Services, request: BackupRequest, person: Person | None, role: Role | None) -> bool:
+    """Whether this person approves for this request (its gate, or roles.approver); someone whose
+    role is not known yet (only ever about their own request) does not."""
+    if person is None or role is None:
+        return False
     return role >= Role.APPROVER or services.access.approves(gate_of(services, request), person) is True

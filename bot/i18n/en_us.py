@@ -129,6 +129,9 @@ MESSAGES: dict[str, str] = {
     ),
     "refused.who": "Ask {who}.",
     "refused.nobody": "Ask whoever manages the bot's policy file.",
+    "not_kept.no_role": (
+        ":no_entry: You are not allowed to take backups with this bot. Ask one of its approvers."
+    ),
     # --- thread replies ---
     "created.text": ":rocket: Backup {name} started: backup ID {backup_id}, job ID {job_id}.",
     "created.lead": ":rocket: The backup has started.",

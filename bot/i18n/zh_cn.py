@@ -114,6 +114,7 @@ MESSAGES: dict[str, str] = {
     ),
     "refused.who": "请联系 {who}。",
     "refused.nobody": "请联系负责维护机器人策略文件的同事。",
+    "not_kept.no_role": ":no_entry: 你没有通过此机器人创建备份的权限。请联系它的审批人。",
     # --- 消息列中的回复 ---
     "created.text": ":rocket: 备份 {name} 已开始：备份 ID {backup_id}，任务 ID {job_id}。",
     "created.lead": ":rocket: 备份已开始。",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 import pytest_asyncio
 
+from bot.domain.request import State
 from bot.local.embedded_redis import EmbeddedRedis
 from bot.local.simulator.seed import seed_id
 from tests.e2e.harness import (
@@ -25,6 +26,7 @@ from tests.e2e.harness import (
     text_of,
     wait_answer,
     wait_parent,
+    wait_shown,
     wait_thread_final,
 )
 
@@ -51,7 +53,15 @@ GROUPS = {
         "U0RGUESTTYPE",
         "U0RGUESTREQ",
     ],
-    "r-managers": ["U0RMGR", "U0RMGR2", "U0RMGR3", "U0RGUESTMGR", "U0RGUESTMGR2", "U0RGUESTMGR3"],
+    "r-managers": [
+        "U0RMGR",
+        "U0RMGR2",
+        "U0RMGR3",
+        "U0RGUESTMGR",
+        "U0RGUESTMGR2",
+        "U0RGUESTMGR3",
+        "U0RGUESTMGR4",
+    ],
 }
 GUESTS = (
     "U0RGUEST",
@@ -63,6 +73,7 @@ GUESTS = (
     "U0RGUESTMGR",
     "U0RGUESTMGR2",
     "U0RGUESTMGR3",
+    "U0RGUESTMGR4",
     "U0RGUESTREQ",
 )
 PROD_ID = seed_id("orders-prod")
@@ -287,7 +298,7 @@ async def test_a_guest_in_the_approver_group_cannot_approve(env: Env) -> None:
     await bot.command("create orders-dev needs-a-manager", user_id="U0RENG", channel_id="C0RMGR")
     parent = await wait_parent(slack, "C0RMGR", with_button="approve_request")
     pressed = await bot.press("U0RGUESTMGR", parent, "approve_request")
-    assert "only approvers can" in await wait_answer(slack, pressed.response_url)
+    assert NOT_ALLOWED in await wait_answer(slack, pressed.response_url)  # they hold no role
     assert "approve_request" in buttons_of(current(slack, parent))
     assert "needs-a-manager" not in {b["name"] for b in await bot.backups()}
 
@@ -320,7 +331,7 @@ async def test_a_guest_in_the_approver_group_the_bot_has_never_seen_cannot_cance
     await bot.command(
         f"cancel {request_id_of(parent)}", user_id="U0RGUESTMGR2", channel_id="C0RELSE", response_url=url
     )
-    assert "Only the person who asked" in await wait_answer(slack, url)
+    assert NOT_ALLOWED in await wait_answer(slack, url)  # once Slack said "guest": no role
     assert "approve_request" in buttons_of(current(slack, parent))
 
 
@@ -333,3 +344,52 @@ async def test_an_approver_the_bot_has_never_seen_reads_the_audit_trail_a_guest_
         ack = await bot.command("audit 50", user_id=user_id, channel_id="C0RAUDIT", response_url=url)
         assert ack.status_code == 200 and not ack.content.strip()  # Slack is asked after the ack
         assert expected in await wait_answer(slack, url), user_id
+
+
+async def test_no_role_learns_nothing_of_a_request_by_cancel_or_keep(env: Env, done: Done) -> None:
+    """Cancel and keep are no side door: someone with no role is refused as a read is, in the same
+    words whether the request exists or not and whatever its state (by command, by the buttons, by
+    buttons forged to name another request), audited so, and nothing changes."""
+    bot, slack = env.bot, env.slack
+    await bot.command("create orders-dev still-waiting", user_id="U0RENG", channel_id="C0RPROBE")
+    pending = await wait_parent(slack, "C0RPROBE", with_button="cancel_request")
+    await bot.command("create orders-dev called-off", user_id="U0RENG", channel_id="C0RPROBE2")
+    called_off = await wait_parent(slack, "C0RPROBE2", with_button="cancel_request")
+    await bot.command(f"cancel {request_id_of(called_off)}", user_id="U0RENG", channel_id="C0RPROBE2")
+    await wait_shown(slack, called_off, "cancelled")
+    missing = "r-aaaaaaaaaa"
+    refs = (request_id_of(pending), request_id_of(called_off), done.request_id, missing)
+
+    cancels = [
+        (await bot.command(f"cancel {ref}", user_id="U0RNOBODY2", channel_id="C0RPROBE3")).json()["text"]
+        for ref in refs
+    ]
+    keeps = [
+        (await bot.command(f"keep {ref} 7d", user_id="U0RNOBODY2", channel_id="C0RPROBE3")).json()["text"]
+        for ref in (*refs, done.backup_id)
+    ]
+    for forge in (None, *((f"own:{ref}", ref) for ref in refs)):
+        pressed = await bot.press("U0RNOBODY2", pending, "cancel_request", forge=forge)
+        await wait_answer(slack, pressed.response_url)
+        cancels.append(answers_at(slack, pressed.response_url)[0]["text"])
+    for ref in (done.request_id, missing):
+        pressed = await bot.press("U0RNOBODY2", pending, "keep_more", forge=(f"keep:{ref}", ref))
+        await wait_answer(slack, pressed.response_url)
+        keeps.append(answers_at(slack, pressed.response_url)[0]["text"])
+    # A guest the web has not met yet is answered after the ack, once Slack said "guest": the same.
+    url = slack.response_url()
+    ack = await bot.command(f"keep {done.request_id} 7d", user_id="U0RGUESTMGR4", response_url=url)
+    assert ack.status_code == 200 and not ack.content.strip()
+    await wait_answer(slack, url)
+    keeps.append(answers_at(slack, url)[0]["text"])
+
+    assert len(set(cancels)) == 1 and NOT_ALLOWED in cancels[0] and "<@U0RBOSS>" in cancels[0], cancels
+    assert len(set(keeps)) == 1 and NOT_ALLOWED in keeps[0], keeps
+    for told in (cancels[0], keeps[0]):
+        for secret in ("cancelled", "complete", "longer", "There is no", "Only the person", "U0RENG"):
+            assert secret not in told, (secret, told)
+    assert (await env.stored(request_id_of(pending))).state is State.PENDING_APPROVAL
+    assert (await env.stored(done.request_id)).keep_asked != "7d"
+    refused = ("refused", "U0RNOBODY2", "no role to read")
+    assert (await env.audited(actor="U0RNOBODY2")).count(refused) == len(cancels) + len(keeps) - 1
+    assert not [a for a, _, _ in await env.audited(actor="U0RGUESTMGR4") if a == "kept"]

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
+from bot.app import notices
 from bot.app.people import People
 from bot.cloud.models import BackupRecord, BackupStatus, Instance
 from bot.domain.audit import AuditAction
@@ -36,6 +37,7 @@ from bot.slack.render.answers import (
     invite_hint,
     looking_up,
     no_role,
+    notice,
     received,
     record_status,
     request_gone,
@@ -483,6 +485,9 @@ def test_a_copy_without_buttons_says_the_same_and_offers_nothing(state: State, n
     assert [b for b in live.blocks if b["type"] != "actions"] == copy.blocks
     assert copy.text == live.text
     assert_valid(copy)
+    # the same copy whichever process answers: the web's own, and a worker's after asking Slack
+    assert status_message(req, lang=EN) == copy
+    assert notice(notices.RequestStatus(req), lang=EN) == copy
 
 
 def test_the_type_ahead_shows_regions_when_the_fleet_has_several_not_when_the_cache_does() -> None:

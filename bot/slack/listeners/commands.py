@@ -39,7 +39,6 @@ from bot.slack.render import answers, lifetimes, views
 from bot.slack.render.audit import audit_line
 from bot.slack.render.pieces import Message
 from bot.slack.render.policy import describe
-from bot.slack.render.request import parent_message
 from bot.slack.seal import key_of, seal
 
 log = logging.getLogger("bot.slack.commands")
@@ -168,7 +167,7 @@ async def answer(
             )
             match await lookups.look_up(services, parsed, asker):
                 case lookups.KnownRequest(request=request):
-                    return parent_message(request, lang=lang, buttons=False)  # a copy nobody updates
+                    return answers.status_message(request, lang=lang)
                 case lookups.NoSuchRequest(ref=ref):
                     missing = t(lang, "lookup.no_request", ref=ref)
                     return answers.error_ephemeral(missing, grammar.USAGES["status"], lang=lang)

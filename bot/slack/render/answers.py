@@ -193,9 +193,10 @@ def gave_up_not_in_channel(req: BackupRequest) -> p.Message:
 
 def status_message(item: BackupRequest | BackupRecord, *, lang: str) -> p.Message:
     """``/backup status``: a request the bot knows, or a backup found in the cloud, in the
-    language of the person who asked."""
+    language of the person who asked. A copy nobody updates: shown without its buttons, which would
+    only be refused from here (a button acts from a message that shows its request)."""
     if isinstance(item, BackupRequest):
-        return parent_message(item, lang=lang)
+        return parent_message(item, lang=lang, buttons=False)
     return record_status(item, lang=lang)
 
 
@@ -291,7 +292,7 @@ def notice(item: notices.Notice, *, lang: str, request: BackupRequest | None = N
         case notices.BackupFound(record=record, region=region):
             return record_status(record, lang=lang, region=region)
         case notices.RequestStatus(request=known):
-            return parent_message(known, lang=lang)
+            return status_message(known, lang=lang)
         case notices.NoSuchRequest(ref=ref):
             return error_ephemeral(t(lang, "lookup.no_request", ref=ref), grammar.USAGES["status"], lang=lang)
         case notices.NoSuchBackup(ref=ref):
@@ -335,6 +336,8 @@ def decision_refusal(refusal: decisions.Refused, *, lang: str) -> p.Message:
             return p.simple(t(lang, "decision.not_yours"))
         case decisions.Unsettled():
             return p.simple(t(lang, "decision.unsettled"))
+        case decisions.NoRole(helpers=helpers):
+            return no_role(helpers, lang=lang)
 
 
 def cancelled(request_id: str, *, lang: str) -> p.Message:
