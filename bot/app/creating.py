@@ -3,14 +3,16 @@
 The create has no idempotency key. So before the first POST the name must be free on the instance
 (finding "our" backup by instance and name after an unclear create is proof only then), and after a
 crash or an unconfirmed POST the backup is looked up by instance and name before anything is sent
-again. A busy instance (another backup running) is said once in the thread and retried with backoff.
+again. The try is counted right before the POST by a compare-and-set fenced by the run's lease, so
+of two runs (one that stalled past its lease and the one that took it over) only the current one
+sends it. A busy instance (another backup running) is said once in the thread and retried with backoff.
 """
 
 from __future__ import annotations
 
 import logging
 
-from bot.app.ports import ReplyKind
+from bot.app.ports import ReplyKind, running
 from bot.app.requests import audit_entry, cloud_of, move
 from bot.app.services import Services
 from bot.cloud.errors import ApiError, Category, CloudError, InvalidRequest, TransportError
@@ -43,9 +45,13 @@ async def create_backup(services: Services, request: BackupRequest) -> Outcome |
             return None
         result = await _find_earlier_create(services, request)
         if result is None:
-            await services.store.update(
-                request.id, create_attempted=True, create_tries=request.create_tries + 1
-            )
+            lease = running.get()
+            fence = services.scheduler.fence(lease) if lease is not None else None
+            if not await services.store.claim_create(request.id, request.create_tries, fence=fence):
+                # Another run counted a try since this one read the request, or this run's lease
+                # was taken over (it stalled past it): the create is theirs to send, not ours.
+                log.warning("%s: not sending the create: another run has it", request.id)
+                return Outcome.finished()
             result = await cloud.create_backup(
                 request.instance_id,
                 request.backup_name,

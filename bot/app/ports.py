@@ -19,6 +19,7 @@ from bot.app.people import People
 from bot.domain.audit import AuditEntry
 from bot.domain.request import BackupRequest
 from bot.store.outcome import TryLater
+from bot.store.scheduler import Lease
 
 
 class NotInChannel(Exception):
@@ -41,10 +42,18 @@ class DirectoryError(Exception):
         self.lasting = lasting  # True: asking again soon gets the same answer (no scope, no user)
 
 
-# True while a worker runs work whose earlier run ended without settling (it failed, timed out, or its
-# worker was lost): that run may have posted a reply Slack took but the bot never recorded, so a
-# reply is looked for in its thread before it is posted again (Slack's posts have no idempotency key).
-rerun: ContextVar[bool] = ContextVar("rerun", default=False)
+# The lease of the work a worker's handler is running (None elsewhere): a step that must not happen
+# twice is fenced by it, and tells by it whether an earlier run may have done it already.
+running: ContextVar[Lease | None] = ContextVar("running", default=None)
+
+
+def rerun() -> bool:
+    """Whether the work running now follows a run that ended without settling (it failed, timed out,
+    or its worker was lost): that run may have posted a reply Slack took but the bot never recorded,
+    so a reply is looked for in its thread before it is posted again (Slack's posts have no
+    idempotency key)."""
+    lease = running.get()
+    return lease is not None and lease.attempt > 1
 
 
 class ReplyKind(StrEnum):

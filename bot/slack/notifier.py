@@ -114,7 +114,7 @@ class SlackNotifier:
             "event_type": f"backup_bot_{kind.value}",
             "event_payload": {"request_id": request.id, "state": request.state.value},
         }
-        if rerun.get() and (posted := await posted_reply(self._client, request, kind)) is not None:
+        if rerun() and (posted := await posted_reply(self._client, request, kind)) is not None:
             return posted  # an earlier run posted it and never heard back
         with once_only():  # an unclear answer fails this run; the next one looks before posting
             response = await self._in_channel(

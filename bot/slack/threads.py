@@ -2,7 +2,7 @@
 
 ``chat.postMessage`` has no idempotency key, so a post whose answer was lost (a timeout, a dropped
 connection, a worker killed before it recorded the answer) may or may not be in the thread. Before
-such a reply is posted again (:data:`bot.app.ports.rerun`), the thread is read once: every reply
+such a reply is posted again (:func:`bot.app.ports.rerun`), the thread is read once: every reply
 carries its kind, request and state in its message metadata, which is what is looked for. Reading a
 thread needs ``channels:history`` (``groups:history`` in a private channel); without it, or when the
 thread cannot be read, the reply is posted as before.

@@ -20,6 +20,7 @@ from bot.domain.request import BackupRequest, State, can_move, utcnow
 from bot.store import keys, lua
 from bot.store.codec import as_text
 from bot.store.connection import RedisClient
+from bot.store.scheduler import Fence
 
 DEDUPE_TTL_SECONDS = 24 * 3600
 # A finished request is kept as long as its backup-ID index and audit entries, then forgotten.
@@ -62,6 +63,16 @@ return 1
 _TRACK = """
 redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), ARGV[1])
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[3])) end
+return 1
+"""
+
+# KEYS: request hash, then (when fenced) the scheduler's lease tokens. ARGV: the create tries the caller
+# read, the next count, then (fenced) the work key and the lease's token. Marks the create as
+# attempted and counts it, only if nobody counted one since and the lease is still the caller's.
+_CLAIM_CREATE = """
+if #KEYS > 1 and redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[4] then return 0 end
+if (redis.call('HGET', KEYS[1], 'create_tries') or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'create_attempted', 'true', 'create_tries', ARGV[2])
 return 1
 """
 
@@ -186,6 +197,7 @@ class RequestStore:
         self._set_once = redis.register_script(_SET_ONCE)
         self._track = redis.register_script(_TRACK)
         self._read_watched = redis.register_script(_WATCHED)
+        self._claim_create = redis.register_script(_CLAIM_CREATE)
 
     async def create(self, request: BackupRequest, *, dedupe_key: str | None = None) -> tuple[str, bool]:
         """Store a new request; with ``dedupe_key`` a repeat (Slack retry, double submit) returns the
@@ -256,6 +268,16 @@ class RequestStore:
             raise ValueError("use transition() to change state")
         if fields:
             await self._redis.hset(keys.request(request_id), mapping=dict(_pairs(encode_fields(fields))))
+
+    async def claim_create(self, request_id: str, tries: int, *, fence: Fence | None = None) -> bool:
+        """Right before a create is sent: mark it attempted and count it, only if ``tries`` are still
+        all counted so far and (with ``fence``) the lease is still current. False: another run counted
+        one first, or this run's lease was taken over (a stall): it must not send it."""
+        names, args = [keys.request(request_id)], [json.dumps(tries), json.dumps(tries + 1)]
+        if fence is not None:
+            names.append(fence.tokens)
+            args += [fence.key, fence.token]
+        return bool(await self._claim_create(keys=names, args=args))
 
     async def set_once(self, request_id: str, field: str, value: Any) -> bool:
         """Set ``field`` only if it is still empty; True for the one caller that set it."""

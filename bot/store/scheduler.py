@@ -75,6 +75,16 @@ class Lease:
     held_until: float = math.inf
 
 
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """What a script checks to act only while a lease is still current: the scheduler's lease
+    tokens, the work key, the lease's token."""
+
+    tokens: str
+    key: str
+    token: str
+
+
 class Scheduler:
     """Durable delayed work in Redis: schedule, claim under a lease, settle with the lease's token."""
 
@@ -217,6 +227,10 @@ class Scheduler:
     def keys(self) -> list[str]:
         """The five keys every scheduler script takes (for scripts that schedule as one step)."""
         return list(self._keys)
+
+    def fence(self, lease: Lease) -> Fence:
+        """For a step that must happen only while ``lease`` is current (one script checks it)."""
+        return Fence(self._keys[2], lease.key, lease.token)
 
     async def running(self) -> int:
         """How many keys are leased right now (a handler holds them)."""

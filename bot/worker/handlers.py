@@ -12,7 +12,7 @@ from typing import TypeVar
 from bot.app import home, housekeeping, lookups, planned, retention, work
 from bot.app.lifecycle import RequestFlow
 from bot.app.polling import Poller
-from bot.app.ports import rerun
+from bot.app.ports import running
 from bot.app.services import Services
 from bot.store.outcome import Outcome
 from bot.store.scheduler import Lease
@@ -48,11 +48,11 @@ def _typed(kind: type[W], handle: Callable[[W, Lease], Awaitable[Outcome]]) -> H
             return Outcome.give_up(f"unreadable work: {exc}")  # no try of it can ever succeed
         if not isinstance(item, kind):  # pragma: no cover - the kind picked this handler
             return Outcome.give_up(f"{lease.key} is not a {kind.__name__}")
-        token = rerun.set(lease.attempt > 1)
+        token = running.set(lease)
         try:
             return await handle(item, lease)
         finally:
-            rerun.reset(token)
+            running.reset(token)
 
     return run
 

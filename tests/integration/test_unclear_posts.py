@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import aiohttp
 
-from bot.app.ports import ReplyKind, rerun
+from bot.app.ports import ReplyKind, running
 from bot.app.work import AdvanceRequest, schedule
 from bot.bootstrap import open_runtime
 from bot.config import load_settings
@@ -21,6 +21,7 @@ from bot.slack.client import build_web_client
 from bot.slack.notifier import SlackNotifier
 from bot.slack.threads import posted_reply
 from bot.store.pacing import Pacing
+from bot.store.scheduler import Lease
 from bot.worker.main import build_runner
 
 PROJECT = "0c1ea20c1ea20c1ea20c1ea20c1ea20c"
@@ -119,11 +120,11 @@ async def test_a_thread_the_bot_cannot_read_means_the_reply_is_posted(redis_url:
             assert await posted_reply(slack, failed, ReplyKind.FINAL) is None
             # An install without the history scopes: the reply is posted, not lost.
             fake.knobs.error_next["conversations.replies"] = ["missing_scope"]
-            token = rerun.set(True)
+            token = running.set(Lease(f"req:{request.id}", {}, "t", 2))  # a retried run
             try:
                 again = await runtime.services.slack.reply(request, ReplyKind.FINAL)
             finally:
-                rerun.reset(token)
+                running.reset(token)
             assert again != ts and len(fake.replies("C0UNCLEAR", request.parent_ts)) == 2
         finally:
             await runtime.services.close()
