@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from bot.app.ports import ReplyKind, running
+from bot.app.replies import reply_once
 from bot.app.requests import audit_entry, cloud_of, move
 from bot.app.services import Services
 from bot.cloud.errors import ApiError, Category, CloudError, InvalidRequest, TransportError
@@ -65,7 +66,9 @@ async def create_backup(services: Services, request: BackupRequest) -> Outcome |
         busy = exc.category is Category.BUSY and exc.retryable
         if (busy or exc.retryable) and request.create_tries < MAX_CREATE_TRIES:
             if busy and not request.busy_notice_ts:
-                ts = await services.slack.reply(request, ReplyKind.BUSY, detail=exc.error_msg)
+                ts = await reply_once(
+                    services, request, ReplyKind.BUSY, "busy_notice_ts", detail=exc.error_msg
+                )
                 await services.store.set_once(request.id, "busy_notice_ts", ts)
             return Outcome.later(_retry_in(request.create_tries, busy=busy))
         await _create_failed(

@@ -25,6 +25,7 @@ from bot.app import home, notices, planned, retention
 from bot.app.asking import ask_by_dm
 from bot.app.creating import create_backup
 from bot.app.ports import DirectoryError, NotInChannel, ReplyKind
+from bot.app.replies import reply_once
 from bot.app.requests import audit_entry, move, move_and_advance, project_of
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, ExpireRequest, PollProject, schedule
@@ -122,7 +123,8 @@ class RequestFlow:
             case State.APPROVED:
                 if not request.decision_reply_ts:
                     approvers = await services.access.named(tuple(request.approvers))
-                    ts = await services.slack.reply(request, ReplyKind.DECISION, people=approvers)
+                    slot = "decision_reply_ts"
+                    ts = await reply_once(services, request, ReplyKind.DECISION, slot, people=approvers)
                     await services.store.set_once(request.id, "decision_reply_ts", ts)
                 await services.slack.update_parent(request)
                 if planned.waits(request, await services.clock.now()):
@@ -134,7 +136,7 @@ class RequestFlow:
                 return await planned.keep_waiting(services, request)
             case State.CREATING:
                 if request.start_at is not None and not request.start_reply_ts:
-                    ts = await services.slack.reply(request, ReplyKind.STARTING)
+                    ts = await reply_once(services, request, ReplyKind.STARTING, "start_reply_ts")
                     await services.store.set_once(request.id, "start_reply_ts", ts)
                 return await create_backup(services, request)
             case State.BUILDING | State.TIMED_OUT:
@@ -148,7 +150,9 @@ class RequestFlow:
                 )
                 if request.state is State.TIMED_OUT and not request.timeout_reply_ts:
                     timeout = services.settings.poll_timeout
-                    ts = await services.slack.reply(request, ReplyKind.TIMEOUT, timeout_s=timeout)
+                    ts = await reply_once(
+                        services, request, ReplyKind.TIMEOUT, "timeout_reply_ts", timeout_s=timeout
+                    )
                     if await services.store.set_once(request.id, "timeout_reply_ts", ts):
                         await services.record(audit_entry(request, AuditAction.TIMED_OUT))
                 await services.slack.update_parent(request)
@@ -328,7 +332,7 @@ class RequestFlow:
 
     async def _announce_created(self, request: BackupRequest) -> None:
         if request.backup_id and not request.created_reply_ts:
-            ts = await self.services.slack.reply(request, ReplyKind.CREATED)
+            ts = await reply_once(self.services, request, ReplyKind.CREATED, "created_reply_ts")
             await self.services.store.set_once(request.id, "created_reply_ts", ts)
 
     async def _finish(self, request: BackupRequest) -> Outcome:
@@ -338,7 +342,7 @@ class RequestFlow:
         await self._announce_created(request)
         request = await retention.plan_deletion(services, request)  # its reply says when it goes
         if not request.final_reply_ts:
-            ts = await services.slack.reply(request, ReplyKind.FINAL)
+            ts = await reply_once(services, request, ReplyKind.FINAL, "final_reply_ts")
             if await services.store.set_once(request.id, "final_reply_ts", ts):
                 if action := _FINAL_AUDIT.get(request.state):
                     await services.record(audit_entry(request, action, detail=request.error_msg))

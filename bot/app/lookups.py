@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.app import notices
+from bot.app.decisions import NO_ROLE
 from bot.app.people import People
 from bot.app.services import Services
 from bot.app.work import AnswerLookup, schedule
@@ -59,7 +60,7 @@ class Asker:
 
 
 async def _refuse_reading(services: Services, user_id: str) -> ReadRefused:
-    await services.record(AuditEntry(actor=user_id, action=AuditAction.REFUSED, detail="no role to read"))
+    await services.record(AuditEntry(actor=user_id, action=AuditAction.REFUSED, detail=NO_ROLE))
     return ReadRefused(await services.access.holding(Role.APPROVER))
 
 

@@ -43,17 +43,8 @@ class DirectoryError(Exception):
 
 
 # The lease of the work a worker's handler is running (None elsewhere): a step that must not happen
-# twice is fenced by it, and tells by it whether an earlier run may have done it already.
+# twice is fenced by it (the create), and a reply made in it is posted once (bot.app.replies).
 running: ContextVar[Lease | None] = ContextVar("running", default=None)
-
-
-def rerun() -> bool:
-    """Whether the work running now follows a run that ended without settling (it failed, timed out,
-    or its worker was lost): that run may have posted a reply Slack took but the bot never recorded,
-    so a reply is looked for in its thread before it is posted again (Slack's posts have no
-    idempotency key)."""
-    lease = running.get()
-    return lease is not None and lease.attempt > 1
 
 
 class ReplyKind(StrEnum):
@@ -101,9 +92,16 @@ class Notifier(Protocol):
         detail: str = "",
         timeout_s: float | None = None,
         people: People | None = None,
+        slot: str = "",
+        once: bool = False,
     ) -> str:
         """A reply in the request's thread; its ts (``people``: whom it names, e.g. the approvers a
-        broken glass tells). Raises NotInChannel."""
+        broken glass tells; ``slot``: the request field that records it, carried in the message so
+        :meth:`find_reply` can tell it; ``once``: never sent a second time after an unclear answer,
+        which fails the call instead). Raises NotInChannel."""
+
+    async def find_reply(self, request: BackupRequest, kind: ReplyKind, slot: str) -> str | None:
+        """The ts of that reply if the request's thread holds it (None also when it cannot be read)."""
 
     async def ask_approver(self, request: BackupRequest, user_id: str) -> tuple[str, str]:
         """The approval request in a direct message to one approver; its (channel, ts)."""

@@ -21,6 +21,7 @@ from bot.app import home, notices
 from bot.app.access import Person
 from bot.app.decisions import NoRole, Vetted, vet
 from bot.app.ports import ReplyKind
+from bot.app.replies import reply_once
 from bot.app.requests import audit_entry, cloud_of, gate_of
 from bot.app.services import Services
 from bot.app.work import AdvanceRequest, DeleteBackup, NoticeDeletion, schedule
@@ -130,7 +131,9 @@ async def delete(services: Services, work: DeleteBackup, attempt: int = 1) -> Ou
     except ApiError as exc:
         if await services.store.set_once(request.id, "deletion_problem_ts", "reported"):
             problem = request.model_copy(update={"error_msg": str(exc)})
-            await services.slack.reply(problem, ReplyKind.DELETE_PROBLEM, detail=str(exc))
+            await services.slack.reply(
+                problem, ReplyKind.DELETE_PROBLEM, detail=str(exc), slot="deletion_problem_ts"
+            )  # said at most once: its slot is marked before
             await services.record(audit_entry(request, AuditAction.DELETE_FAILED, detail=str(exc)))
         return _again(request, str(exc), attempt)
     except CloudError as exc:
@@ -163,7 +166,7 @@ async def _settle(
     it; a worker lost between the two says it again only if the reply's ts was not recorded."""
     done = request.model_copy(update={"deletion": how, "deleted_at": request.deleted_at or utcnow()})
     if not request.deletion_reply_ts:
-        ts = await services.slack.reply(done, kind)
+        ts = await reply_once(services, done, kind, "deletion_reply_ts")
         if await services.store.set_once(request.id, "deletion_reply_ts", ts) and audited is not None:
             await services.record(audit_entry(done, audited))
     await services.store.update(request.id, deletion=how, deleted_at=done.deleted_at)

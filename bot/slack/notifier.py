@@ -8,6 +8,7 @@ so the caller can tell the requester privately how to invite it and try again la
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -17,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app.home import Home
 from bot.app.notices import Notice
 from bot.app.people import People
-from bot.app.ports import NotInChannel, ReplyKind, rerun
+from bot.app.ports import NotInChannel, ReplyKind
 from bot.domain.audit import AuditEntry
 from bot.domain.request import BackupRequest
 from bot.slack.client import once_only
@@ -29,7 +30,7 @@ from bot.slack.render.home import home_view, safe_link
 from bot.slack.render.pieces import Message, lang_of
 from bot.slack.render.policy import mentions
 from bot.slack.respond import Responder
-from bot.slack.threads import posted_reply
+from bot.slack.threads import about, posted_reply
 
 log = logging.getLogger("bot.slack.notifier")
 
@@ -105,18 +106,16 @@ class SlackNotifier:
         detail: str = "",
         timeout_s: float | None = None,
         people: People | None = None,
+        slot: str = "",
+        once: bool = False,
     ) -> str:
         """A reply in the request's thread (``thread_ts`` is always the parent's ts). Its kind goes
-        into the message's metadata (``backup_bot_<kind>``), so other tools can tell replies apart."""
+        into the message's metadata (``backup_bot_<kind>``), so other tools can tell replies apart,
+        with the request, its state and the reply's slot (what :meth:`find_reply` looks for)."""
         named = mentions(people) if people is not None else None
         message = render.reply(request, kind, detail=detail, timeout_s=timeout_s, approvers=named)
-        metadata = {
-            "event_type": f"backup_bot_{kind.value}",
-            "event_payload": {"request_id": request.id, "state": request.state.value},
-        }
-        if rerun() and (posted := await posted_reply(self._client, request, kind)) is not None:
-            return posted  # an earlier run posted it and never heard back
-        with once_only():  # an unclear answer fails this run; the next one looks before posting
+        metadata = {"event_type": f"backup_bot_{kind.value}", "event_payload": about(request, slot)}
+        with once_only() if once else contextlib.nullcontext():
             response = await self._in_channel(
                 request.channel_id,
                 lambda: self._client.chat_postMessage(
@@ -129,6 +128,9 @@ class SlackNotifier:
                 ),
             )
         return str(response["ts"])
+
+    async def find_reply(self, request: BackupRequest, kind: ReplyKind, slot: str) -> str | None:
+        return await posted_reply(self._client, request, kind, slot)
 
     async def tell_requester(self, request: BackupRequest, notice: Notice, *, lasting: bool = False) -> None:
         """A private note to the requester: through the command's response_url while it lives,

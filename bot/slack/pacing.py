@@ -47,6 +47,7 @@ PER_MINUTE = {
     "chat.getPermalink": 100,
     "conversations.join": 50,
     "conversations.members": 100,
+    "conversations.replies": 50,  # only to find a reply whose post was not heard back from
     "usergroups.list": 20,
     "users.info": 100,
     "views.publish": 100,

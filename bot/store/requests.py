@@ -58,6 +58,14 @@ return 1
 """
 
 
+# KEYS: request hash; ARGV: the mark's field. Marks a reply as being posted; returns 1 when it was
+# marked already (an earlier run began posting it), 0 when marked now or the request is gone.
+_MARK_POSTING = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return 1 - redis.call('HSETNX', KEYS[1], ARGV[1], '1')
+"""
+
+
 # KEYS: the project's in-flight set, the backup-ID index key; ARGV: request id, start epoch, seconds
 # the index lives (0: no backup ID to index).
 _TRACK = """
@@ -66,15 +74,23 @@ if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber
 return 1
 """
 
-# KEYS: request hash, then (when fenced) the scheduler's lease tokens. ARGV: the create tries the caller
-# read, the next count, then (fenced) the work key and the lease's token. Marks the create as
-# attempted and counts it, only if nobody counted one since and the lease is still the caller's.
-_CLAIM_CREATE = """
-if #KEYS > 1 and redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[4] then return 0 end
+# KEYS: request hash, then (when fenced) the scheduler's due set and lease tokens. ARGV: the create
+# tries the caller read, the next count, then (fenced) the work key and the lease's token. Marks the
+# create as attempted and counts it, only if nobody counted one since and the lease is still the
+# caller's: its token, and not run out (a run out lease is up for grabs before anyone takes it).
+_CLAIM_CREATE = (
+    lua.NOW
+    + """
+if #KEYS > 1 then
+  if redis.call('HGET', KEYS[3], ARGV[3]) ~= ARGV[4] then return 0 end
+  local lease_end = redis.call('ZSCORE', KEYS[2], ARGV[3])
+  if not lease_end or tonumber(lease_end) <= now() then return 0 end
+end
 if (redis.call('HGET', KEYS[1], 'create_tries') or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'create_attempted', 'true', 'create_tries', ARGV[2])
 return 1
 """
+)
 
 BACKUP_INDEX_SECONDS = 90 * 24 * 3600
 
@@ -198,6 +214,7 @@ class RequestStore:
         self._track = redis.register_script(_TRACK)
         self._read_watched = redis.register_script(_WATCHED)
         self._claim_create = redis.register_script(_CLAIM_CREATE)
+        self._mark_posting = redis.register_script(_MARK_POSTING)
 
     async def create(self, request: BackupRequest, *, dedupe_key: str | None = None) -> tuple[str, bool]:
         """Store a new request; with ``dedupe_key`` a repeat (Slack retry, double submit) returns the
@@ -275,9 +292,14 @@ class RequestStore:
         one first, or this run's lease was taken over (a stall): it must not send it."""
         names, args = [keys.request(request_id)], [json.dumps(tries), json.dumps(tries + 1)]
         if fence is not None:
-            names.append(fence.tokens)
+            names += [fence.due, fence.tokens]
             args += [fence.key, fence.token]
         return bool(await self._claim_create(keys=names, args=args))
+
+    async def mark_posting(self, request_id: str, slot: str) -> bool:
+        """Mark the reply ``slot`` records as being posted: True when an earlier run marked it
+        already (it may have posted it without hearing back), False when marked now."""
+        return bool(await self._mark_posting(keys=[keys.request(request_id)], args=[f"posting:{slot}"]))
 
     async def set_once(self, request_id: str, field: str, value: Any) -> bool:
         """Set ``field`` only if it is still empty; True for the one caller that set it."""

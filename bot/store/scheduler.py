@@ -77,9 +77,10 @@ class Lease:
 
 @dataclass(frozen=True, slots=True)
 class Fence:
-    """What a script checks to act only while a lease is still current: the scheduler's lease
-    tokens, the work key, the lease's token."""
+    """What a script checks to act only while a lease is still current: the scheduler's due set (a
+    leased key's score is its lease's end) and lease tokens, the work key, the lease's token."""
 
+    due: str
     tokens: str
     key: str
     token: str
@@ -230,7 +231,7 @@ class Scheduler:
 
     def fence(self, lease: Lease) -> Fence:
         """For a step that must happen only while ``lease`` is current (one script checks it)."""
-        return Fence(self._keys[2], lease.key, lease.token)
+        return Fence(self._keys[0], self._keys[2], lease.key, lease.token)
 
     async def running(self) -> int:
         """How many keys are leased right now (a handler holds them)."""

@@ -40,6 +40,9 @@ async def test_a_deletion_given_up_says_so_in_the_thread_and_the_parent(redis_ur
                 deletion_problem_ts="1700000000.000001",  # the refusal was said already
             )
             await services.store.create(request)
+            # Slack fails the post once: the parked work's last word is not lost (nothing would try it
+            # again), so Slack's own retry stays on outside a worker's run.
+            fake.knobs.fail_next["chat.postMessage"] = 1
             await retention.deletion_given_up(services, request.id, "DBS.201208: refused 8 times")
             stored = await services.store.get(request.id)
             assert stored is not None and stored.deletion == "failed"

@@ -1,5 +1,6 @@
 """A thread reply whose answer from Slack never came back (a timeout) is not posted twice: the run
-fails without sending it again, and the next run finds it in the thread by its metadata. The worker's
+fails without sending it again, and the next run, finding the reply marked as being posted, finds
+it in the thread by its metadata. The worker's
 own runner and handlers, a real Redis, the simulator, and the fake Slack answering the final reply's
 post only after the bot's client gave up on it (it still posts it, as Slack would)."""
 
@@ -11,6 +12,7 @@ from datetime import timedelta
 import aiohttp
 
 from bot.app.ports import ReplyKind, running
+from bot.app.replies import reply_once
 from bot.app.work import AdvanceRequest, schedule
 from bot.bootstrap import open_runtime
 from bot.config import load_settings
@@ -101,30 +103,37 @@ async def test_a_final_reply_whose_answer_was_lost_is_posted_once(redis_url: str
             await sim.stop()
 
 
-async def test_a_thread_the_bot_cannot_read_means_the_reply_is_posted(redis_url: str) -> None:
+async def test_a_reply_is_looked_for_only_after_an_earlier_run_began_posting_it(redis_url: str) -> None:
     async with FakeSlack() as fake:
         settings = load_settings(SLACK_BOT_TOKEN="xoxb-unread", SLACK_API_URL=fake.url, REDIS_URL=redis_url)
         runtime = await open_runtime(settings, redis_url=redis_url, with_cloud=False)
+        services, slack = runtime.services, runtime.slack
         try:
-            slack = runtime.slack
             parent = await slack.chat_postMessage(channel="C0UNCLEAR", text="parent")
             request = _ended(str(parent["ts"]), 1)
-            assert await posted_reply(slack, request, ReplyKind.FINAL) is None  # nothing posted yet
-            ts = await runtime.services.slack.reply(request, ReplyKind.FINAL)
-            assert await posted_reply(slack, request, ReplyKind.FINAL) == ts
-            # another kind, another request, or another state is not this reply
-            assert await posted_reply(slack, request, ReplyKind.CREATED) is None
-            other = request.model_copy(update={"id": "r-0therreq01"})
-            assert await posted_reply(slack, other, ReplyKind.FINAL) is None
-            failed = request.model_copy(update={"state": State.FAILED})
-            assert await posted_reply(slack, failed, ReplyKind.FINAL) is None
-            # An install without the history scopes: the reply is posted, not lost.
-            fake.knobs.error_next["conversations.replies"] = ["missing_scope"]
-            token = running.set(Lease(f"req:{request.id}", {}, "t", 2))  # a retried run
+            await services.store.create(request)
+            slot = "final_reply_ts"
+            assert await posted_reply(slack, request, ReplyKind.FINAL, slot) is None  # nothing posted yet
+            token = running.set(Lease(f"req:{request.id}", {}, "t", 1))  # inside a worker's run
             try:
-                again = await runtime.services.slack.reply(request, ReplyKind.FINAL)
+                ts = await reply_once(services, request, ReplyKind.FINAL, slot)  # marked, then posted
+                assert await posted_reply(slack, request, ReplyKind.FINAL, slot) == ts
+                # Its ts was never recorded (the answer was lost): the next run finds it, posts nothing.
+                assert await reply_once(services, request, ReplyKind.FINAL, slot) == ts
+                assert len(fake.replies("C0UNCLEAR", request.parent_ts)) == 1
+                assert len(fake.calls("conversations.replies")) == 3  # two above, one by the rerun
+                # Another kind, slot, request or state is not this reply.
+                assert await posted_reply(slack, request, ReplyKind.CREATED, slot) is None
+                assert await posted_reply(slack, request, ReplyKind.FINAL, "timeout_reply_ts") is None
+                other = request.model_copy(update={"id": "r-0therreq01"})
+                assert await posted_reply(slack, other, ReplyKind.FINAL, slot) is None
+                failed = request.model_copy(update={"state": State.FAILED})
+                assert await posted_reply(slack, failed, ReplyKind.FINAL, slot) is None
+                # An install without the history scopes: the reply is posted again, not lost.
+                fake.knobs.error_next["conversations.replies"] = ["missing_scope"]
+                again = await reply_once(services, request, ReplyKind.FINAL, slot)
+                assert again != ts and len(fake.replies("C0UNCLEAR", request.parent_ts)) == 2
             finally:
                 running.reset(token)
-            assert again != ts and len(fake.replies("C0UNCLEAR", request.parent_ts)) == 2
         finally:
-            await runtime.services.close()
+            await services.close()
