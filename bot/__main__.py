@@ -33,6 +33,8 @@ if __name__ == "__main__":
 # The imports below come after the handler, so that it covers them (E402 on purpose).
 import asyncio  # noqa: E402
 
+from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: E402
+
 from bot.bootstrap import Body, serve, serve_all_in_one, serve_http, serve_worker, stop_event  # noqa: E402
 from bot.config import CloudAuth, ConfigError, Settings, load_settings  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
@@ -90,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EX_CONFIG
+    except RedisConnectionError as exc:  # at start-up: one line, and a restart may find it up
+        print(f"cannot reach Redis at REDIS_URL: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     return 0

@@ -224,6 +224,17 @@ class Settings(BaseSettings):
             + (f"this is {kind} ({token.partition('-')[0]}-…)" if kind else "this is not one")
         )
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if urlsplit(value.strip()).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                "must be a redis://, rediss:// or unix:// URL (unset it for the embedded server)"
+            )
+        return value.strip()
+
     @field_validator("slack_api_url")
     @classmethod
     def _slack_api_url(cls, value: str) -> str:
@@ -265,6 +276,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _credentials_complete(self) -> Settings:
+        if self.slack_bot_token is None and (self.slack_app_token or self.slack_signing_secret):
+            # Else the process would start as the local shell, with a demo policy, on this Redis.
+            raise ValueError(
+                "SLACK_BOT_TOKEN is required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set "
+                "(unset every SLACK_ variable for the local shell)"
+            )
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError("METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT)")
         if (self.access_key is None) != (self.secret_key is None):
             raise ValueError("HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK must be set together")
         if self.iam_password is not None and not (self.iam_user and self.iam_domain):

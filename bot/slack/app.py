@@ -13,14 +13,25 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.logs import pinned
 from bot.slack.guard import Guard, Workspace
 from bot.slack.listeners import Front, register_listeners
 
 log = logging.getLogger("bot.slack.app")
+
+# auth.test answers about the bot token that no retry can change.
+TOKEN_REFUSALS = {
+    "invalid_auth": "Slack does not know it (revoked, regenerated, or another app's)",
+    "not_authed": "no token reached Slack",
+    "token_revoked": "it was revoked",
+    "token_expired": "it expired",
+    "account_inactive": "the app or its workspace is no longer active",
+    "not_allowed_token_type": "it is not a bot token (xoxb-…)",
+}
 
 
 @dataclass(frozen=True)
@@ -34,7 +45,18 @@ class Identity:
 async def identify_bot(settings: Settings, client: AsyncWebClient) -> Identity:
     token = settings.slack_bot_token
     assert token is not None
-    me = await client.auth_test()
+    try:
+        me = await client.auth_test()
+    except SlackApiError as exc:
+        data = exc.response.data
+        code = str(data.get("error") or "") if isinstance(data, dict) else ""
+        if code in TOKEN_REFUSALS:  # no retry can change these: stop, as a bad setting does
+            raise ConfigError(
+                f"invalid configuration:\n  SLACK_BOT_TOKEN: Slack refused it ({code}): "
+                f"{TOKEN_REFUSALS[code]}. Copy the Bot User OAuth Token from the app's OAuth & "
+                "Permissions page"
+            ) from None
+        raise
     team_id, enterprise_id = str(me.get("team_id") or ""), str(me.get("enterprise_id") or "")
     authorized = AuthorizeResult(
         enterprise_id=enterprise_id or None,

@@ -95,9 +95,13 @@ class _Client(SocketModeClient):
         failures = 0
         while True:
             try:
-                return await super().issue_new_wss_url()
+                # (not slack_sdk's own: it reads an error answer that is not JSON as a mapping, and
+                # fails on it outside any handling of ours; a 429 is waited out by the client)
+                opened = await self.web_client.apps_connections_open(app_token=self.app_token)
+                return str(opened["url"])
             except SlackApiError as exc:
-                code = str(exc.response.get("error") or "unknown_error")
+                data = exc.response.data  # not a mapping when Slack's gateway answered with text
+                code = str(data.get("error") or "unknown_error") if isinstance(data, dict) else "not_json"
                 if code in REFUSALS:
                     # closed: slack_sdk's loops end quietly instead of retrying every 10 s
                     self.closed = True

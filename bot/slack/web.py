@@ -56,7 +56,8 @@ def metrics_handler(
     async def metrics(request: web.Request) -> web.StreamResponse:
         if token is not None:
             given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            # (bytes that are not UTF-8 arrive as surrogates: compared as the bytes they were)
+            if not hmac.compare_digest(given.encode(errors="surrogateescape"), f"Bearer {token}".encode()):
                 return web.json_response({"ok": False}, status=401, headers={"WWW-Authenticate": "Bearer"})
         body = await render_metrics(services.redis)
         return web.Response(body=body, content_type="text/plain", charset="utf-8")
@@ -136,8 +137,9 @@ def build_web(app: AsyncApp, services: Services) -> web.Application:
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
         stamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
-            return _copy(_UNSIGNED)
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12 or not signature.isascii():
+            return _copy(_UNSIGNED)  # (a signature that is not ASCII could not even be compared)
         try:
             raw = await request.text()
         except _HUNG_UP:

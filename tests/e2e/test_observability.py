@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from bot.local.fake_slack import FakeSlack
@@ -34,6 +36,18 @@ async def test_a_full_signed_run_reports_metrics_and_logs_no_secret(
         anonymous = await client.get(f"{bot.web_url}/metrics")
         bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
         metrics = (await client.get(f"{bot.web_url}/metrics", headers=bearer)).text
+        # Header bytes an anonymous caller chose: refused, never a 500 (nor a traceback in the log).
+        odd_bearer = await client.get(f"{bot.web_url}/metrics", headers={"Authorization": b"Bearer \xff\xfe"})
+        odd_signature = await client.post(
+            f"{bot.web_url}/slack/events",
+            content=b"command=%2Fbackup&text=help",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": str(int(time.time())),
+                "X-Slack-Signature": "v0=é".encode(),
+            },
+        )
+    assert odd_bearer.status_code == 401 and odd_signature.status_code == 401
     assert health.status_code == 200 and health.json() == {"ok": True}
     assert anonymous.status_code == 401 and "backup_bot" not in anonymous.text
     assert 'backup_bot_events_total{kind="completed"} 1.0' in metrics

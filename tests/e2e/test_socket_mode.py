@@ -160,6 +160,30 @@ async def test_a_token_slack_refuses_ends_the_process_with_exit_78(
     await nothing_left_in(running.local_dir)  # the embedded Redis was stopped on the way out
 
 
+async def test_a_bot_token_slack_refuses_ends_the_process_with_exit_78(
+    bots: list[Bot], slack: FakeSlack, sockets: FakeSocketMode, tmp_path: Path
+) -> None:
+    slack.knobs.error_next["auth.test"] = ["invalid_auth"]
+    running = bot(bots, slack, tmp_path).start()
+    assert await running.exit_code(within=30) == 78
+    out = running.log()
+    assert "SLACK_BOT_TOKEN: Slack refused it (invalid_auth)" in out and "Traceback" not in out
+    await nothing_left_in(running.local_dir)
+
+
+async def test_a_socket_mode_answer_that_is_not_json_is_retried_by_the_bot(
+    bots: list[Bot], slack: FakeSlack, sockets: FakeSocketMode, tmp_path: Path
+) -> None:
+    slack.knobs.raw_next[METHOD] = [{"body": "upstream failed", "status": 500}] * 100
+    running = bot(bots, slack, tmp_path).start()
+    # slack_sdk's own retries of a 5xx come first (4 calls), then the bot's backoff
+    await until(lambda: len(slack.calls(METHOD)) >= 5, "apps.connections.open tried again by the bot")
+    assert await running.sigterm() == 0
+    out = running.log()
+    assert "Slack did not open a Socket Mode connection (not_json); again in" in out
+    assert "Traceback" not in out
+
+
 # --- SIGTERM at any moment ------------------------------------------------------------------------
 
 

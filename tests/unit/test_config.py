@@ -156,6 +156,9 @@ def test_one_pair_for_one_region_is_that_project() -> None:
             "TAURUSDB_ENDPOINT",
             "only for a loopback host",
         ),
+        ({"REDIS_URL": ""}, "REDIS_URL", "must be a redis://"),
+        ({"REDIS_URL": "127.0.0.1:6379"}, "REDIS_URL", "must be a redis://"),
+        ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL", "must be a redis://"),
     ],
 )
 def test_start_up_errors_name_the_variable(env: dict[str, str], variable: str, words: str) -> None:
@@ -188,7 +191,7 @@ APP_TOKEN = "xapp-1-A0123456789-1234567890123-0123456789abcdef"
 
 
 def test_an_app_level_token_is_taken_and_an_empty_one_means_http_mode() -> None:
-    settings = load_settings(SLACK_APP_TOKEN=f"  {APP_TOKEN}\n")
+    settings = load_settings(SLACK_APP_TOKEN=f"  {APP_TOKEN}\n", SLACK_BOT_TOKEN="xoxb-1")
     assert settings.slack_app_token is not None
     assert settings.slack_app_token.get_secret_value() == APP_TOKEN
     assert load_settings(SLACK_APP_TOKEN="").slack_app_token is None
@@ -211,3 +214,22 @@ def test_any_other_token_stops_start_up_naming_the_variable_not_the_secret(token
     assert "SLACK_APP_TOKEN: must be an app-level token (xapp-…) with the connections:write scope" in message
     assert said in message
     assert "SeCrEt" not in message and "A01" not in message
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"SLACK_APP_TOKEN": "xapp-1-A1-1-abc"}, "SLACK_BOT_TOKEN is required"),
+        ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN is required"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "PORT": "9102", "METRICS_PORT": "9102"}, "METRICS_PORT must differ"),
+    ],
+)
+def test_settings_that_cannot_work_together_stop_start_up(env: dict[str, str], words: str) -> None:
+    """Half a Slack setup would start the local shell (a demo policy) on a production Redis; one port
+    for both servers could never bind."""
+    assert words in _error(**env)
+
+
+def test_redis_urls_of_every_kind_are_taken() -> None:
+    for url in ("redis://h:6379/0", "rediss://u:p@h:6380", "unix:///run/redis.sock"):
+        assert load_settings(REDIS_URL=url).redis_url == url
