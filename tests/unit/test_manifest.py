@@ -45,6 +45,7 @@ def test_manifest_points_slack_at_the_contract_path(manifest: dict[str, Any]) ->
 # The bot-token scope each Web API method the bot calls needs (api.slack.com/methods/<method>);
 # "" for the methods that need none. A method missing here fails the test below: add it with its scope.
 SCOPES_OF = {
+    "apps_connections_open": "",  # Socket Mode: the app-level token's connections:write, no bot scope
     "auth_test": "",
     "chat_getPermalink": "",
     "chat_postEphemeral": "chat:write",
