@@ -4,7 +4,8 @@ audits and untracks.
 
 The fake Slack runs in a child process, so this process's CPU is the worker's own; Redis is a private
 embedded server. Each round records ``N`` requests as a poll tick leaves them (``COMPLETED``, the
-parent posted to the fake Slack, tracked), then advances them 32 at a time (the worker's handlers).
+parent posted to the fake Slack, tracked, its work leased as a worker's handler holds it), then
+advances them 32 at a time (the worker's handlers), each inside its lease's run (``ports.running``).
 Variants, their rounds interleaved so they share the machine's noise:
 
 - ``finish``: the real step, every Slack call made over HTTP;
@@ -65,7 +66,7 @@ async def run(url: str, n: int, rounds: int) -> tuple[dict[str, float], Counter[
         from bot.app.ports import running
     except ImportError:  # a tree from before handlers told the use cases their lease (stop 25's)
         running = None  # type: ignore[assignment]
-    from bot.app.work import AdvanceRequest
+    from bot.app.work import AdvanceRequest, schedule
     from bot.bootstrap import open_runtime
     from bot.config import load_settings
     from bot.domain.request import BackupRequest, State, utcnow
@@ -90,6 +91,8 @@ async def run(url: str, n: int, rounds: int) -> tuple[dict[str, float], Counter[
             return await send(self, *args, **options)
 
         BatchingRedis.execute_command = counted  # type: ignore[method-assign]
+
+        leases: dict[str, Lease] = {}
 
         async def ended() -> list[str]:
             nonlocal serial
@@ -126,6 +129,10 @@ async def run(url: str, n: int, rounds: int) -> tuple[dict[str, float], Counter[
                 await services.store.create(request, dedupe_key=f"finish:{serial}")
                 await services.store.track(request.project_id, request)
                 ids.append(request.id)
+                await schedule(services.scheduler, AdvanceRequest(request_id=request.id))
+            # each request's work leased, as a worker holds it while its handler runs (untimed)
+            for lease in await services.scheduler.claim(limit=len(ids), lease_seconds=600):
+                leases[lease.key] = lease
             return ids
 
         gate = asyncio.Semaphore(CONCURRENCY)
@@ -137,7 +144,7 @@ async def run(url: str, n: int, rounds: int) -> tuple[dict[str, float], Counter[
             async def advance(request_id: str) -> bool:
                 work = AdvanceRequest(request_id=request_id)
                 # inside a worker's run, as the handler sets it (its replies are posted once)
-                held = running.set(Lease(str(work.key), work.payload(), "bench", 1)) if running else None
+                held = running.set(leases[str(work.key)]) if running is not None else None
                 try:
                     async with gate:
                         return (await flow.advance(work)).background

@@ -6,7 +6,9 @@ the slot as being posted, in Redis; the post itself is never sent a second time 
 connection lost after sending fails the run). So a run that finds the mark already there, with no ts
 recorded, knows an earlier run may have posted it unheard, and looks in the thread first (Slack's
 answer lost to a timeout, a worker stopped or killed mid-post). Outside a worker's run (a parked
-work's last word) nothing would look again, so Slack's own retries are kept there.
+work's last word) nothing would look again, so Slack's own retries are kept there. The mark is
+fenced by the run's lease: a run that stalled past it (another may have taken the work over) posts
+nothing.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ async def reply_once(
 ) -> str:
     """The ts of the reply of ``kind`` that ``slot`` records: found in the thread when an earlier run
     began posting it, else posted now. The caller records it in ``slot``."""
-    if running.get() is None:
+    lease = running.get()
+    if lease is None:
         return await services.slack.reply(request, kind, slot=slot, **details)
-    if await services.store.mark_posting(request.id, slot):
+    # (fenced by the run's lease: a run that stalled past it posts nothing; LeaseLost ends it)
+    if await services.store.mark_posting(request.id, slot, fence=services.scheduler.fence(lease)):
         found = await services.slack.find_reply(request, kind, slot)
         if found is not None:
             return found

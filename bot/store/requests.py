@@ -58,14 +58,6 @@ return 1
 """
 
 
-# KEYS: request hash; ARGV: the mark's field. Marks a reply as being posted; returns 1 when it was
-# marked already (an earlier run began posting it), 0 when marked now or the request is gone.
-_MARK_POSTING = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return 1 - redis.call('HSETNX', KEYS[1], ARGV[1], '1')
-"""
-
-
 # KEYS: the project's in-flight set, the backup-ID index key; ARGV: request id, start epoch, seconds
 # the index lives (0: no backup ID to index).
 _TRACK = """
@@ -74,21 +66,43 @@ if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber
 return 1
 """
 
+# fenced(due, tokens, key, token): the caller's lease on ``key`` is still current: its token, and not
+# run out (a lease that ran out is up for grabs before anyone takes it).
+_FENCED = (
+    lua.NOW
+    + """
+local function fenced(due, tokens, key, token)
+  if redis.call('HGET', tokens, key) ~= token then return false end
+  local lease_end = redis.call('ZSCORE', due, key)
+  return lease_end ~= false and tonumber(lease_end) > now()
+end
+"""
+)
+
 # KEYS: request hash, then (when fenced) the scheduler's due set and lease tokens. ARGV: the create
 # tries the caller read, the next count, then (fenced) the work key and the lease's token. Marks the
 # create as attempted and counts it, only if nobody counted one since and the lease is still the
-# caller's: its token, and not run out (a run out lease is up for grabs before anyone takes it).
+# caller's.
 _CLAIM_CREATE = (
-    lua.NOW
+    _FENCED
     + """
-if #KEYS > 1 then
-  if redis.call('HGET', KEYS[3], ARGV[3]) ~= ARGV[4] then return 0 end
-  local lease_end = redis.call('ZSCORE', KEYS[2], ARGV[3])
-  if not lease_end or tonumber(lease_end) <= now() then return 0 end
-end
+if #KEYS > 1 and not fenced(KEYS[2], KEYS[3], ARGV[3], ARGV[4]) then return 0 end
 if (redis.call('HGET', KEYS[1], 'create_tries') or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'create_attempted', 'true', 'create_tries', ARGV[2])
 return 1
+"""
+)
+
+# KEYS: request hash, then (when fenced) the scheduler's due set and lease tokens; ARGV: the mark's
+# field, then (fenced) the work key and the lease's token. Marks a reply as being posted; returns 1
+# when it was marked already (an earlier run began posting it), 0 when marked now or the request is
+# gone, -1 when the caller's lease is no longer current (then nothing is marked).
+_MARK_POSTING = (
+    _FENCED
+    + """
+if #KEYS > 1 and not fenced(KEYS[2], KEYS[3], ARGV[2], ARGV[3]) then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return 1 - redis.call('HSETNX', KEYS[1], ARGV[1], '1')
 """
 )
 
@@ -107,6 +121,10 @@ end
 return out
 """
 WATCHED_AT_ONCE = 500  # requests per script call: Redis is not held for long by one
+
+
+class LeaseLost(Exception):
+    """The run's lease was taken over, or ran out, before a step only its holder may take."""
 
 
 class TransitionRefused(Exception):
@@ -296,10 +314,18 @@ class RequestStore:
             args += [fence.key, fence.token]
         return bool(await self._claim_create(keys=names, args=args))
 
-    async def mark_posting(self, request_id: str, slot: str) -> bool:
+    async def mark_posting(self, request_id: str, slot: str, *, fence: Fence | None = None) -> bool:
         """Mark the reply ``slot`` records as being posted: True when an earlier run marked it
-        already (it may have posted it without hearing back), False when marked now."""
-        return bool(await self._mark_posting(keys=[keys.request(request_id)], args=[f"posting:{slot}"]))
+        already (it may have posted it without hearing back), False when marked now. With
+        ``fence``, :class:`LeaseLost` when that lease is no longer current: the caller must not post."""
+        names, args = [keys.request(request_id)], [f"posting:{slot}"]
+        if fence is not None:
+            names += [fence.due, fence.tokens]
+            args += [fence.key, fence.token]
+        marked = int(await self._mark_posting(keys=names, args=args))
+        if marked < 0:
+            raise LeaseLost(f"{request_id}: not posting its {slot}: the work is no longer this run's")
+        return marked == 1
 
     async def set_once(self, request_id: str, field: str, value: Any) -> bool:
         """Set ``field`` only if it is still empty; True for the one caller that set it."""

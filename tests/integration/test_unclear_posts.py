@@ -10,6 +10,7 @@ import asyncio
 from datetime import timedelta
 
 import aiohttp
+import pytest
 
 from bot.app.ports import ReplyKind, running
 from bot.app.replies import reply_once
@@ -23,7 +24,7 @@ from bot.slack.client import build_web_client
 from bot.slack.notifier import SlackNotifier
 from bot.slack.threads import posted_reply
 from bot.store.pacing import Pacing
-from bot.store.scheduler import Lease
+from bot.store.requests import LeaseLost
 from bot.worker.main import build_runner
 
 PROJECT = "0c1ea20c1ea20c1ea20c1ea20c1ea20c"
@@ -114,7 +115,9 @@ async def test_a_reply_is_looked_for_only_after_an_earlier_run_began_posting_it(
             await services.store.create(request)
             slot = "final_reply_ts"
             assert await posted_reply(slack, request, ReplyKind.FINAL, slot) is None  # nothing posted yet
-            token = running.set(Lease(f"req:{request.id}", {}, "t", 1))  # inside a worker's run
+            await schedule(services.scheduler, AdvanceRequest(request_id=request.id))
+            [lease] = await services.scheduler.claim(limit=1, lease_seconds=30)
+            token = running.set(lease)  # inside a worker's run that holds the request's work
             try:
                 ts = await reply_once(services, request, ReplyKind.FINAL, slot)  # marked, then posted
                 assert await posted_reply(slack, request, ReplyKind.FINAL, slot) == ts
@@ -135,5 +138,29 @@ async def test_a_reply_is_looked_for_only_after_an_earlier_run_began_posting_it(
                 assert again != ts and len(fake.replies("C0UNCLEAR", request.parent_ts)) == 2
             finally:
                 running.reset(token)
+        finally:
+            await services.close()
+
+
+async def test_a_run_whose_lease_is_gone_posts_no_reply(redis_url: str) -> None:
+    """A run that stalled past its lease (another may have taken the work over) posts nothing."""
+    async with FakeSlack() as fake:
+        settings = load_settings(SLACK_BOT_TOKEN="xoxb-stale", SLACK_API_URL=fake.url, REDIS_URL=redis_url)
+        runtime = await open_runtime(settings, redis_url=redis_url, with_cloud=False)
+        services, slack = runtime.services, runtime.slack
+        try:
+            parent = await slack.chat_postMessage(channel="C0UNCLEAR", text="parent")
+            request = _ended(str(parent["ts"]), 2)
+            await services.store.create(request)
+            await schedule(services.scheduler, AdvanceRequest(request_id=request.id))
+            [stalled] = await services.scheduler.claim(limit=1, lease_seconds=0.2)
+            await asyncio.sleep(0.3)  # its lease ran out while it stood still
+            token = running.set(stalled)
+            try:
+                with pytest.raises(LeaseLost):
+                    await reply_once(services, request, ReplyKind.FINAL, "final_reply_ts")
+            finally:
+                running.reset(token)
+            assert fake.replies("C0UNCLEAR", request.parent_ts) == []
         finally:
             await services.close()
