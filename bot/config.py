@@ -6,9 +6,7 @@ is wrong and why, so a bad deployment fails before it touches Slack or the cloud
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -25,105 +23,34 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.domain import rules
+from bot.config_fleet import (
+    LOCAL_PROJECT_ID,
+    LOCAL_REGION,
+    REGION_PLACEHOLDER,
+    ProjectSpec,
+    check_endpoint,
+    check_project_ids,
+    check_regions,
+    items,
+    taurusdb_host,
+)
 
-# Region → TaurusDB host (fact sheet §1.1). The prefix is not uniform across regions.
-_GAUSSDB_FORMYSQL = {"ap-southeast-1", "ap-southeast-2", "tr-west-1", "cn-north-11", "me-east-1"}
-_GAUSSDB_MYSQL = {"af-south-1", "cn-east-5", "la-north-2", "cn-southwest-3"}
-
-
-def taurusdb_host(region: str) -> str:
-    if region in _GAUSSDB_FORMYSQL:
-        return f"gaussdbformysql.{region}.myhuaweicloud.com"
-    if region in _GAUSSDB_MYSQL:
-        return f"gaussdb-mysql.{region}.myhuaweicloud.com"
-    return f"gaussdb.{region}.myhuaweicloud.com"
-
-
-# -- regions and projects (issue 13) -----------------------------------------------------------------
-# HUAWEICLOUD_REGION is one region or a comma list; HUAWEICLOUD_SDK_PROJECT_ID one ID (one region) or
-# region=project_id pairs; the endpoints may say {region}. Without any region the bot serves one
-# project labelled LOCAL_REGION: the simulator's pseudo-project, or the one of TAURUSDB_ENDPOINT.
-LOCAL_REGION = "local"
-LOCAL_PROJECT_ID = "0" * 32
-REGION_PLACEHOLDER = "{region}"
-_REGION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-@dataclass(frozen=True)
-class ProjectSpec:
-    """A configured project: its region, and its ID unless IAM must be asked at start-up."""
-
-    region: str
-    project_id: str | None
-
-
-def _items(raw: str | None) -> list[str]:
-    return [] if raw is None else [item.strip() for item in raw.split(",")]
-
-
-def _check_regions(raw: str) -> str:
-    regions = _items(raw)
-    for region in regions:
-        if not region:
-            raise ValueError(f"an empty region in {raw!r}: write region ids separated by commas")
-        if not _REGION_RE.fullmatch(region):
-            raise ValueError(f"{region!r} is not a region id like ap-southeast-1 (lower case, digits, -)")
-    if dupes := sorted({r for r in regions if regions.count(r) > 1}):
-        raise ValueError(f"{', '.join(dupes)} is listed more than once")
-    return ",".join(regions)
-
-
-def _check_project_ids(raw: str, regions: list[str] | None) -> str:
-    """One ID (for at most one region) or ``region=id`` pairs naming regions of ``regions``
-    (None: HUAWEICLOUD_REGION is itself invalid, so only the IDs are checked)."""
-    if "=" not in raw:
-        if problem := rules.check_project_id(raw.strip()):
-            raise ValueError(problem)
-        if regions is not None and len(regions) > 1:
-            raise ValueError(
-                f"one project ID cannot serve {len(regions)} regions: write region=project_id pairs "
-                f"(for example {regions[0]}=<project id>,{regions[1]}=<project id>)"
-            )
-        return raw.strip()
-    pairs: dict[str, str] = {}
-    for item in _items(raw):
-        region, sep, project_id = (part.strip() for part in item.partition("="))
-        if not sep or not region:
-            raise ValueError(f"{item!r} is not region=project_id")
-        if regions is not None and region not in regions:
-            known = (
-                f"HUAWEICLOUD_REGION ({', '.join(regions)})" if regions else "HUAWEICLOUD_REGION (not set)"
-            )
-            raise ValueError(f"region {region!r} is not in {known}")
-        if problem := rules.check_project_id(project_id):
-            raise ValueError(f"{region}: {problem}")
-        if region in pairs:
-            raise ValueError(f"region {region!r} is given more than once")
-        pairs[region] = project_id
-    return ",".join(f"{region}={pid}" for region, pid in pairs.items())
-
-
-def _check_endpoint(value: str, regions: list[str] | None) -> str:
-    """A URL, perhaps with ``{region}`` in it (then HUAWEICLOUD_REGION must be set)."""
-    probe = value.replace(REGION_PLACEHOLDER, "ap-southeast-1")
-    if "{" in probe or "}" in probe:
-        raise ValueError(f"the only placeholder an endpoint may hold is {REGION_PLACEHOLDER}, got {value!r}")
-    parts = urlsplit(probe)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"must be a URL like https://host, got {value!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError("http:// is allowed only for a loopback host; use https://")
-    if REGION_PLACEHOLDER in value and regions == []:
-        raise ValueError(f"holds {REGION_PLACEHOLDER} but HUAWEICLOUD_REGION is not set")
-    return value.rstrip("/")
+__all__ = [
+    "LOCAL_PROJECT_ID",
+    "LOCAL_REGION",
+    "CloudAuth",
+    "ConfigError",
+    "ProjectSpec",
+    "Settings",
+    "load_settings",
+]
 
 
 def _validated_regions(info: ValidationInfo) -> list[str] | None:
     """HUAWEICLOUD_REGION as validated so far; None when it was itself invalid."""
     if "huaweicloud_region" not in info.data:
         return None
-    return [r for r in _items(info.data["huaweicloud_region"]) if r]
+    return [r for r in items(info.data["huaweicloud_region"]) if r]
 
 
 # Slack's token prefixes: only an app-level token (xapp-) opens a Socket Mode connection.
@@ -140,15 +67,6 @@ class CloudAuth(StrEnum):
 
 class ConfigError(Exception):
     """One or more environment variables are missing or malformed."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _env(name: str) -> Any:
@@ -199,17 +117,17 @@ class Settings(BaseSettings):
     @field_validator("huaweicloud_region")
     @classmethod
     def _regions(cls, value: str | None) -> str | None:
-        return None if value is None or not value.strip() else _check_regions(value)
+        return None if value is None or not value.strip() else check_regions(value)
 
     @field_validator("sdk_project_id")
     @classmethod
     def _project_ids(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else _check_project_ids(value, _validated_regions(info))
+        return None if value is None else check_project_ids(value, _validated_regions(info))
 
     @field_validator("taurusdb_endpoint", "iam_endpoint")
     @classmethod
     def _endpoint(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else _check_endpoint(value, _validated_regions(info))
+        return None if value is None else check_endpoint(value, _validated_regions(info))
 
     @field_validator("slack_app_token")
     @classmethod
@@ -317,7 +235,7 @@ class Settings(BaseSettings):
     @property
     def regions(self) -> tuple[str, ...]:
         """HUAWEICLOUD_REGION as a list; empty when it is not set."""
-        return tuple(_items(self.huaweicloud_region))
+        return tuple(items(self.huaweicloud_region))
 
     @property
     def project_ids(self) -> dict[str, str]:
@@ -327,7 +245,7 @@ class Settings(BaseSettings):
             return {}
         if "=" not in raw:
             return {(self.regions or (LOCAL_REGION,))[0]: raw}
-        return dict(item.split("=", 1) for item in _items(raw))
+        return dict(item.split("=", 1) for item in items(raw))
 
     @property
     def projects(self) -> tuple[ProjectSpec, ...]:
