@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
+import redis.asyncio as aioredis
+
 from bot.app.creating import create_backup
 from bot.app.ports import running
 from bot.app.work import AdvanceRequest, schedule
@@ -14,12 +16,14 @@ from bot.bootstrap import open_runtime
 from bot.config import load_settings
 from bot.domain.request import BackupRequest, State
 from bot.local.simulator import SimulatorConfig, start_simulator
+from bot.store.requests import RequestStore
 
 PROJECT = "fe0cefe0cefe0cefe0cefe0cefe0cefe"
 ORDERS_DEV = "77c0b1ebcd7bc7474758aa00de956eb1in07"
 
 
-async def test_only_the_current_lease_sends_the_create(redis_url: str) -> None:
+async def test_only_the_current_lease_sends_the_create(redis: aioredis.Redis, redis_url: str) -> None:
+    # (``redis``: the database flushed, so the only work to claim is this request's)
     sim = await start_simulator(SimulatorConfig(project_id=PROJECT))
     settings = load_settings(
         SLACK_BOT_TOKEN="xoxb-fence", REDIS_URL=redis_url, HUAWEICLOUD_SDK_PROJECT_ID=PROJECT
@@ -80,23 +84,18 @@ async def test_only_the_current_lease_sends_the_create(redis_url: str) -> None:
         await sim.stop()
 
 
-async def test_of_two_runs_that_read_the_same_tries_one_counts_the_next(redis_url: str) -> None:
-    settings = load_settings(SLACK_BOT_TOKEN="xoxb-fence", REDIS_URL=redis_url)
-    runtime = await open_runtime(settings, redis_url=redis_url, with_cloud=False)
-    services = runtime.services
-    try:
-        request = BackupRequest(
-            state=State.CREATING,
-            channel_id="C0FENCE",
-            user_id="U0FENCE",
-            instance_ref="orders-dev",
-            backup_name="counted-once",
-        )
-        await services.store.create(request)
-        won = await asyncio.gather(*(services.store.claim_create(request.id, 0) for _ in range(5)))
-        assert sorted(won) == [False] * 4 + [True]
-        assert await services.store.claim_create(request.id, 1)  # the next try, counted on what is stored
-        stored = await services.store.get(request.id)
-        assert stored is not None and stored.create_attempted and stored.create_tries == 2
-    finally:
-        await services.close()
+async def test_of_two_runs_that_read_the_same_tries_one_counts_the_next(redis: aioredis.Redis) -> None:
+    store = RequestStore(redis)
+    request = BackupRequest(
+        state=State.CREATING,
+        channel_id="C0FENCE",
+        user_id="U0FENCE",
+        instance_ref="orders-dev",
+        backup_name="counted-once",
+    )
+    await store.create(request)
+    won = await asyncio.gather(*(store.claim_create(request.id, 0) for _ in range(5)))
+    assert sorted(won) == [False] * 4 + [True]
+    assert await store.claim_create(request.id, 1)  # the next try, counted on what is stored
+    stored = await store.get(request.id)
+    assert stored is not None and stored.create_attempted and stored.create_tries == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from bot.app.ports import ReplyKind, running
 from bot.app.replies import reply_once
 from bot.app.work import AdvanceRequest, schedule
-from bot.bootstrap import open_runtime
+from bot.bootstrap import Runtime, open_runtime
 from bot.config import load_settings
 from bot.domain.request import BackupRequest, State, utcnow
 from bot.local.fake_slack import FakeSlack
@@ -25,6 +26,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.slack.threads import posted_reply
 from bot.store.pacing import Pacing
 from bot.store.requests import LeaseLost
+from bot.store.scheduler import Lease
 from bot.worker.main import build_runner
 
 PROJECT = "0c1ea20c1ea20c1ea20c1ea20c1ea20c"
@@ -59,7 +61,8 @@ def _ended(parent_ts: str, n: int = 0) -> BackupRequest:
     )
 
 
-async def test_a_final_reply_whose_answer_was_lost_is_posted_once(redis_url: str) -> None:
+async def test_a_final_reply_whose_answer_was_lost_is_posted_once(redis: Any, redis_url: str) -> None:
+    # (``redis``: the database flushed, so the worker runs this request's work alone)
     sim = await start_simulator(SimulatorConfig(project_id=PROJECT))
     async with FakeSlack() as fake:
         settings = load_settings(
@@ -104,63 +107,57 @@ async def test_a_final_reply_whose_answer_was_lost_is_posted_once(redis_url: str
             await sim.stop()
 
 
-async def test_a_reply_is_looked_for_only_after_an_earlier_run_began_posting_it(redis_url: str) -> None:
-    async with FakeSlack() as fake:
-        settings = load_settings(SLACK_BOT_TOKEN="xoxb-unread", SLACK_API_URL=fake.url, REDIS_URL=redis_url)
-        runtime = await open_runtime(settings, redis_url=redis_url, with_cloud=False)
-        services, slack = runtime.services, runtime.slack
-        try:
-            parent = await slack.chat_postMessage(channel="C0UNCLEAR", text="parent")
-            request = _ended(str(parent["ts"]), 1)
-            await services.store.create(request)
-            slot = "final_reply_ts"
-            assert await posted_reply(slack, request, ReplyKind.FINAL, slot) is None  # nothing posted yet
-            await schedule(services.scheduler, AdvanceRequest(request_id=request.id))
-            [lease] = await services.scheduler.claim(limit=1, lease_seconds=30)
-            token = running.set(lease)  # inside a worker's run that holds the request's work
-            try:
-                ts = await reply_once(services, request, ReplyKind.FINAL, slot)  # marked, then posted
-                assert await posted_reply(slack, request, ReplyKind.FINAL, slot) == ts
-                # Its ts was never recorded (the answer was lost): the next run finds it, posts nothing.
-                assert await reply_once(services, request, ReplyKind.FINAL, slot) == ts
-                assert len(fake.replies("C0UNCLEAR", request.parent_ts)) == 1
-                assert len(fake.calls("conversations.replies")) == 3  # two above, one by the rerun
-                # Another kind, slot, request or state is not this reply.
-                assert await posted_reply(slack, request, ReplyKind.CREATED, slot) is None
-                assert await posted_reply(slack, request, ReplyKind.FINAL, "timeout_reply_ts") is None
-                other = request.model_copy(update={"id": "r-0therreq01"})
-                assert await posted_reply(slack, other, ReplyKind.FINAL, slot) is None
-                failed = request.model_copy(update={"state": State.FAILED})
-                assert await posted_reply(slack, failed, ReplyKind.FINAL, slot) is None
-                # An install without the history scopes: the reply is posted again, not lost.
-                fake.knobs.error_next["conversations.replies"] = ["missing_scope"]
-                again = await reply_once(services, request, ReplyKind.FINAL, slot)
-                assert again != ts and len(fake.replies("C0UNCLEAR", request.parent_ts)) == 2
-            finally:
-                running.reset(token)
-        finally:
-            await services.close()
+async def _leased(runtime: Runtime, n: int, *, lease_seconds: float) -> tuple[BackupRequest, Lease]:
+    """An ended request with its parent posted, and its work leased as a worker's handler holds it."""
+    services = runtime.services
+    parent = await runtime.slack.chat_postMessage(channel="C0UNCLEAR", text="parent")
+    request = _ended(str(parent["ts"]), n)
+    await services.store.create(request)
+    await schedule(services.scheduler, AdvanceRequest(request_id=request.id))
+    [lease] = await services.scheduler.claim(limit=1, lease_seconds=lease_seconds)
+    return request, lease
 
 
-async def test_a_run_whose_lease_is_gone_posts_no_reply(redis_url: str) -> None:
+async def test_a_reply_is_looked_for_only_after_an_earlier_run_began_posting_it(
+    slack_runtime: tuple[Runtime, FakeSlack],
+) -> None:
+    runtime, fake = slack_runtime
+    services, slack = runtime.services, runtime.slack
+    request, lease = await _leased(runtime, 1, lease_seconds=30)
+    slot = "final_reply_ts"
+    assert await posted_reply(slack, request, ReplyKind.FINAL, slot) is None  # nothing posted yet
+    token = running.set(lease)  # inside a worker's run that holds the request's work
+    try:
+        ts = await reply_once(services, request, ReplyKind.FINAL, slot)  # marked, then posted
+        assert await posted_reply(slack, request, ReplyKind.FINAL, slot) == ts
+        # Its ts was never recorded (the answer was lost): the next run finds it, posts nothing.
+        assert await reply_once(services, request, ReplyKind.FINAL, slot) == ts
+        assert len(fake.replies("C0UNCLEAR", request.parent_ts)) == 1
+        assert len(fake.calls("conversations.replies")) == 3  # two above, one by the rerun
+        # Another kind, slot, request or state is not this reply.
+        assert await posted_reply(slack, request, ReplyKind.CREATED, slot) is None
+        assert await posted_reply(slack, request, ReplyKind.FINAL, "timeout_reply_ts") is None
+        other = request.model_copy(update={"id": "r-0therreq01"})
+        assert await posted_reply(slack, other, ReplyKind.FINAL, slot) is None
+        failed = request.model_copy(update={"state": State.FAILED})
+        assert await posted_reply(slack, failed, ReplyKind.FINAL, slot) is None
+        # An install without the history scopes: the reply is posted again, not lost.
+        fake.knobs.error_next["conversations.replies"] = ["missing_scope"]
+        again = await reply_once(services, request, ReplyKind.FINAL, slot)
+        assert again != ts and len(fake.replies("C0UNCLEAR", request.parent_ts)) == 2
+    finally:
+        running.reset(token)
+
+
+async def test_a_run_whose_lease_is_gone_posts_no_reply(slack_runtime: tuple[Runtime, FakeSlack]) -> None:
     """A run that stalled past its lease (another may have taken the work over) posts nothing."""
-    async with FakeSlack() as fake:
-        settings = load_settings(SLACK_BOT_TOKEN="xoxb-stale", SLACK_API_URL=fake.url, REDIS_URL=redis_url)
-        runtime = await open_runtime(settings, redis_url=redis_url, with_cloud=False)
-        services, slack = runtime.services, runtime.slack
-        try:
-            parent = await slack.chat_postMessage(channel="C0UNCLEAR", text="parent")
-            request = _ended(str(parent["ts"]), 2)
-            await services.store.create(request)
-            await schedule(services.scheduler, AdvanceRequest(request_id=request.id))
-            [stalled] = await services.scheduler.claim(limit=1, lease_seconds=0.2)
-            await asyncio.sleep(0.3)  # its lease ran out while it stood still
-            token = running.set(stalled)
-            try:
-                with pytest.raises(LeaseLost):
-                    await reply_once(services, request, ReplyKind.FINAL, "final_reply_ts")
-            finally:
-                running.reset(token)
-            assert fake.replies("C0UNCLEAR", request.parent_ts) == []
-        finally:
-            await services.close()
+    runtime, fake = slack_runtime
+    request, stalled = await _leased(runtime, 2, lease_seconds=0.2)
+    await asyncio.sleep(0.3)  # its lease ran out while it stood still
+    token = running.set(stalled)
+    try:
+        with pytest.raises(LeaseLost):
+            await reply_once(runtime.services, request, ReplyKind.FINAL, "final_reply_ts")
+    finally:
+        running.reset(token)
+    assert fake.replies("C0UNCLEAR", request.parent_ts) == []
